@@ -1,0 +1,1 @@
+"""Package data: price table, board templates, icons, stylesheets (located via monitor.paths)."""
