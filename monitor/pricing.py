@@ -1,0 +1,279 @@
+"""What a call cost: the price table (resources/prices.json plus the user's overrides) and the billing rule.
+
+The user's price file
+---------------------
+``<user config dir>/prices.json`` — ``monitor.paths.user_config_dir()``, i.e. ``$OPENAI_MONITOR_CONFIG_DIR``
+if set, else the platform's config folder for "openai-monitor" (``~/.config/openai-monitor`` on Linux,
+``~/Library/Application Support/openai-monitor`` on macOS, ``%LOCALAPPDATA%\\openai-monitor`` on Windows).
+It has the built-in table's format; its entries add models or override built-in ones (an override
+keeps the built-in entry's aliases and snapshots, so ``gpt-4o-2024-08-06`` follows an override of
+``gpt-4o``). Prices are USD per 1M tokens. ``as_of`` ("YYYY-MM" or "YYYY-MM-DD"), ``currency`` (only
+"USD") and ``unit`` (only "per_1m_tokens") may be left out; ``models`` is required::
+
+    {
+      "as_of": "2026-11",
+      "models": {
+        "gpt-4o": {"input": 2.0, "cached_input": 1.0, "output": 8.0},
+        "my-vllm-model": {"input": 0, "output": 0, "aliases": ["llama-3-8b"]},
+        "ft:gpt-4o-mini-2024-07-18:my-org::abc123": {"input": 0.3, "cached_input": 0.15, "output": 1.2}
+      }
+    }
+
+Each model: ``input`` (required), ``cached_input`` (optional; null = cached tokens billed at ``input``),
+``output`` (required; null = output not billed, as for embeddings), ``aliases`` and ``snapshots`` (other
+names for the same price), ``note``. Prices are JSON numbers >= 0 (not strings). Unknown keys are
+errors, so a typo can't silently drop a price. A file that can't be
+read or validated is reported in ``PriceTable.warnings`` (a ``PriceFileError`` message naming the file
+and the problem) and ignored as a whole; the built-in table still applies.
+
+Name resolution (case-insensitive): the exact name or alias; else a dated snapshot suffix
+(``-YYYY-MM-DD`` or ``-MMDD``) is dropped and the base name is looked up. No other guessing: provider
+prefixes (``openai/gpt-4o``) and Azure deployment names are unknown unless listed, and fine-tuned
+models (``ft:BASE:org::id``) are priced only from an ``ft:`` entry (the full name, ``ft:BASE`` or
+``ft:BASE`` without its date), never from the base model. Unknown models cost None, never 0.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from monitor.paths import resource_path, user_config_dir
+
+log = logging.getLogger(__name__)
+
+PRICES_FILE = "prices.json"
+_SNAPSHOT_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})$")
+
+
+class PriceFileError(Exception):
+    """A price file that can't be read or doesn't match the schema; the message names file and problem."""
+
+
+# ---- the file schema ------------------------------------------------------------------------------
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)  # "2.5" or true is a mistake, not a price
+
+    input: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+    output: float | None = Field(ge=0)  # required, so a forgotten output price can't silently bill 0
+    aliases: list[str] = []
+    snapshots: list[str] = []
+    note: str | None = None
+
+
+class _PriceFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)  # "2.5" or true is a mistake, not a price
+
+    as_of: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}(-\d{2})?$")
+    currency: Literal["USD"] = "USD"
+    unit: Literal["per_1m_tokens"] = "per_1m_tokens"
+    source: str | None = None
+    note: str | None = None
+    models: dict[str, _Entry]
+
+    @field_validator("models")
+    @classmethod
+    def _names_unique(cls, models: dict[str, _Entry]) -> dict[str, _Entry]:
+        # Every name (model, alias, snapshot) must point at one entry, case-insensitively.
+        owner: dict[str, str] = {}
+        for name, entry in models.items():
+            for n in [name, *entry.aliases, *entry.snapshots]:
+                key = n.strip().lower()
+                if not key:
+                    raise ValueError(f"empty model name in {name!r}")
+                if key in owner and owner[key] != name:
+                    raise ValueError(f"{n!r} is used by both {owner[key]!r} and {name!r}")
+                owner[key] = name
+        return models
+
+
+class _BuiltinFile(_PriceFile):
+    @model_validator(mode="after")
+    def _has_date(self) -> "_BuiltinFile":
+        if not self.as_of:
+            raise ValueError("the built-in table needs an as_of date")
+        return self
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    # json.load would keep the last of two equal keys silently; a price file should say so.
+    seen: dict = {}
+    for k, v in pairs:
+        if k in seen:
+            raise ValueError(f"duplicate key {k!r}")
+        seen[k] = v
+    return seen
+
+
+def load_price_file(path: Path, *, builtin: bool = False) -> _PriceFile:
+    """Read and validate one price file; raises PriceFileError with a readable message."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"), object_pairs_hook=_reject_duplicate_keys)
+    except OSError as e:
+        raise PriceFileError(f"{path}: cannot read the price file: {e.strerror or e}") from e
+    except ValueError as e:  # JSONDecodeError, duplicate keys, bad UTF-8
+        raise PriceFileError(f"{path}: not valid JSON: {e}") from e
+    try:
+        return (_BuiltinFile if builtin else _PriceFile).model_validate(raw)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in e.errors()
+        )
+        raise PriceFileError(f"{path}: invalid price file: {problems}") from e
+
+
+# ---- the table ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Price:
+    model: str                  # the entry's canonical name
+    input: float                # USD per 1M tokens
+    cached_input: float | None  # None: cached tokens cost the input price
+    output: float | None        # None: output not billed (embeddings)
+
+
+_DEFAULT_USER_FILE = object()  # sentinel: "the user's config folder", resolved at load time
+
+
+class PriceTable:
+    def __init__(self, as_of: str, entries: dict[str, Price], names: dict[str, str],
+                 order: list[str], warnings: list[str] | None = None):
+        self.as_of = as_of
+        self._entries = entries   # lower-case canonical name -> Price
+        self._names = names       # lower-case name/alias/snapshot -> lower-case canonical name
+        self._order = order       # canonical names as written, built-ins first
+        self.warnings: list[str] = list(warnings or [])
+
+    @classmethod
+    def load(cls, user_file: Path | None = _DEFAULT_USER_FILE) -> "PriceTable":  # type: ignore[assignment]
+        """The built-in table plus the user's file (default ``user_config_dir()/prices.json``; None = none)."""
+        warnings: list[str] = []
+        layers: list[_PriceFile] = []
+        try:
+            layers.append(load_price_file(resource_path(PRICES_FILE), builtin=True))
+        except PriceFileError as e:  # a broken install: no prices (costs None), but don't break the caller
+            warnings.append(str(e))
+        if user_file is _DEFAULT_USER_FILE:
+            user_file = user_config_dir() / PRICES_FILE
+        if user_file is not None and Path(user_file).exists():
+            try:
+                layers.append(load_price_file(Path(user_file)))
+            except PriceFileError as e:
+                warnings.append(f"{e} (using the built-in prices)")
+        for w in warnings:
+            log.warning("%s", w)
+        as_of = layers[0].as_of if layers and layers[0].as_of else "unknown"
+        return cls._from_layers(as_of, layers, warnings)
+
+    @classmethod
+    def _from_layers(cls, as_of: str, layers: list[_PriceFile], warnings: list[str]) -> "PriceTable":
+        entries: dict[str, Price] = {}
+        names: dict[str, str] = {}
+        order: list[str] = []
+        for layer in layers:  # later layers (the user's) win, name by name
+            for name, e in layer.models.items():
+                key = name.strip().lower()
+                if key not in entries:
+                    order.append(name.strip())
+                entries[key] = Price(name.strip(), e.input, e.cached_input, e.output)
+                names[key] = key
+            for name, e in layer.models.items():
+                for other in [*e.aliases, *e.snapshots]:
+                    names[other.strip().lower()] = name.strip().lower()
+            # a layer's own model names beat its (and earlier layers') aliases
+            for name in layer.models:
+                names[name.strip().lower()] = name.strip().lower()
+        return cls(as_of, entries, names, order, warnings)
+
+    def _lookup(self, name: str) -> Price | None:
+        key = self._names.get(name)
+        return self._entries.get(key) if key else None
+
+    def price_for(self, model: str | None) -> Price | None:
+        if not model or not model.strip():
+            return None
+        name = model.strip().lower()
+        if name.startswith("ft:"):
+            return self._price_for_fine_tune(name)
+        found = self._lookup(name)
+        if found is None:
+            base = _SNAPSHOT_SUFFIX.sub("", name)
+            if base != name:
+                found = self._lookup(base)
+        return found
+
+    def _price_for_fine_tune(self, name: str) -> Price | None:
+        # "ft:gpt-4o-mini-2024-07-18:org::id" -> the full name, then "ft:gpt-4o-mini-2024-07-18",
+        # then "ft:gpt-4o-mini"; each candidate starts with "ft:", so a base model can never match.
+        candidates = [name]
+        base = name[3:].split(":", 1)[0]
+        if base:
+            candidates.append("ft:" + base)
+            undated = _SNAPSHOT_SUFFIX.sub("", base)
+            if undated != base:
+                candidates.append("ft:" + undated)
+        for c in candidates:
+            found = self._lookup(c)
+            if found is not None:
+                return found
+        return None
+
+    def cost_usd(self, model: str | None, prompt_tokens: int | None, completion_tokens: int | None,
+                 cached_tokens: int | None = 0, reasoning_tokens: int | None = 0) -> float | None:
+        """USD for one call, or None when the model's price or the prompt token count is unknown.
+
+        Cached tokens are part of prompt_tokens (billed at cached_input, or input if none); reasoning
+        tokens are part of completion_tokens and already billed there, so reasoning_tokens is accepted
+        but never changes the cost.
+        """
+        price = self.price_for(model)
+        if price is None or prompt_tokens is None:
+            return None
+        prompt = max(0, int(prompt_tokens))
+        completion = max(0, int(completion_tokens or 0))
+        cached = min(prompt, max(0, int(cached_tokens or 0)))  # can't exceed the prompt it's part of
+        cached_rate = price.cached_input if price.cached_input is not None else price.input
+        output_rate = price.output if price.output is not None else 0.0
+        return ((prompt - cached) * price.input + cached * cached_rate + completion * output_rate) / 1e6
+
+    def models(self) -> list[str]:
+        """Canonical model names for a picker (ft: entries are price patterns, not callable names)."""
+        return [m for m in self._order if not m.lower().startswith("ft:")]
+
+
+# ---- the process-wide table -----------------------------------------------------------------------
+
+_default: PriceTable | None = None
+_default_lock = threading.Lock()
+
+
+def default_table() -> PriceTable:
+    """The built-in + user table, loaded once per process (thread-safe)."""
+    global _default
+    table = _default
+    if table is None:
+        with _default_lock:
+            if _default is None:
+                _default = PriceTable.load()
+            table = _default
+    return table
+
+
+def reload_default_table() -> None:
+    """Forget the cached table (e.g. after the user edited prices.json); the next use reloads it."""
+    global _default
+    with _default_lock:
+        _default = None
+
+
+def cost_usd(model: str | None, prompt_tokens: int | None, completion_tokens: int | None,
+             cached_tokens: int | None = 0, reasoning_tokens: int | None = 0) -> float | None:
+    return default_table().cost_usd(model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens)
