@@ -1,0 +1,129 @@
+"""The `openai-monitor` command: the desktop app, the simulator, and store/board queries."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .paths import resolve_db_path
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="FILE", help="store file (default: $OPENAI_MONITOR_DB or the user data dir)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="openai-monitor", description="Local monitoring of OpenAI API calls.")
+    parser.add_argument("--demo", action="store_true", help="start the app on the built-in simulator with live demo traffic")
+    parser.add_argument("--stream", help="open the app on this stream")
+    _add_db(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("simulate", help="run the OpenAI-compatible simulator alone; prints its base URL")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--latency-ms", type=float, default=300.0, help="mean latency of a non-stream reply")
+    p.add_argument("--ttft-ms", type=float, default=250.0, help="time to first token of a stream")
+    p.add_argument("--tokens-per-s", type=float, default=60.0)
+    p.add_argument("--error-rate", type=float, default=0.0, help="fraction of requests answered with HTTP 500")
+    p.add_argument("--rate-limit-rate", type=float, default=0.0, help="fraction answered with HTTP 429")
+
+    p = sub.add_parser("streams", help="list streams with their call counts")
+    _add_db(p)
+
+    p = sub.add_parser("stats", help="summary numbers of a stream")
+    p.add_argument("stream")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_db(p)
+
+    try:
+        from .boards.cli import add_board_parser
+    except ImportError:            # boards not built yet
+        add_board_parser = None
+    if add_board_parser is not None:
+        add_board_parser(sub, _add_db)
+    return parser
+
+
+def main(argv: list[str] | None = None, run_app=None) -> int:
+    """`run_app(db=, stream=, demo=)` starts the desktop app; desktop/launch.py passes it in, because
+    monitor/ never imports the Qt side."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command is None:
+            if run_app is None:
+                raise CliError("the desktop app is started by the `openai-monitor` command (desktop.launch)")
+            return run_app(db=args.db, stream=args.stream, demo=args.demo)
+        if args.command == "simulate":
+            return _simulate(args)
+        if args.command == "streams":
+            return _streams(args)
+        if args.command == "stats":
+            return _stats(args)
+        return args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except CliError as exc:
+        print(f"openai-monitor: {exc}", file=sys.stderr)
+        return 2
+
+
+class CliError(Exception):
+    """A one-line reason printed to stderr with a non-zero exit."""
+
+
+def open_store(db: str | None):
+    from .store import Store, StoreError
+
+    path = resolve_db_path(db)
+    if not path.exists():
+        raise CliError(f"no store at {path} (log a call with init_monitor first, or pass --db)")
+    try:
+        return Store(path)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _streams(args) -> int:
+    store = open_store(args.db)
+    streams = store.streams()
+    if not streams:
+        print(f"no streams in {store.path}")
+    width = max([len(s.name) for s in streams] + [6])
+    for s in streams:
+        origin = "" if s.origin == "local" else f"  ({s.origin})"
+        print(f"{s.name:<{width}}  {s.calls:>9} calls{origin}")
+    return 0
+
+
+def _stats(args) -> int:
+    from .stats import stream_stats
+
+    store = open_store(args.db)
+    try:
+        stats = stream_stats(store, args.stream)
+    except KeyError:
+        raise CliError(f"no stream named {args.stream!r} in {store.path} (see: openai-monitor streams)") from None
+    if args.json:
+        print(json.dumps(stats))
+        return 0
+    lat = stats["latency_ms"]
+    fmt = lambda v: "–" if v is None else f"{v:,.0f} ms"
+    cost = f"${stats['cost_usd']:.6f}" + (f" (+{stats['unpriced_calls']} calls with unknown price)" if stats["unpriced_calls"] else "")
+    print(f"stream      {stats['stream']}\nrequests    {stats['requests']:,} ({stats['errors']:,} errors)\n"
+          f"tokens      {stats['prompt_tokens']:,} prompt + {stats['completion_tokens']:,} completion = {stats['total_tokens']:,}\n"
+          f"cost        {cost}\nlatency     p50 {fmt(lat['p50'])}  p95 {fmt(lat['p95'])}  p99 {fmt(lat['p99'])}")
+    return 0
+
+
+def _simulate(args) -> int:
+    from .simulator import SimulatorConfig, run_forever
+
+    config = SimulatorConfig(latency_ms=args.latency_ms, ttft_ms=args.ttft_ms, tokens_per_s=args.tokens_per_s,
+                             error_rate=args.error_rate, rate_limit_rate=args.rate_limit_rate)
+    run_forever(args.port, config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""The SQLite store: one file, WAL mode, shared by every process that logs or reads.
+
+Schema changes are migrations keyed by `PRAGMA user_version`; a file written by a newer version is
+refused rather than guessed at.  Reads use short-lived connections so any thread can call them.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from .capture import jsonable
+from .record import Record
+
+# Each entry moves the schema from version i to i+1.  Never edit a released entry: append.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE streams (
+        id      INTEGER PRIMARY KEY,
+        name    TEXT NOT NULL UNIQUE,
+        created REAL NOT NULL,
+        origin  TEXT NOT NULL DEFAULT 'local'      -- 'local' or 'imported' (a board file's snapshot)
+    );
+    CREATE TABLE calls (
+        id                INTEGER PRIMARY KEY,
+        stream_id         INTEGER NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        ts                REAL NOT NULL,
+        latency_ms        REAL,
+        ttft_ms           REAL,
+        api               TEXT NOT NULL,
+        model             TEXT,
+        response_model    TEXT,
+        status            TEXT NOT NULL,
+        error             TEXT,
+        prompt_tokens     INTEGER,
+        completion_tokens INTEGER,
+        total_tokens      INTEGER,
+        cached_tokens     INTEGER,
+        reasoning_tokens  INTEGER,
+        usage_estimated   INTEGER NOT NULL DEFAULT 0,
+        cost_usd          REAL,
+        streamed          INTEGER NOT NULL DEFAULT 0,
+        request           TEXT,
+        output            TEXT,
+        attributes        TEXT
+    );
+    CREATE INDEX calls_stream_ts ON calls(stream_id, ts);
+    CREATE TABLE boards (
+        id      INTEGER PRIMARY KEY,
+        name    TEXT NOT NULL UNIQUE,
+        stream  TEXT NOT NULL,
+        spec    TEXT NOT NULL,
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+CALL_COLUMNS = (
+    "stream_id", "ts", "latency_ms", "ttft_ms", "api", "model", "response_model", "status", "error",
+    "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens",
+    "usage_estimated", "cost_usd", "streamed", "request", "output", "attributes",
+)
+INSERT_CALL_SQL = (
+    f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * len(CALL_COLUMNS))})"
+)
+_SELECT_RECORD = (
+    "SELECT c.id, s.name, c.ts, c.latency_ms, c.ttft_ms, c.api, c.model, c.response_model, c.status, c.error, "
+    "c.prompt_tokens, c.completion_tokens, c.total_tokens, c.cached_tokens, c.reasoning_tokens, "
+    "c.usage_estimated, c.cost_usd, c.streamed, c.request, c.output, c.attributes "
+    "FROM calls c JOIN streams s ON s.id = c.stream_id "
+)
+
+
+class StoreError(Exception):
+    """The store file can't be used (newer schema, not a database, unwritable)."""
+
+
+def connect(path: Path | str, *, timeout: float = 30.0) -> sqlite3.Connection:
+    """A connection configured for many concurrent processes: WAL, a generous busy timeout."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")   # WAL + NORMAL: durable at checkpoint, fast commits
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn, path)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"{path} is not a usable OpenAI Monitor store: {exc}") from None
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, path: Path | str = "") -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer OpenAI Monitor (schema {version}, this one knows {SCHEMA_VERSION}); "
+            "upgrade openai-monitor to open it"
+        )
+    if version == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")      # one process migrates; the others wait, then see the new version
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for step in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[step].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _loads(text: str | None) -> Any:
+    if not text:
+        return {}
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"_unreadable": text[:200]}
+
+
+def row_to_record(row: Sequence[Any]) -> Record:
+    return Record(
+        id=row[0], stream=row[1], timestamp=row[2], latency_ms=row[3], ttft_ms=row[4], api=row[5],
+        model=row[6], response_model=row[7], status=row[8], error=row[9], prompt_tokens=row[10],
+        completion_tokens=row[11], total_tokens=row[12], cached_tokens=row[13], reasoning_tokens=row[14],
+        usage_estimated=bool(row[15]), cost_usd=row[16], streamed=bool(row[17]), request=_loads(row[18]),
+        output=row[19], attributes=_loads(row[20]),
+    )
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    name: str
+    calls: int
+    last_ts: float | None
+    origin: str
+
+
+class Store:
+    """Read access (and small admin writes) to one store file.  Thread-safe: one connection per thread."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._local = threading.local()
+        self.conn  # open now so a bad file fails here, with a clear StoreError
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path)
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- streams -------------------------------------------------------------------------------
+    def stream_id(self, name: str, *, create: bool = True, origin: str = "local") -> int | None:
+        return stream_id(self.conn, name, create=create, origin=origin)
+
+    def streams(self) -> list[StreamInfo]:
+        rows = self.conn.execute(
+            "SELECT s.name, (SELECT COUNT(*) FROM calls c WHERE c.stream_id = s.id), "
+            "(SELECT MAX(ts) FROM calls c WHERE c.stream_id = s.id), s.origin FROM streams s ORDER BY s.name"
+        ).fetchall()
+        return [StreamInfo(*row) for row in rows]
+
+    def delete_stream(self, name: str) -> None:
+        with self.transaction() as conn:
+            sid = stream_id(conn, name, create=False)
+            if sid is not None:
+                conn.execute("DELETE FROM calls WHERE stream_id = ?", (sid,))
+                conn.execute("DELETE FROM streams WHERE id = ?", (sid,))
+
+    # -- calls ---------------------------------------------------------------------------------
+    def records(self, stream: str, *, after_id: int = 0, limit: int | None = None) -> list[Record]:
+        sid = self.stream_id(stream, create=False)
+        if sid is None:
+            return []
+        sql = _SELECT_RECORD + "WHERE c.stream_id = ? AND c.id > ? ORDER BY c.id"
+        params: list[Any] = [sid, after_id]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [row_to_record(r) for r in self.conn.execute(sql, params)]
+
+    def record(self, record_id: int) -> Record | None:
+        row = self.conn.execute(_SELECT_RECORD + "WHERE c.id = ?", (record_id,)).fetchone()
+        return row_to_record(row) if row else None
+
+    def count(self, stream: str) -> int:
+        sid = self.stream_id(stream, create=False)
+        if sid is None:
+            return 0
+        return self.conn.execute("SELECT COUNT(*) FROM calls WHERE stream_id = ?", (sid,)).fetchone()[0]
+
+    def max_id(self) -> int:
+        return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
+
+    def insert_records(self, records: Iterable[Record], *, origin: str = "local") -> int:
+        """Insert finished Records (imports, tests, benchmarks) in one transaction; returns the count."""
+        n = 0
+        with self.transaction() as conn:
+            ids: dict[str, int] = {}
+            rows = []
+            for r in records:
+                if r.stream not in ids:
+                    ids[r.stream] = stream_id(conn, r.stream, create=True, origin=origin)
+                rows.append(record_row(ids[r.stream], r))
+                n += 1
+            conn.executemany(INSERT_CALL_SQL, rows)
+        return n
+
+    def transaction(self):
+        return _Transaction(self.conn)
+
+
+def stream_id(conn: sqlite3.Connection, name: str, *, create: bool = True, origin: str = "local") -> int | None:
+    row = conn.execute("SELECT id FROM streams WHERE name = ?", (name,)).fetchone()
+    if row:
+        return row[0]
+    if not create:
+        return None
+    conn.execute(
+        "INSERT OR IGNORE INTO streams (name, created, origin) VALUES (?, ?, ?)", (name, time.time(), origin)
+    )
+    return conn.execute("SELECT id FROM streams WHERE name = ?", (name,)).fetchone()[0]
+
+
+def record_row(sid: int, r: Record) -> tuple:
+    return (
+        sid, r.timestamp, r.latency_ms, r.ttft_ms, r.api, r.model, r.response_model, r.status, r.error,
+        r.prompt_tokens, r.completion_tokens, r.total_tokens, r.cached_tokens, r.reasoning_tokens,
+        int(bool(r.usage_estimated)), r.cost_usd, int(bool(r.streamed)),
+        json.dumps(r.request, default=jsonable) if r.request else None, r.output,
+        json.dumps(r.attributes, default=jsonable) if r.attributes else None,
+    )
+
+
+class _Transaction:
+    """`with store.transaction() as conn:` — BEGIN IMMEDIATE so concurrent writers queue, not deadlock."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,161 @@
+"""The background writer: the call path puts PendingCalls on a queue; one thread per store file commits them.
+
+The thread commits as soon as calls arrive; whatever queued up during one commit goes in the next, so
+batches grow with load and a commit is never delayed on purpose.  A hard kill (SIGKILL, power loss) loses
+only what was queued but not yet committed — milliseconds of calls; `flush()` and a normal interpreter
+exit lose nothing.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import queue
+import threading
+from pathlib import Path
+
+from . import pricing, tokens
+from .capture import PendingCall, finalize
+from .store import INSERT_CALL_SQL, connect, record_row, stream_id
+
+log = logging.getLogger("openai_monitor")
+
+MAX_BATCH = 5000
+
+
+class _Flush:
+    __slots__ = ("event",)
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+
+_STOP = object()
+
+
+class RecordWriter:
+    """Owns one SQLite connection and commits queued calls in batches."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._stream_ids: dict[str, int] = {}
+        self.written = 0
+        self.failed = 0
+        self.last_error: str | None = None
+        connect(self.path).close()          # create/migrate now, so a bad path fails in init_monitor
+        self._thread = threading.Thread(target=self._run, name="openai-monitor-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, call: PendingCall) -> None:
+        self._queue.put(call)
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Block until everything submitted before this call is committed."""
+        if not self._thread.is_alive():
+            return False
+        marker = _Flush()
+        self._queue.put(marker)
+        return marker.event.wait(timeout)
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+
+    # -- writer thread -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        conn = connect(self.path)
+        try:
+            while True:
+                item = self._queue.get()
+                batch, markers, stop = [], [], False
+                while True:
+                    if item is _STOP:
+                        stop = True
+                    elif isinstance(item, _Flush):
+                        markers.append(item)
+                    else:
+                        batch.append(item)
+                    if len(batch) >= MAX_BATCH:
+                        break
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                if batch:
+                    self._commit(conn, batch)
+                for marker in markers:
+                    marker.event.set()
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _commit(self, conn, batch: list[PendingCall]) -> None:
+        rows = []
+        for call in batch:
+            try:
+                record = finalize(call, pricing, tokens)
+                rows.append((call.stream, record))
+            except Exception as exc:                  # one odd response must not lose the batch
+                self.failed += 1
+                self.last_error = f"could not record a {call.api} call: {type(exc).__name__}: {exc}"
+                log.warning(self.last_error)
+        for attempt in range(3):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    params = [record_row(self._sid(conn, name), r) for name, r in rows]
+                    conn.executemany(INSERT_CALL_SQL, params)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    self._stream_ids.clear()     # a rolled-back stream insert must not stay cached
+                    raise
+                self.written += len(rows)
+                return
+            except Exception as exc:
+                self.last_error = f"could not write {len(rows)} calls to {self.path}: {exc}"
+                log.warning(self.last_error)
+        self.failed += len(rows)
+
+    def _sid(self, conn, name: str) -> int:
+        sid = self._stream_ids.get(name)
+        if sid is None:
+            sid = self._stream_ids[name] = stream_id(conn, name, create=True)
+        return sid
+
+
+_writers: dict[Path, RecordWriter] = {}
+_lock = threading.Lock()
+
+
+def writer_for(path: Path) -> RecordWriter:
+    """One writer per store file per process, shared by every Monitor logging to it."""
+    key = Path(path).resolve()
+    with _lock:
+        writer = _writers.get(key)
+        if writer is None or not writer._thread.is_alive():
+            writer = _writers[key] = RecordWriter(key)
+        return writer
+
+
+def close_all() -> None:
+    with _lock:
+        writers = list(_writers.values())
+        _writers.clear()
+    for writer in writers:
+        writer.close()
+
+
+def _after_fork_in_child() -> None:
+    # The writer thread does not survive fork(); a child starts its own on first use.
+    global _lock
+    _lock = threading.Lock()
+    _writers.clear()
+
+
+atexit.register(close_all)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,50 @@
+"""Shared fixtures: the built-in simulator over real HTTP, a fresh store file, offline tiktoken."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_CACHE = ROOT.parent / "shared" / "tiktoken-cache"
+if _CACHE.is_dir():
+    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(_CACHE))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def sim():
+    from monitor.simulator import Simulator
+
+    with Simulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "monitor.db"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path, monkeypatch):
+    # Nothing a test does may touch the user's real store or config.
+    monkeypatch.setenv("OPENAI_MONITOR_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("OPENAI_MONITOR_DB", str(tmp_path / "default.db"))
+
+
+@pytest.fixture
+def sim_env(sim, monkeypatch):
+    """OPENAI_API_KEY / OPENAI_BASE_URL pointing at the simulator, as the seed's facade reads them."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef")
+    monkeypatch.setenv("OPENAI_BASE_URL", sim.base_url)
+    return sim
+
+
+@pytest.fixture
+def client(sim):
+    import openai
+
+    c = openai.OpenAI(base_url=sim.base_url, api_key="sk-test-0123456789abcdef", max_retries=0)
+    yield c
+    c.close()
