@@ -1,0 +1,244 @@
+"""Reply text and token counting for the built-in simulator (monitor/simulator.py).
+
+Stdlib plus tiktoken. tiktoken is only asked for an encoding whose file is already in its cache, so the
+simulator never blocks on a download offline; without it every count is len(text)//4.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import tempfile
+import threading
+from typing import Any
+
+# --- token counting -------------------------------------------------------------------------------
+
+_ENCODING_URLS = {
+    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+}
+_O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "chatgpt-", "o1", "o3", "o4")
+IMAGE_TOKENS = 85  # a low-detail image
+
+_enc_lock = threading.Lock()
+_encodings: dict[str, Any] = {}  # name -> tiktoken.Encoding, or None once it failed to load
+
+
+def encoding_name(model: str) -> str:
+    m = (model or "").lower().rsplit("/", 1)[-1]
+    return "o200k_base" if m.startswith(_O200K_PREFIXES) else "cl100k_base"
+
+
+def _cache_has(name: str) -> bool:
+    # Same lookup as tiktoken.load.read_file_cached: a miss there would mean a (possibly hanging) download.
+    for var in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
+        if var in os.environ:
+            cache_dir = os.environ[var]
+            break
+    else:
+        cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    if not cache_dir:
+        return False
+    key = hashlib.sha1(_ENCODING_URLS[name].encode()).hexdigest()
+    return os.path.exists(os.path.join(cache_dir, key))
+
+
+def get_encoding(name: str):
+    """The tiktoken encoding, or None (no tiktoken, not cached, bad file). Tried once per process."""
+    try:
+        return _encodings[name]
+    except KeyError:
+        pass
+    with _enc_lock:
+        if name not in _encodings:
+            enc = None
+            try:
+                if _cache_has(name):
+                    import tiktoken
+                    enc = tiktoken.get_encoding(name)
+            except Exception:  # a corrupt cache file or a broken install: estimate instead
+                enc = None
+            _encodings[name] = enc
+    return _encodings[name]
+
+
+def encode(text: str, model: str) -> list[int]:
+    enc = get_encoding(encoding_name(model))
+    if enc is not None:
+        return enc.encode(text, disallowed_special=())
+    # Fallback "tokens": 4-character slices, so prefix caching and truncation still behave.
+    return [hash(text[i:i + 4]) for i in range(0, len(text), 4)]
+
+
+def count(text: str, model: str) -> int:
+    if not text:
+        return 0
+    enc = get_encoding(encoding_name(model))
+    if enc is not None:
+        return len(enc.encode(text, disallowed_special=()))
+    return max(1, len(text) // 4)
+
+
+def truncate(text: str, n: int, model: str) -> str:
+    """The first n tokens of text."""
+    enc = get_encoding(encoding_name(model))
+    if enc is not None:
+        return enc.decode(enc.encode(text, disallowed_special=())[:max(0, n)])
+    return text[:max(0, n) * 4]
+
+
+def content_text(content: Any) -> tuple[str, int]:
+    """(text, extra image tokens) of a message content: a string or a list of parts."""
+    if content is None:
+        return "", 0
+    if isinstance(content, str):
+        return content, 0
+    if isinstance(content, list):
+        texts, extra = [], 0
+        for part in content:
+            if isinstance(part, dict):
+                if isinstance(part.get("text"), str):
+                    texts.append(part["text"])
+                elif part.get("type") in ("image_url", "input_image", "image"):
+                    extra += IMAGE_TOKENS
+            elif isinstance(part, str):
+                texts.append(part)
+        return "\n".join(texts), extra
+    return json.dumps(content), 0
+
+
+def chat_prompt_tokens(messages: list, model: str, tools: Any = None) -> int:
+    """The OpenAI cookbook formula: 3 per message + each field's tokens (+1 for a name), +3 reply priming."""
+    total = 3
+    for msg in messages:
+        if not isinstance(msg, dict):
+            continue
+        total += 3
+        for key, value in msg.items():
+            if key == "content":
+                text, extra = content_text(value)
+                total += count(text, model) + extra
+            elif isinstance(value, str):
+                total += count(value, model)
+            elif value is not None:
+                total += count(json.dumps(value), model)
+            if key == "name":
+                total += 1
+    if tools:
+        total += count(json.dumps(tools), model)  # roughly what the tool definitions cost
+    return total
+
+
+# --- reply text -----------------------------------------------------------------------------------
+
+_SENTENCES = (
+    "That is a great question, and the short answer is that it depends on your constraints.",
+    "In most cases the simplest approach works best: start small, measure, then iterate.",
+    "Here is how I would think about it.",
+    "First, make sure the inputs are well defined and that you know what a good result looks like.",
+    "Second, keep an eye on latency and cost, because both grow with the length of the prompt.",
+    "Caching repeated prefixes of long prompts can cut cost and time to first token noticeably.",
+    "A common pitfall is to optimise too early, before you have real traffic to look at.",
+    "Logging every call with its token usage makes it much easier to spot regressions.",
+    "If the answer needs to be exact, ask the model to show its reasoning step by step.",
+    "Shorter prompts are usually cheaper, but clear instructions matter more than brevity.",
+    "You can compare models side by side on the same prompts to see which one fits your budget.",
+    "Streaming the response lets users see the first words almost immediately.",
+    "Rate limits are easier to live with when requests are retried with exponential backoff.",
+    "For structured output, describe the schema you expect and validate what comes back.",
+    "Temperature controls how adventurous the wording is; lower values are more predictable.",
+    "Overall, the best results come from a tight loop of trying, measuring and adjusting.",
+    "Let me know if you would like a more detailed walkthrough or a code example.",
+    "The sky looks blue because air scatters short wavelengths of sunlight more than long ones.",
+    "Python's standard library covers a surprising amount of ground before you need a dependency.",
+    "Good names and small functions do more for readability than clever tricks.",
+)
+_BULLETS = (
+    "Define the goal and how you will measure success",
+    "Collect a small, representative set of examples",
+    "Start with the simplest prompt that could work",
+    "Track cost, latency and errors for every call",
+    "Compare variants on the same inputs",
+    "Keep what helps and drop what does not",
+    "Document the decisions for your teammates",
+)
+_ROBOT = ("Beep bloop!", "Bloop beep boop.", "Beep beep, bloop.", "Whirr... beep bloop.", "Boop!")
+_POEM = (
+    "Tokens drift like autumn leaves,\nEach one counted, none deceives.",
+    "Silent servers hum at night,\nStreaming words in pale blue light.",
+    "A prompt goes out, an answer flows,\nThe latency chart gently grows.",
+)
+_ARITH = re.compile(r"(-?\d+(?:\.\d+)?)\s*([-+*/x×÷]|plus|minus|times|divided by)\s*(-?\d+(?:\.\d+)?)", re.I)
+_OPS = {"+": "+", "plus": "+", "-": "-", "minus": "-", "*": "*", "x": "*", "×": "*", "times": "*",
+        "/": "/", "÷": "/", "divided by": "/"}
+
+
+def _arith(prompt: str) -> str | None:
+    m = _ARITH.search(prompt)
+    if not m:
+        return None
+    a, b, op = float(m.group(1)), float(m.group(3)), _OPS[m.group(2).lower()]
+    if op == "/" and b == 0:
+        return "Division by zero is undefined, so there is no answer to that one."
+    value = {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else 0.0}[op]
+    shown = str(int(value)) if float(value).is_integer() else f"{value:.4g}"
+    return f"{m.group(1)} {op} {m.group(3)} = {shown}. The answer is {shown}."
+
+
+def make_reply(prompt: str, rng: random.Random) -> str:
+    """A plausible reply (roughly 20-120 tokens) to the last user text."""
+    p = prompt.lower()
+    if "robot" in p:
+        return " ".join(rng.choice(_ROBOT) for _ in range(rng.randint(3, 8)))
+    answer = _arith(prompt)
+    if answer:
+        return answer
+    if any(w in p for w in ("bullet", "list ", "steps", "checklist")):
+        items = rng.sample(_BULLETS, rng.randint(3, 6))
+        return "Here you go:\n" + "\n".join(f"- {item}" for item in items)
+    if any(w in p for w in ("poem", "haiku", "rhyme")):
+        return rng.choice(_POEM)
+    if re.match(r"\s*(hi|hello|hey)\b", p):
+        return "Hello! How can I help you today? " + rng.choice(_SENTENCES)
+    if "summar" in p or "tl;dr" in p:
+        return "In short: " + " ".join(rng.sample(_SENTENCES, 2))
+    return " ".join(rng.sample(_SENTENCES, rng.randint(2, 6)))
+
+
+def _fill_schema(schema: Any, rng: random.Random, depth: int = 0) -> Any:
+    """A value matching a (simple) JSON schema, for response_format json_schema."""
+    if not isinstance(schema, dict) or depth > 6:
+        return None
+    if "enum" in schema and schema["enum"]:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if schema.get(key):
+            return _fill_schema(schema[key][0], rng, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        return {k: _fill_schema(v, rng, depth + 1) for k, v in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [_fill_schema(schema.get("items") or {"type": "string"}, rng, depth + 1)]
+    if kind == "integer":
+        return rng.randint(1, 100)
+    if kind == "number":
+        return round(rng.random() * 100, 2)
+    if kind == "boolean":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    return rng.choice(_SENTENCES)
+
+
+def make_json_reply(prompt: str, rng: random.Random, schema: Any = None) -> str:
+    """Valid JSON text: filled from the schema when there is one, else a small answer object."""
+    if schema is not None:
+        return json.dumps(_fill_schema(schema, rng))
+    return json.dumps({"answer": make_reply(prompt, rng), "confidence": round(0.5 + rng.random() / 2, 2)})
