@@ -1,72 +1,29 @@
 """Reply text and token counting for the built-in simulator (monitor/simulator.py).
 
-Stdlib plus tiktoken. tiktoken is only asked for an encoding whose file is already in its cache, so the
-simulator never blocks on a download offline; without it every count is len(text)//4.
+Token counts come from monitor/tokens.py, which only loads tiktoken encodings already in its cache, so
+the simulator never blocks on a download offline; without them counts are estimates (len(text)/4).
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import random
 import re
-import tempfile
-import threading
 from typing import Any
 
-# --- token counting -------------------------------------------------------------------------------
+from . import tokens
 
-_ENCODING_URLS = {
-    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
-}
-_O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "chatgpt-", "o1", "o3", "o4")
+# --- token counting: the same loader and cookbook formula the monitor uses (monitor/tokens.py) ------
+
 IMAGE_TOKENS = 85  # a low-detail image
 
-_enc_lock = threading.Lock()
-_encodings: dict[str, Any] = {}  # name -> tiktoken.Encoding, or None once it failed to load
 
-
-def encoding_name(model: str) -> str:
-    m = (model or "").lower().rsplit("/", 1)[-1]
-    return "o200k_base" if m.startswith(_O200K_PREFIXES) else "cl100k_base"
-
-
-def _cache_has(name: str) -> bool:
-    # Same lookup as tiktoken.load.read_file_cached: a miss there would mean a (possibly hanging) download.
-    for var in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
-        if var in os.environ:
-            cache_dir = os.environ[var]
-            break
-    else:
-        cache_dir = os.path.join(tempfile.gettempdir(), "data-gym-cache")
-    if not cache_dir:
-        return False
-    key = hashlib.sha1(_ENCODING_URLS[name].encode()).hexdigest()
-    return os.path.exists(os.path.join(cache_dir, key))
-
-
-def get_encoding(name: str):
-    """The tiktoken encoding, or None (no tiktoken, not cached, bad file). Tried once per process."""
-    try:
-        return _encodings[name]
-    except KeyError:
-        pass
-    with _enc_lock:
-        if name not in _encodings:
-            enc = None
-            try:
-                if _cache_has(name):
-                    import tiktoken
-                    enc = tiktoken.get_encoding(name)
-            except Exception:  # a corrupt cache file or a broken install: estimate instead
-                enc = None
-            _encodings[name] = enc
-    return _encodings[name]
+def get_encoding(model: str):
+    """The tiktoken encoding for the model, or None when its file is not cached (never downloads)."""
+    return tokens.encoding_for(model)
 
 
 def encode(text: str, model: str) -> list[int]:
-    enc = get_encoding(encoding_name(model))
+    enc = get_encoding(model)
     if enc is not None:
         return enc.encode(text, disallowed_special=())
     # Fallback "tokens": 4-character slices, so prefix caching and truncation still behave.
@@ -74,17 +31,12 @@ def encode(text: str, model: str) -> list[int]:
 
 
 def count(text: str, model: str) -> int:
-    if not text:
-        return 0
-    enc = get_encoding(encoding_name(model))
-    if enc is not None:
-        return len(enc.encode(text, disallowed_special=()))
-    return max(1, len(text) // 4)
+    return tokens.count_text(model, text).tokens if text else 0
 
 
 def truncate(text: str, n: int, model: str) -> str:
     """The first n tokens of text."""
-    enc = get_encoding(encoding_name(model))
+    enc = get_encoding(model)
     if enc is not None:
         return enc.decode(enc.encode(text, disallowed_special=())[:max(0, n)])
     return text[:max(0, n) * 4]
@@ -111,25 +63,8 @@ def content_text(content: Any) -> tuple[str, int]:
 
 
 def chat_prompt_tokens(messages: list, model: str, tools: Any = None) -> int:
-    """The OpenAI cookbook formula: 3 per message + each field's tokens (+1 for a name), +3 reply priming."""
-    total = 3
-    for msg in messages:
-        if not isinstance(msg, dict):
-            continue
-        total += 3
-        for key, value in msg.items():
-            if key == "content":
-                text, extra = content_text(value)
-                total += count(text, model) + extra
-            elif isinstance(value, str):
-                total += count(value, model)
-            elif value is not None:
-                total += count(json.dumps(value), model)
-            if key == "name":
-                total += 1
-    if tools:
-        total += count(json.dumps(tools), model)  # roughly what the tool definitions cost
-    return total
+    """The OpenAI cookbook formula (3 per message + field tokens, +1 per name, +3 reply priming)."""
+    return tokens.count_chat_prompt(model, [m for m in messages if isinstance(m, dict)], tools=tools).tokens
 
 
 # --- reply text -----------------------------------------------------------------------------------

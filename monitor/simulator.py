@@ -642,7 +642,7 @@ class Simulator:
         server.sim = self
         self._server, self.port = server, server.server_address[1]
         # Load the tiktoken encodings now rather than on the first request.
-        threading.Thread(target=lambda: [sim_text.get_encoding(e) for e in ("o200k_base", "cl100k_base")],
+        threading.Thread(target=lambda: [sim_text.get_encoding(m) for m in ("gpt-4o", "gpt-3.5-turbo")],
                          daemon=True, name="simulator-tiktoken").start()
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True, name=f"simulator-{self.port}")

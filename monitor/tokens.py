@@ -143,6 +143,11 @@ def _get_encoding(name: str) -> Any | None:
         return enc
 
 
+def encoding_for(model: str | None) -> Any | None:
+    """The model's tiktoken Encoding, or None when it can't be loaded now."""
+    return _get_encoding(encoding_name_for(model))
+
+
 def tiktoken_available(model: str | None = None) -> bool:
     """Whether counts for this model (default: the o200k_base models) will be exact."""
     return _get_encoding(encoding_name_for(model)) is not None

@@ -29,7 +29,7 @@ from monitor import sim_text  # noqa: E402
 from monitor.simulator import Simulator, SimulatorConfig  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-needs_tiktoken = pytest.mark.skipif(sim_text.get_encoding("o200k_base") is None,
+needs_tiktoken = pytest.mark.skipif(sim_text.get_encoding("gpt-4o") is None,
                                     reason="tiktoken's o200k_base file is not in the cache")
 USER = [{"role": "user", "content": "What is 2+2?"}]
 
@@ -46,7 +46,7 @@ def client(sim):
 
 
 def _tiktoken_chat_count(messages, encoding="o200k_base"):
-    enc = sim_text.get_encoding(encoding)
+    enc = sim_text.get_encoding("gpt-4o" if encoding == "o200k_base" else "gpt-3.5-turbo")
     return 3 + sum(3 + sum(len(enc.encode(v)) for v in m.values()) for m in messages)
 
 
@@ -63,7 +63,7 @@ def test_chat_non_stream_parses_with_usage(client):
     assert r.choices[0].finish_reason == "stop"
     u = r.usage
     assert u.prompt_tokens == _tiktoken_chat_count(USER)  # the cookbook formula
-    assert u.completion_tokens == len(sim_text.get_encoding("o200k_base").encode(msg.content))
+    assert u.completion_tokens == len(sim_text.get_encoding("gpt-4o").encode(msg.content))
     assert u.total_tokens == u.prompt_tokens + u.completion_tokens
     assert u.prompt_tokens_details.cached_tokens == 0
     assert u.completion_tokens_details.reasoning_tokens == 0
@@ -140,7 +140,7 @@ def test_stream_with_include_usage(client):
     assert last.choices == [] and last.usage is not None
     assert all(c.usage is None and c.choices for c in chunks[:-1])
     text = "".join(c.choices[0].delta.content or "" for c in chunks[:-1])
-    assert last.usage.completion_tokens == len(sim_text.get_encoding("o200k_base").encode(text))
+    assert last.usage.completion_tokens == len(sim_text.get_encoding("gpt-4o").encode(text))
     assert last.usage.prompt_tokens == _tiktoken_chat_count(USER)
 
 
@@ -372,7 +372,8 @@ def test_random_faults_and_live_config():
 
 
 def test_fallback_token_counts_without_tiktoken(client, monkeypatch):
-    monkeypatch.setattr(sim_text, "_encodings", {"o200k_base": None, "cl100k_base": None})
+    from monitor import tokens
+    monkeypatch.setattr(tokens, "_get_encoding", lambda name: None)
     text = "x" * 400
     r = client.chat.completions.create(model="gpt-4o", messages=USER, extra_headers={"X-Sim-Output": text})
     assert r.usage.completion_tokens == 100
