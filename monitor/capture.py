@@ -52,10 +52,10 @@ def scrub(text: str, secrets: tuple = ()) -> str:
 
 def jsonable(value: Any) -> Any:
     """json.dumps(default=...) for SDK objects: pydantic models, NotGiven, classes."""
-    if hasattr(value, "model_dump"):
-        return value.model_dump(exclude_none=True)
     if isinstance(value, type):
         return value.__name__                 # e.g. a pydantic class passed as response_format
+    if hasattr(value, "model_dump"):
+        return value.model_dump(exclude_none=True)
     cls = type(value).__name__
     if cls in ("NotGiven", "Omit"):
         return None

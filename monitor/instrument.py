@@ -24,6 +24,8 @@ RESOURCES = (
     (("embeddings",), "embeddings"),
     (("completions",), "completions"),
 )
+# `parse` (structured outputs) posts on its own rather than through create(), so it is wrapped too.
+METHODS = ("create", "parse")
 _WRAPPED = "__openai_monitor_original__"
 
 
@@ -38,14 +40,15 @@ def wrap_client(monitor: "Monitor", client: Any) -> Any:
                 resource = getattr(resource, name)
         except AttributeError:
             continue
-        create = getattr(resource, "create", None)
-        if create is None:
-            continue
-        original = getattr(create, _WRAPPED, create)    # re-wrapping moves the client to the new monitor
-        maker = _async_wrapper if is_async else _sync_wrapper
-        wrapped = maker(monitor, original, api, secrets)
-        setattr(wrapped, _WRAPPED, original)
-        setattr(resource, "create", wrapped)
+        for method in METHODS:
+            bound = getattr(resource, method, None)
+            if bound is None:
+                continue
+            original = getattr(bound, _WRAPPED, bound)    # re-wrapping moves the client to the new monitor
+            maker = _async_wrapper if is_async else _sync_wrapper
+            wrapped = maker(monitor, original, api, secrets)
+            setattr(wrapped, _WRAPPED, original)
+            setattr(resource, method, wrapped)
     return client
 
 

@@ -106,8 +106,7 @@ class RecordWriter:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    params = [record_row(self._sid(conn, name), r) for name, r in rows]
-                    conn.executemany(INSERT_CALL_SQL, params)
+                    conn.executemany(INSERT_CALL_SQL, self._rows(conn, rows))
                     conn.execute("COMMIT")
                 except BaseException:
                     conn.execute("ROLLBACK")
@@ -119,6 +118,17 @@ class RecordWriter:
                 self.last_error = f"could not write {len(rows)} calls to {self.path}: {exc}"
                 log.warning(self.last_error)
         self.failed += len(rows)
+
+    def _rows(self, conn, rows: list) -> list[tuple]:
+        params = []
+        for name, record in rows:
+            try:
+                params.append(record_row(self._sid(conn, name), record))
+            except (TypeError, ValueError) as exc:     # unserialisable request/attributes: drop that one only
+                self.failed += 1
+                self.last_error = f"could not store a {record.api} call: {exc}"
+                log.warning(self.last_error)
+        return params
 
     def _sid(self, conn, name: str) -> int:
         sid = self._stream_ids.get(name)

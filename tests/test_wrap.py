@@ -232,3 +232,30 @@ def test_unknown_model_cost_is_none(m, wrapped):
     wrapped.chat.completions.create(model="my-local-llama", messages=MSG)
     [rec] = m.records()
     assert rec.cost_usd is None and rec.prompt_tokens > 0
+
+
+def test_structured_output_parse_is_logged(m, wrapped):
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        value: int
+        explanation: str
+
+    r = wrapped.chat.completions.parse(model="gpt-4o-mini", messages=MSG, response_format=Answer)
+    assert isinstance(r.choices[0].message.parsed, Answer)
+    [rec] = m.records()
+    assert rec.api == "chat.completions" and rec.status == "success" and rec.prompt_tokens > 0
+    assert rec.output == r.choices[0].message.content
+    assert rec.request["response_format"] == "Answer"
+
+
+def test_odd_attribute_values_do_not_lose_calls(m, wrapped):
+    circular = []
+    circular.append(circular)
+    wrapped.chat.completions.create(model="gpt-4o-mini", messages=MSG, monitor_attributes={"when": object()})
+    wrapped.chat.completions.create(model="gpt-4o-mini", messages=MSG, monitor_attributes={"loop": circular})
+    wrapped.chat.completions.create(model="gpt-4o-mini", messages=MSG, monitor_attributes={"fine": 1})
+    recs = m.records()
+    assert recs[0].attributes["when"].startswith("<object object")
+    assert [r.attributes for r in recs[1:]] == [{"fine": 1}]       # the circular one alone is dropped
+    assert "could not store" in m._writer.last_error
