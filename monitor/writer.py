@@ -122,12 +122,16 @@ class RecordWriter:
     def _rows(self, conn, rows: list) -> list[tuple]:
         params = []
         for name, record in rows:
+            sid = self._sid(conn, name)
             try:
-                params.append(record_row(self._sid(conn, name), record))
-            except (TypeError, ValueError) as exc:     # unserialisable request/attributes: drop that one only
-                self.failed += 1
-                self.last_error = f"could not store a {record.api} call: {exc}"
+                params.append(record_row(sid, record))
+            except (TypeError, ValueError) as exc:
+                # e.g. a circular attribute value: keep the call, with the odd part as text
+                self.last_error = f"stored a {record.api} call's unserialisable parameters as text: {exc}"
                 log.warning(self.last_error)
+                record.attributes = {"_unserialisable": repr(record.attributes)[:2000]}
+                record.request = {"_unserialisable": repr(record.request)[:2000]}
+                params.append(record_row(sid, record))
         return params
 
     def _sid(self, conn, name: str) -> int:
