@@ -1,0 +1,463 @@
+"""The prompt playground: messages with {variables}, parameters, attributes; every run measured and kept.
+
+The network call runs in a superqt generator worker that yields the reply's text as it streams in.
+The numbers shown after a run are read back from the stored record, so they are what boards will show.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
+from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QMenu, QPlainTextEdit, QPushButton,
+                               QSplitter, QToolButton, QVBoxLayout, QWidget)
+from superqt.utils import thread_worker
+
+from monitor.experiments import estimate_prompt, max_tokens_param
+from monitor.monitor import normalize_stream_name
+from monitor.profiles import DEFAULT_MODEL, test_connection
+from monitor.record import Record
+from monitor.templates import (MissingVariables, escape, find_variables_in, missing_variables, render,
+                               render_messages)
+
+from . import workers
+from .attributes_editor import AttributesEditor
+from .call_stats import format_call_stats, format_estimate
+from .message_editor import ROLES, MessageList
+from .param_panel import ModelPicker, ParamPanel
+from .template_vars import VariablesTable
+
+DEFAULT_STREAM = "playground"
+AUTO_ATTRIBUTES = ("system_prompt", "prompt_template", "params")   # added to every run (seed Example 2)
+_BANNER_STYLES = {
+    "info": "background:#eef3fb; color:#1d3a66; border:1px solid #c9d7ee;",
+    "running": "background:#eef3fb; color:#1d3a66; border:1px solid #c9d7ee;",
+    "success": "background:#edf7ee; color:#1e4620; border:1px solid #c3e1c5;",
+    "cancelled": "background:#fff6e0; color:#5c4200; border:1px solid #f0d68a;",
+    "error": "background:#fdecea; color:#8c1d18; border:1px solid #f1b8b3;",
+}
+
+
+@dataclass
+class _PendingRun:
+    """What was sent, to find the stored record afterwards."""
+    stream: str
+    started_ts: float
+    model: str
+    messages: list[dict]
+    attributes: dict
+    streamed: bool
+
+
+class PlaygroundPage(QWidget):
+    callFinished = Signal(dict)     # the stored record as a dict (or status/stream/error when none was stored)
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.extra_request_options: dict[str, Any] = {}   # merged into every request (tests: extra_headers)
+        self.last_record: Record | None = None
+        self._state = "idle"
+        self._run_seq = 0
+        self._estimate_seq = 0
+        self._handle: workers.CallHandle | None = None
+        self._pending: _PendingRun | None = None
+        self._build()
+        self._connect()
+        self.messages.set_messages([{"role": "system", "content": ""}, {"role": "user", "content": ""}])
+        self._refresh_profile()
+        self._refresh_streams()
+        self._set_banner("info", "Write a prompt and press Run (Ctrl+Enter). Esc cancels a running call.")
+
+    # -- layout -------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.profile_label = QLabel()
+        self.profile_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.model_picker = ModelPicker()
+        self.stream_combo = QComboBox()
+        self.stream_combo.setEditable(True)
+        self.stream_combo.setMinimumContentsLength(14)
+        self.stream_combo.setToolTip("The stream this playground logs to (type a new name to start one)")
+        self.estimate_label = QLabel()
+        self.estimate_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip("Send the request (Ctrl+Enter)")
+        self.run_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running call (Esc); it is logged as cancelled")
+        self.cancel_button.setEnabled(False)
+
+        top = QHBoxLayout()
+        top.addWidget(self.profile_label)
+        top.addSpacing(12)
+        top.addWidget(QLabel("Model"))
+        top.addWidget(self.model_picker)
+        top.addSpacing(12)
+        top.addWidget(QLabel("Log to stream"))
+        top.addWidget(self.stream_combo)
+        top.addStretch(1)
+        top.addWidget(self.run_button)
+        top.addWidget(self.cancel_button)
+
+        self.messages = MessageList()
+        self.add_message_button = QToolButton()
+        self.add_message_button.setText("Add message")
+        self.add_message_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        role_menu = QMenu(self.add_message_button)
+        for role in ROLES:
+            role_menu.addAction(role, lambda r=role: self.messages.add_message(r))
+        self.add_message_button.setMenu(role_menu)
+        self.variables = VariablesTable()
+        self.variables_hint = QLabel("No {variables} yet: write {name} in any message to add one.")
+        self.variables_hint.setWordWrap(True)
+        self.variables_hint.setStyleSheet("color: palette(placeholder-text);")
+        messages_box = QGroupBox("Messages")
+        messages_layout = QVBoxLayout(messages_box)
+        messages_layout.addWidget(self.messages, 1)
+        add_row = QHBoxLayout()
+        add_row.addWidget(self.add_message_button)
+        add_row.addStretch(1)
+        add_row.addWidget(self.estimate_label)
+        messages_layout.addLayout(add_row)
+
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.output = QPlainTextEdit()
+        self.output.setReadOnly(True)
+        self.output.setPlaceholderText("The reply appears here as it streams in.")
+        self.stats_label = QLabel()
+        self.stats_label.setWordWrap(True)
+        self.stats_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        output_box = QGroupBox("Output")
+        output_layout = QVBoxLayout(output_box)
+        output_layout.addWidget(self.banner)
+        output_layout.addWidget(self.output, 1)
+        output_layout.addWidget(self.stats_label)
+
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(messages_box)
+        left.addWidget(output_box)
+        left.setStretchFactor(0, 3)
+        left.setStretchFactor(1, 2)
+
+        self.params = ParamPanel()
+        self.attributes = AttributesEditor()
+        attributes_hint = QLabel("Sent as monitor_attributes. system_prompt, prompt_template and params "
+                                 "(the variable values) are added to every run.")
+        attributes_hint.setWordWrap(True)
+        attributes_hint.setStyleSheet("color: palette(placeholder-text);")
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        for title, body, stretch in (("Variables", (self.variables, self.variables_hint), 2),
+                                     ("Parameters", (self.params,), 0),
+                                     ("Attributes", (self.attributes, attributes_hint), 2)):
+            box = QGroupBox(title)
+            box_layout = QVBoxLayout(box)
+            for widget in body:
+                box_layout.addWidget(widget)
+            right_layout.addWidget(box, stretch)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setSizes([860, 340])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
+
+        self._estimate_timer = QTimer(self)
+        self._estimate_timer.setSingleShot(True)
+        self._estimate_timer.setInterval(150)
+
+    def _connect(self) -> None:
+        self.messages.changed.connect(self._on_prompt_changed)
+        self.variables.changed.connect(self._on_prompt_changed)
+        self.model_picker.currentTextChanged.connect(self._on_prompt_changed)
+        self.params.changed.connect(self._on_prompt_changed)
+        self._estimate_timer.timeout.connect(self._on_estimate_due)
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.stream_combo.currentTextChanged.connect(self._on_stream_edited)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, self.run, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence("Escape"), self, self.cancel, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.ctx.currentProfileChanged.connect(lambda _name: self._refresh_profile())
+        self.ctx.profilesChanged.connect(self._refresh_profile)
+
+    # -- public API ---------------------------------------------------------------------------------
+    def set_stream(self, name: str) -> None:
+        self.stream_combo.setCurrentText(name)
+
+    def stream_name(self) -> str:
+        return self.stream_combo.currentText().strip()
+
+    def is_running(self) -> bool:
+        return self._state in ("running", "cancelling")
+
+    def load_record(self, record: Record) -> None:
+        """Open a logged call: its messages (with the template and values it was made from), model,
+        parameters and attributes; its stored output and numbers are shown until the next run."""
+        request = record.request or {}
+        messages = [{"role": m.get("role") or "user", "content": escape(_text_of(m.get("content")))}
+                    for m in request.get("messages") or [] if isinstance(m, dict)]
+        attrs = dict(record.attributes or {})
+        template, values = attrs.get("prompt_template"), attrs.get("params")
+        last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=None)
+        restored = False
+        if isinstance(template, str) and isinstance(values, dict) and last_user is not None:
+            sent = _text_of(request["messages"][last_user].get("content"))
+            values = {str(k): "" if v is None else str(v) for k, v in values.items()}
+            if render(template, values, strict=False) == sent:
+                messages[last_user]["content"] = template
+                restored = True
+        self.messages.set_messages(messages)
+        if restored:
+            self.variables.set_values(values)
+        self.model_picker.set_model(record.model or "")
+        self.params.set_params({**request, "stream": record.streamed})
+        self.attributes.set_attributes({k: v for k, v in attrs.items() if k not in AUTO_ATTRIBUTES})
+        self.output.setPlainText(record.output or "")
+        self.last_record = record
+        self.stats_label.setText(format_call_stats(record))
+        where = f"call #{record.id} from stream “{record.stream}”"
+        if record.status == "error":
+            self._set_banner("error", f"Loaded {where}. It failed: {record.error or 'unknown error'}")
+        else:
+            self._set_banner("info", f"Loaded {where} ({record.status}). Run sends it again to "
+                                     f"“{self.stream_name()}”.")
+
+    def run(self) -> None:
+        if self.is_running():
+            return
+        try:
+            request, attributes, stream = self._build_request()
+        except (MissingVariables, ValueError) as exc:
+            self._set_banner("error", str(exc))
+            return
+        profile = self.ctx.current_profile
+        self._run_seq += 1
+        seq = self._run_seq
+        self._handle = workers.CallHandle()
+        self._pending = _PendingRun(stream, time.time(), request["model"], request["messages"], attributes,
+                                    bool(request.get("stream")))
+        self._state = "running"
+        self._update_buttons()
+        self.output.clear()
+        self.stats_label.clear()
+        self.last_record = None
+        self._set_banner("running", f"Sending to {request['model']}…")
+        worker = workers.chat_call_worker(lambda: self.ctx.client(profile, stream), request, self._handle)
+        worker.yielded.connect(workers.alive(self, lambda piece: self._on_worker_yielded(seq, piece)))
+        worker.returned.connect(workers.alive(self, lambda outcome: self._on_worker_returned(seq, outcome)))
+        worker.errored.connect(workers.alive(self, lambda exc: self._on_worker_errored(seq, exc)))
+        workers.start(worker)
+
+    def cancel(self) -> None:
+        if self._state != "running" or self._handle is None:
+            return
+        if self._handle.cancel():
+            # The stream is closed and logged as cancelled now; the worker may stay blocked in a read
+            # until the socket notices, so finish without it (its late signals are ignored).
+            self._run_seq += 1
+            self._finish(workers.CallOutcome("cancelled", self.output.toPlainText()))
+        elif not self._pending.streamed:
+            self._run_seq += 1
+            self._finish(workers.CallOutcome("cancelled"), look_up=False)
+            self._set_banner("cancelled", "Cancelled. A request sent without streaming cannot be stopped "
+                                          "once sent: the server's answer will still be logged as a normal call.")
+        else:
+            self._state = "cancelling"
+            self._update_buttons()
+            self._set_banner("cancelled", "Cancelling… (the request is on its way; it is closed as soon "
+                                          "as the server starts answering)")
+
+    # -- building the request -----------------------------------------------------------------------
+    def _build_request(self) -> tuple[dict, dict, str]:
+        stream = normalize_stream_name(self.stream_name() or DEFAULT_STREAM)
+        model = self.model_picker.model()
+        if not model:
+            raise ValueError("Pick a model first.")
+        typed = self.messages.messages()
+        if not typed:
+            raise ValueError("Write a message first.")
+        values = self.variables.values()
+        rendered = render_messages(typed, values)          # raises MissingVariables
+        params = self.params.params()
+        if "max_tokens" in params:
+            params[max_tokens_param(model)] = params.pop("max_tokens")
+        attributes = dict(self.attributes.attributes())
+        system = next((m["content"] for m in rendered if m["role"] in ("system", "developer")), None)
+        if system is not None:
+            attributes["system_prompt"] = system
+        last_user = next((m["content"] for m in reversed(typed) if m["role"] == "user"), "")
+        attributes["prompt_template"] = last_user
+        attributes["params"] = {n: values[n] for n in find_variables_in(m["content"] for m in typed)}
+        request = {"model": model, "messages": rendered, **params}
+        if self.params.streaming():
+            request["stream"] = True
+        request["monitor_attributes"] = attributes
+        request.update(self.extra_request_options)
+        return request, attributes, stream
+
+    # -- slots --------------------------------------------------------------------------------------
+    def _on_prompt_changed(self, *_: Any) -> None:
+        self.variables.set_variables(find_variables_in(m["content"] for m in self.messages.messages()))
+        has_variables = bool(self.variables.rowCount())
+        self.variables.setVisible(has_variables)
+        self.variables_hint.setVisible(not has_variables)
+        self._estimate_timer.start()
+
+    def _on_estimate_due(self) -> None:
+        typed = self.messages.messages()
+        model = self.model_picker.model() or DEFAULT_MODEL
+        max_out = self.params.max_tokens.value()
+        values = self.variables.values()
+        missing = missing_variables([m["content"] for m in typed], values)
+        rendered = render_messages(typed, values, strict=False)
+        self._estimate_seq += 1
+        seq = self._estimate_seq
+        worker = thread_worker(estimate_prompt, start_thread=False, ignore_errors=True)(model, rendered, max_out)
+        worker.returned.connect(workers.alive(
+            self, lambda est: self._on_estimate_returned(seq, est, max_out, missing)))
+        workers.start(worker)
+
+    def _on_estimate_returned(self, seq: int, est: Any, max_out: int, missing: list[str]) -> None:
+        if seq != self._estimate_seq:
+            return                                          # a newer estimate is on its way
+        text = format_estimate(est, max_out)
+        if missing:
+            text += f" · unfilled: {', '.join('{' + n + '}' for n in missing)}"
+        self.estimate_label.setText(text)
+
+    def _on_worker_yielded(self, seq: int, piece: str) -> None:
+        if seq != self._run_seq:
+            return
+        if self._state == "running" and not self.output.toPlainText():
+            self._set_banner("running", "Streaming…" if self.params.streaming() else "Received.")
+        cursor = self.output.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(piece)
+        self.output.ensureCursorVisible()
+
+    def _on_worker_returned(self, seq: int, outcome: workers.CallOutcome) -> None:
+        if seq == self._run_seq:
+            self._finish(outcome)
+
+    def _on_worker_errored(self, seq: int, exc: BaseException) -> None:
+        # chat_call turns every exception into an outcome; this is the safety net for the unexpected.
+        if seq == self._run_seq:
+            self._finish(workers.CallOutcome("error", error=workers.describe_error(exc)))
+
+    def _on_stream_edited(self, name: str) -> None:
+        if name.strip():
+            self.ctx.settings.setValue("playground/stream", name.strip())
+
+    # -- finishing a run: flush the monitor off the GUI thread, then read the record back ------------
+    def _finish(self, outcome: workers.CallOutcome, look_up: bool = True) -> None:
+        self._state = "idle"
+        self._update_buttons()
+        if outcome.status == "error":
+            self._set_banner("error", outcome.error or "The call failed.")
+        elif outcome.status == "cancelled":
+            self._set_banner("cancelled", "Cancelled — logged as cancelled with the output received so far.")
+        else:
+            self._set_banner("success", "Done.")
+        run, seq = self._pending, self._run_seq
+        if not look_up:
+            self.callFinished.emit({"id": None, "status": outcome.status, "stream": run.stream,
+                                    "error": outcome.error})
+            return
+        self.stats_label.setText("Reading the stored record…")
+        flush = workers.flush_monitor(self.ctx.monitor(run.stream))
+        flush.finished.connect(workers.alive(self, lambda: self._look_up_record(seq, run, outcome)))
+        workers.start(flush)
+
+    def _look_up_record(self, seq: int, run: "_PendingRun", outcome: workers.CallOutcome) -> None:
+        self.ctx.db.submit(
+            lambda store: workers.find_logged_call(store, run.stream, run.started_ts, run.model, run.messages,
+                                                   run.attributes),
+            workers.alive(self, lambda record: self._on_record_found(seq, run, outcome, record)),
+            workers.alive(self, lambda error: self._on_record_found(seq, run, outcome, None, error)))
+
+    def _on_record_found(self, seq: int, run: "_PendingRun", outcome: workers.CallOutcome,
+                         record: Record | None, error: str | None = None) -> None:
+        if seq != self._run_seq:
+            return
+        if record is None:
+            self.stats_label.setText(f"The call's record was not found in the store ({error or 'not logged'}).")
+            self.callFinished.emit({"id": None, "status": outcome.status, "stream": run.stream,
+                                    "error": outcome.error or error})
+            return
+        self.last_record = record
+        self.stats_label.setText(format_call_stats(record))
+        self.callFinished.emit(record.to_dict())
+
+    # -- small things -------------------------------------------------------------------------------
+    def _set_banner(self, kind: str, text: str) -> None:
+        self.banner.setStyleSheet(f"QLabel {{ {_BANNER_STYLES[kind]} padding: 6px; border-radius: 4px; }}")
+        self.banner.setText(text)
+        self.banner.setProperty("kind", kind)
+
+    def banner_kind(self) -> str:
+        return str(self.banner.property("kind") or "")
+
+    def _update_buttons(self) -> None:
+        running = self.is_running()
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setEnabled(self._state == "running")
+
+    def _refresh_profile(self) -> None:
+        name = self.ctx.current_profile
+        if not name:
+            self.profile_label.setText("Profile: none — add one in Settings (Ctrl+,)")
+            return
+        self.profile_label.setText(f"Profile: {name}")
+        try:
+            profile = self.ctx.profiles.get(name)
+        except KeyError:
+            return
+        self.profile_label.setToolTip(profile.base_url or "OpenAI (api.openai.com)")
+        self.model_picker.set_profile_models([profile.default_model])
+        if not self.model_picker.model():
+            self.model_picker.set_model(profile.default_model)
+        fetch = thread_worker(test_connection, start_thread=False, ignore_errors=True)(self.ctx.profiles, name, 5)
+        fetch.returned.connect(workers.alive(
+            self, lambda models: self._on_profile_models_returned(name, profile.default_model, models)))
+        workers.start(fetch)
+
+    def _on_profile_models_returned(self, name: str, default: str, models: list[str]) -> None:
+        if name == self.ctx.current_profile:
+            self.model_picker.set_profile_models([default, *models])
+
+    def _refresh_streams(self) -> None:
+        saved = self.ctx.settings.value("playground/stream")
+        self.stream_combo.addItem(DEFAULT_STREAM)
+        self.stream_combo.setCurrentText(str(saved or DEFAULT_STREAM))
+        self.ctx.db.submit(lambda store: [s.name for s in store.streams()], workers.alive(self, self._on_streams_loaded),
+                           lambda _error: None, key="playground-streams")
+
+    def _on_streams_loaded(self, names: list[str]) -> None:
+        current = self.stream_name()
+        self.stream_combo.blockSignals(True)
+        for name in names:
+            if self.stream_combo.findText(name) < 0:
+                self.stream_combo.addItem(name)
+        self.stream_combo.setCurrentText(current)
+        self.stream_combo.blockSignals(False)
+
+
+def _text_of(content: Any) -> str:
+    """A message's text: plain, or the text parts of a content list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text") or "" for p in content if isinstance(p, dict))
+    return "" if content is None else str(content)

@@ -1,0 +1,191 @@
+"""Background work for the playground and experiments: network calls, flushes, record look-ups.
+
+Network workers run on a private QThreadPool: superqt's default is the global pool, which has one
+thread per core (2 here), so a long stream plus a running experiment would starve every short job
+(token estimates, flushes, exports) queued behind them.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import openai
+import shiboken6
+from PySide6.QtCore import QThreadPool
+from superqt.utils import WorkerBase, thread_worker
+
+from monitor.profiles import KeyringUnavailable, MissingApiKey, scrub
+from monitor.record import Record
+from monitor.store import Store
+
+_pool: QThreadPool | None = None
+_live: set[WorkerBase] = set()      # keeps started workers alive until they finish
+
+
+def worker_pool() -> QThreadPool:
+    global _pool
+    if _pool is None:
+        _pool = QThreadPool()
+        _pool.setMaxThreadCount(16)
+    return _pool
+
+
+def start(worker: WorkerBase) -> WorkerBase:
+    """Start a superqt worker on our pool (instead of worker.start(), which uses the global one)."""
+    _live.add(worker)
+    worker.finished.connect(lambda: _live.discard(worker))
+    worker_pool().start(worker)
+    return worker
+
+
+def alive(widget: Any, callback: Callable) -> Callable:
+    """`callback`, but only while `widget` exists: a worker may finish after its page was closed."""
+    def call(*args: Any) -> Any:
+        if shiboken6.isValid(widget):
+            return callback(*args)
+        return None
+    return call
+
+
+def wait_for_workers(msecs: int = 10_000) -> bool:
+    """For tests and shutdown: wait until every worker started here has finished."""
+    return worker_pool().waitForDone(msecs)
+
+
+# -- errors, in words -------------------------------------------------------------------------------
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return exc.message
+
+
+def describe_error(exc: BaseException, *secrets: str | None) -> str:
+    """One clear, key-free paragraph for the output area (never a traceback)."""
+    if isinstance(exc, (MissingApiKey, KeyringUnavailable)):
+        text = str(exc)
+    elif isinstance(exc, KeyError):
+        text = f"{exc.args[0] if exc.args else exc} — pick or add a connection profile in Settings (Ctrl+,)."
+    elif isinstance(exc, openai.AuthenticationError):
+        text = (f"HTTP 401 — the server refused the API key: {_server_message(exc)} "
+                "Check the profile's key in Settings (Ctrl+,).")
+    elif isinstance(exc, openai.RateLimitError):
+        retry = exc.response.headers.get("retry-after") if exc.response is not None else None
+        text = f"HTTP 429 — rate limited or out of quota: {_server_message(exc)}"
+        if retry:
+            text += f" The server asks to retry after {retry} s."
+    elif isinstance(exc, openai.APIStatusError):
+        text = f"HTTP {exc.status_code} — {_server_message(exc)}"
+    elif isinstance(exc, openai.APITimeoutError):
+        text = "The server did not answer in time (request timed out). Try again, or try a smaller request."
+    elif isinstance(exc, openai.APIConnectionError):
+        cause: BaseException = exc
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        url = getattr(getattr(exc, "request", None), "url", None)
+        where = f" to {url.scheme}://{url.host}:{url.port or ''}" if url is not None else ""
+        text = f"Could not connect{where}: {cause or 'connection failed'}. Is the server running and the base URL right?"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return scrub(text, *secrets)
+
+
+# -- one playground call ------------------------------------------------------------------------------
+
+@dataclass
+class CallHandle:
+    """Shared between the GUI and a call's worker: the cancel flag and the open stream."""
+    stream: Any = None
+    cancelled: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cancel(self) -> bool:
+        """Close the stream now (the monitor logs it as cancelled with its partial output).
+        Returns True when a stream was closed, False when the request has not started streaming."""
+        with self.lock:
+            self.cancelled = True
+            stream = self.stream
+        if stream is None:
+            return False
+        try:
+            stream.close()
+        except Exception:  # noqa: BLE001 - the connection may already be gone; it is logged either way
+            pass
+        return True
+
+
+@dataclass
+class CallOutcome:
+    status: str                      # "success" | "error" | "cancelled"
+    output: str = ""
+    error: str | None = None
+
+
+def chat_call(get_client: Callable[[], Any], request: dict, handle: CallHandle):
+    """Generator for a superqt GeneratorWorker: yields the reply's text pieces, returns a CallOutcome.
+
+    The client is made here (a keyring read may block) and every exception becomes the outcome's error.
+    """
+    outcome = CallOutcome("success")
+    parts: list[str] = []
+    client = None
+    try:
+        client = get_client()
+        response = client.chat.completions.create(**request)
+        if not request.get("stream"):
+            text = response.choices[0].message.content if response.choices else ""
+            parts.append(text or "")
+            yield text or ""
+        else:
+            with handle.lock:
+                handle.stream = response
+                cancelled = handle.cancelled
+            if cancelled:                         # cancelled while the request was on its way
+                response.close()
+            else:
+                for chunk in response:
+                    if handle.cancelled:
+                        break
+                    delta = chunk.choices[0].delta.content if chunk.choices else None
+                    if delta:
+                        parts.append(delta)
+                        yield delta
+            if handle.cancelled:
+                response.close()
+                outcome.status = "cancelled"
+    except Exception as exc:  # noqa: BLE001 - shown in the output area; the monitor logged it
+        if handle.cancelled:
+            outcome.status = "cancelled"      # closing the stream from the GUI ends the read with an error
+        else:
+            outcome.status = "error"
+            outcome.error = describe_error(exc, getattr(client, "api_key", None))
+    outcome.output = "".join(parts)
+    return outcome
+
+
+chat_call_worker = thread_worker(chat_call, start_thread=False, ignore_errors=True)
+
+
+@thread_worker(start_thread=False, ignore_errors=True)
+def flush_monitor(monitor: Any, timeout: float = 15.0) -> None:
+    monitor.flush(timeout=timeout)
+
+
+def find_logged_call(store: Store, stream: str, since_ts: float, model: str, messages: list[dict],
+                     attributes: dict) -> Record | None:
+    """The record a call produced: newest in its stream, started no earlier than we sent it, with our
+    model, messages and attributes (other processes may log to the same stream meanwhile)."""
+    rows = store.conn.execute(
+        "SELECT c.id FROM calls c JOIN streams s ON s.id = c.stream_id "
+        "WHERE s.name = ? AND c.ts >= ? ORDER BY c.id DESC LIMIT 200",
+        (stream, since_ts - 1.0)).fetchall()
+    for (record_id,) in rows:
+        record = store.record(record_id)
+        if (record is not None and record.model == model and record.request.get("messages") == messages
+                and record.attributes == attributes):
+            return record
+    return None
