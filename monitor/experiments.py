@@ -213,6 +213,22 @@ def call_key(call: ExperimentCall) -> tuple:
     return result_key(call.model, call.attributes)
 
 
+def match_records(calls: Sequence[ExperimentCall], records: Sequence[Any], experiment: str) -> dict[int, Any]:
+    """Grid index -> its stored record, matched on the experiment's attributes (oldest record first,
+    so repeated identical cells pair up in order)."""
+    by_key: dict[tuple, list] = {}
+    for record in sorted(records, key=lambda r: r.id or 0):
+        attrs = record.attributes or {}
+        if attrs.get("experiment") == experiment:
+            by_key.setdefault(result_key(record.model, attrs), []).append(record)
+    out = {}
+    for call in calls:
+        found = by_key.get(call_key(call))
+        if found:
+            out[call.index] = found.pop(0)
+    return out
+
+
 CSV_COLUMNS = ("index", "system_prompt", "model", "repeat", "status", "output", "error", "prompt_tokens",
                "completion_tokens", "cost_usd", "latency_ms", "record_id")
 
