@@ -49,13 +49,13 @@ def format_call_stats(record: Record) -> str:
     """The after-call line, straight from the stored record."""
     mark = record.usage_estimated
     parts = [
-        f"Tokens: {format_tokens(record.prompt_tokens, mark)} prompt · "
+        f"Tokens {format_tokens(record.prompt_tokens, mark)} prompt · "
         f"{format_tokens(record.completion_tokens, mark)} completion · "
         f"{format_tokens(record.cached_tokens)} cached · {format_tokens(record.reasoning_tokens)} reasoning",
-        f"Cost: {('~' if mark and record.cost_usd is not None else '') + format_usd(record.cost_usd)}",
-        f"Latency: {format_ms(record.latency_ms)}",
+        f"Cost {('~' if mark and record.cost_usd is not None else '') + format_usd(record.cost_usd)}",
+        f"Latency {format_ms(record.latency_ms)}",
     ]
     if record.streamed:
-        parts.append(f"First token: {format_ms(record.ttft_ms)}")
-    parts.append(f"call #{record.id} · {record.status}")
-    return "   |   ".join(parts)
+        parts.append(f"First token {format_ms(record.ttft_ms)}")
+    parts.append(f"call #{record.id}, {record.status}")
+    return "  |  ".join(parts)

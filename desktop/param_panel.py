@@ -1,6 +1,7 @@
 """Request parameters (temperature, max tokens, top_p, seed, JSON mode, streaming) and the model picker."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -9,6 +10,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from monitor import pricing
 
 DEFAULT = "default"
+_DATED = re.compile(r"-(\d{4}|\d{4}-\d{2}-\d{2})$")
+
+
+def chat_models() -> list[str]:
+    """Price-table models a chat request can use, without dated snapshots (they still resolve if typed)."""
+    return [m for m in pricing.default_table().models()
+            if "embedding" not in m and not m.endswith("-instruct") and not _DATED.search(m)]
 
 
 def _optional_double(lo: float, hi: float, step: float, decimals: int) -> QDoubleSpinBox:
@@ -122,7 +130,7 @@ class ModelPicker(QComboBox):
         self.blockSignals(True)
         try:
             self.clear()
-            priced = pricing.default_table().models()
+            priced = chat_models()
             names = list(dict.fromkeys([*self._profile_models, *priced]))
             self.addItems(names)
             if self._profile_models and priced:

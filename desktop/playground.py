@@ -142,8 +142,9 @@ class PlaygroundPage(QWidget):
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(messages_box)
         left.addWidget(output_box)
-        left.setStretchFactor(0, 3)
-        left.setStretchFactor(1, 2)
+        left.setStretchFactor(0, 2)
+        left.setStretchFactor(1, 3)
+        left.setSizes([320, 440])
 
         self.params = ParamPanel()
         self.attributes = AttributesEditor()
@@ -154,9 +155,11 @@ class PlaygroundPage(QWidget):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        for title, body, stretch in (("Variables", (self.variables, self.variables_hint), 2),
+        self.variables.setMinimumHeight(90)
+        self.variables.setMaximumHeight(220)      # room for a handful of variables; it scrolls beyond
+        for title, body, stretch in (("Variables", (self.variables, self.variables_hint), 0),
                                      ("Parameters", (self.params,), 0),
-                                     ("Attributes", (self.attributes, attributes_hint), 2)):
+                                     ("Attributes", (self.attributes, attributes_hint), 1)):
             box = QGroupBox(title)
             box_layout = QVBoxLayout(box)
             for widget in body:
@@ -317,6 +320,10 @@ class PlaygroundPage(QWidget):
 
     def _on_estimate_due(self) -> None:
         typed = self.messages.messages()
+        if not typed:
+            self._estimate_seq += 1               # drop any estimate still on its way
+            self.estimate_label.setText("Write a message to see its token count and cost.")
+            return
         model = self.model_picker.model() or DEFAULT_MODEL
         max_out = self.params.max_tokens.value()
         values = self.variables.values()
@@ -369,7 +376,7 @@ class PlaygroundPage(QWidget):
         elif outcome.status == "cancelled":
             self._set_banner("cancelled", "Cancelled — logged as cancelled with the output received so far.")
         else:
-            self._set_banner("success", "Done.")
+            self._set_banner("success", f"Done — logged to stream “{self._pending.stream}”.")
         run, seq = self._pending, self._run_seq
         if not look_up:
             self.callFinished.emit({"id": None, "status": outcome.status, "stream": run.stream,
