@@ -7,6 +7,7 @@ board can group by any of them. When the run ends the grid's numbers are replace
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -65,6 +66,7 @@ class ExperimentsPage(QWidget):
         self.name_edit.setText(time.strftime("experiment %Y-%m-%d %H:%M"))
         self.set_stream(str(ctx.settings.value("experiments/stream") or DEFAULT_STREAM))
         self.models.set_models([self._profile_default_model()])
+        self._restore_draft()
         self._fit_columns()
         self._on_inputs_changed()
 
@@ -230,6 +232,25 @@ class ExperimentsPage(QWidget):
 
     def is_running(self) -> bool:
         return self._stop is not None
+
+    def save_state(self) -> None:
+        """Called when the window closes: stop starting calls and keep the experiment's inputs."""
+        self.cancel()
+        spec = self.spec()
+        self.ctx.settings.setValue("experiments/draft", json.dumps({
+            "template": spec.template, "system_prompts": spec.system_prompts, "values": spec.values,
+            "models": spec.models, "repeats": spec.repeats, "params": spec.params,
+            "concurrency": self.concurrency.value()}))
+
+    def _restore_draft(self) -> None:
+        try:
+            draft = json.loads(str(self.ctx.settings.value("experiments/draft") or "{}"))
+            if draft:
+                concurrency = int(draft.pop("concurrency", 4))
+                self.set_spec(ExperimentSpec(name=self.name_edit.text(), **draft))
+                self.concurrency.setValue(concurrency)
+        except (ValueError, TypeError, AttributeError):
+            pass                                   # an unreadable draft is just forgotten
 
     def run(self) -> None:
         if self.is_running():

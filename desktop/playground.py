@@ -5,6 +5,7 @@ The numbers shown after a run are read back from the stored record, so they are 
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,7 @@ class PlaygroundPage(QWidget):
         self._build()
         self._connect()
         self.messages.set_messages([{"role": "system", "content": ""}, {"role": "user", "content": ""}])
+        self._restore_draft()
         self._refresh_profile()
         self._refresh_streams()
         self._set_banner("info", "Write a prompt and press Run (Ctrl+Enter). Esc cancels a running call.")
@@ -204,6 +206,29 @@ class PlaygroundPage(QWidget):
 
     def is_running(self) -> bool:
         return self._state in ("running", "cancelling")
+
+    def save_state(self) -> None:
+        """Called when the window closes: stop a running call and keep the prompt for next time."""
+        self.cancel()
+        draft = {"messages": self.messages.messages(), "values": self.variables.values(),
+                 "model": self.model_picker.model(), "params": {**self.params.params(),
+                                                                "stream": self.params.streaming()},
+                 "attributes": self.attributes.attributes()}
+        self.ctx.settings.setValue("playground/draft", json.dumps(draft))
+
+    def _restore_draft(self) -> None:
+        try:
+            draft = json.loads(str(self.ctx.settings.value("playground/draft") or "{}"))
+            if draft.get("messages"):
+                self.messages.set_messages(draft["messages"])
+            self.variables.set_values(draft.get("values") or {})
+            if draft.get("model"):
+                self.model_picker.set_model(draft["model"])
+            if draft.get("params"):
+                self.params.set_params(draft["params"])
+            self.attributes.set_attributes(draft.get("attributes") or {})
+        except (ValueError, TypeError, AttributeError):
+            pass                                   # an unreadable draft is just forgotten
 
     def load_record(self, record: Record) -> None:
         """Open a logged call: its messages (with the template and values it was made from), model,

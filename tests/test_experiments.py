@@ -261,3 +261,18 @@ def test_event_loop_keeps_answering_during_a_100_call_experiment(qtbot, page, ct
     with capsys.disabled():
         print(f"\nlongest event-loop stall during a 100-call experiment: {longest_ms:.0f} ms")
     assert longest_ms < 250                 # target 100 ms; generous for a loaded 2-core CI machine
+
+
+def test_inputs_are_kept_across_restarts(qtbot, page, ctx):
+    from desktop.experiments import ExperimentsPage
+
+    page.set_spec(seed_spec(models=["gpt-4o-mini", "gpt-4.1-nano"], repeats=2))
+    page.concurrency.setValue(6)
+    page.save_state()
+    again = ExperimentsPage(ctx)
+    qtbot.addWidget(again)
+    spec = again.spec()
+    assert (spec.template, spec.system_prompts, spec.values, spec.models, spec.repeats, spec.params) == (
+        TEMPLATE, SYSTEM_PROMPTS, {"audience": AUDIENCE, "equation": EQUATIONS}, ["gpt-4o-mini", "gpt-4.1-nano"],
+        2, {"max_tokens": 60})
+    assert again.concurrency.value() == 6

@@ -314,3 +314,21 @@ def test_connection_refused_and_missing_key_are_explained(qtbot, tmp_path, sim):
     finally:
         workers.wait_for_workers(15_000)
         context.shutdown()
+
+
+def test_the_prompt_is_kept_across_restarts(qtbot, page, ctx):
+    fill(page, "be brief", "Summarise {topic}")
+    page.variables.set_value("topic", "the harbour")
+    page.model_picker.set_model("gpt-4.1-nano")
+    page.params.temperature.setValue(0.2)
+    page.attributes.set_attributes({"user": "bob"})
+    page.save_state()
+
+    again = PlaygroundPage(ctx)
+    qtbot.addWidget(again)
+    assert again.messages.messages() == [{"role": "system", "content": "be brief"},
+                                         {"role": "user", "content": "Summarise {topic}"}]
+    assert again.variables.values() == {"topic": "the harbour"}
+    assert again.model_picker.model() == "gpt-4.1-nano"
+    assert again.params.params() == {"temperature": 0.2}
+    assert again.attributes.attributes() == {"user": "bob"}
