@@ -59,6 +59,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
     """,
+    # Boards' column cache (monitor/boards/columns.py): a stream's numbers in chunks of 8,192 calls, as blobs.
+    # Derived data, written by readers, dropped and rebuilt whenever it disagrees with `calls`.
+    """
+    CREATE TABLE column_chunks (
+        stream_id INTEGER NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        kind      TEXT NOT NULL,            -- 'core' or 'attr:<key>'
+        first_id  INTEGER NOT NULL,
+        last_id   INTEGER NOT NULL,
+        n         INTEGER NOT NULL,
+        data      BLOB NOT NULL,
+        PRIMARY KEY (stream_id, kind, first_id)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
