@@ -305,7 +305,12 @@ class ProfileStore:
             return os.environ.get("OPENAI_API_KEY") or None
         if profile.kind == "demo":
             return DEMO_KEY
-        return _keyring_get(name)
+        try:
+            return _keyring_get(name)
+        except KeyringUnavailable:
+            if profile.kind == "compatible":
+                return None          # a local server (Ollama, vLLM) needs no key: no keyring, no problem
+            raise
 
     def has_key(self, name: str) -> bool:
         try:

@@ -235,8 +235,7 @@ def test_no_backend_refuses_to_store_and_explains(no_keyring, store, monkeypatch
 
     store.save(Profile("keyless", kind="compatible", base_url="http://localhost:1234/v1"))
     assert not store.has_key("keyless")
-    with pytest.raises(KeyringUnavailable):
-        store.api_key("keyless")
+    assert store.api_key("keyless") is None            # a keyless local server works without a keyring
     store.delete("keyless")                            # nothing in a keyring to remove
 
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)       # the environment still works
@@ -331,3 +330,22 @@ def test_connection_timeout_is_a_short_message(real_keyring, store):
         with pytest.raises(ConnectionTestFailed, match=r"^No answer within 0.5 s\.$"):
             test_connection(store, name, timeout=0.5)
     store.delete(name)
+
+
+def test_compatible_profile_without_key_works_with_no_keyring(tmp_path):
+    import keyring
+    import keyring.backends.fail
+
+    from monitor.profiles import KeyringUnavailable, Profile, ProfileStore
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        store = ProfileStore(tmp_path / "profiles.json")
+        store.save(Profile(name="local", kind="compatible", base_url="http://127.0.0.1:11434/v1"))
+        assert store.client_kwargs("local")["api_key"] == "not-needed"
+        store.save(Profile(name="cloud", kind="openai"))
+        with pytest.raises(KeyringUnavailable):
+            store.client_kwargs("cloud")
+    finally:
+        keyring.set_keyring(previous)
