@@ -212,6 +212,7 @@ class ColumnCache:
         self.n = 0
         self.last_id = 0
         self.min_ts: float | None = None
+        self.max_ts: float | None = None
         self.cols = {name: _Growing(dtype) for name, dtype in CORE_COLUMNS}
         self.dicts = {name: _Dict() for name in DICT_COLUMNS}
         self.chunks: list[tuple[int, int]] = []     # sealed chunks in the store: (first_id, last_id)
@@ -328,8 +329,9 @@ class ColumnCache:
             col.extend(arrays[name])
         self.n += k
         self.last_id = int(arrays["id"][-1])
-        lo = float(arrays["ts"].min())
+        lo, hi = float(arrays["ts"].min()), float(arrays["ts"].max())
         self.min_ts = lo if self.min_ts is None else min(self.min_ts, lo)
+        self.max_ts = hi if self.max_ts is None else max(self.max_ts, hi)
 
     # -- sealing chunks -----------------------------------------------------------------------------------
     def _writer(self) -> sqlite3.Connection | None:

@@ -51,13 +51,15 @@ def auto_bucket(span: float, target: int = TARGET_BUCKETS) -> int:
     return NICE_BUCKETS[-1] * math.ceil(span / (NICE_BUCKETS[-1] * target))
 
 
-def resolve_grid(spec: BoardSpec, min_ts: float | None, now: float) -> Grid:
+def resolve_grid(spec: BoardSpec, min_ts: float | None, now: float, max_ts: float | None = None) -> Grid:
+    """The buckets of a board at time `now`; "all" runs from the stream's first call to now (or to its
+    last call, if a clock ahead of ours logged it)."""
     tr = spec.time_range
     if tr.kind == "custom":
         start_raw, end = float(tr.start), float(tr.end)
     elif tr.kind == "all":
-        end = now
-        start_raw = min(min_ts, now) if min_ts is not None else now - EMPTY_ALL_SPAN
+        end = max(now, max_ts) if max_ts is not None else now
+        start_raw = min_ts if min_ts is not None else now - EMPTY_ALL_SPAN
     else:
         end = now
         start_raw = now - RANGE_SECONDS[tr.kind]
@@ -154,7 +156,7 @@ class BoardEngine:
         cache = self._cache
         cache.sync(self.store)
         n = cache.n
-        grid = resolve_grid(self._spec, cache.min_ts if n else None, now)
+        grid = resolve_grid(self._spec, cache.min_ts if n else None, now, cache.max_ts if n else None)
         st = self._st
         if (st is not None and st.generation == cache.generation and st.can_advance(grid)
                 and n - st.n_seen <= max(FULL_RECOMPUTE_FRACTION * st.n_seen, 10_000)):
