@@ -447,3 +447,21 @@ def test_live_update_from_another_process(sim, db_path, client):
     _assert_same_data(data, compute_board(store, spec, now=data.computed_at))
     store.close()
     m.close()
+
+
+def test_sorted_bag_matches_a_full_sort():
+    from monitor.boards.engine import _Bag
+
+    rng = np.random.default_rng(3)
+    base = np.sort(rng.integers(0, 50, 3000).astype(float))      # many ties
+    bag, everything = _Bag(base), list(base)
+    for size in (1, 7, 300, 2000, 5000, 40):                      # crosses the merge threshold
+        new = rng.integers(0, 60, size).astype(float)
+        bag.add(new)
+        everything.extend(new)
+        ref = sorted(everything)
+        assert len(bag) == len(ref)
+        for k in (0, 1, len(ref) // 3, len(ref) // 2, len(ref) - 2, len(ref) - 1):
+            assert bag.at(k) == ref[k]
+        for q in ("p50", "p95", "p99"):
+            assert bag.stat(q) == percentile(ref, float(q[1:]))

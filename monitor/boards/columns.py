@@ -161,6 +161,12 @@ class _Dict:
         return out
 
 
+def _headroom(n: int) -> int:
+    """Capacity for n rows plus as many again: np.empty pages cost no memory until rows land in them, and
+    a live tick then never pays for copying every column to a bigger array."""
+    return 2 * n + 65536
+
+
 class _Growing:
     """A numpy array with spare capacity; append is amortised O(1), views stay valid."""
     __slots__ = ("arr", "n")
@@ -171,7 +177,7 @@ class _Growing:
 
     def reserve(self, total: int) -> None:
         if total > len(self.arr):
-            new = np.empty(max(total, int(len(self.arr) * 1.5)), dtype=self.arr.dtype)
+            new = np.empty(max(total, len(self.arr) * 2), dtype=self.arr.dtype)
             new[:self.n] = self.arr[:self.n]
             self.arr = new
 
@@ -256,7 +262,7 @@ class ColumnCache:
         try:
             total = conn.execute("SELECT COUNT(*) FROM calls WHERE stream_id = ?", (self.sid,)).fetchone()[0]
             for col in self.cols.values():
-                col.reserve(total + 4096)
+                col.reserve(_headroom(total))
             loaded = self._load_chunks(conn)
             t1 = time.perf_counter()
             self._read_rows(conn, self.last_id)
@@ -269,7 +275,7 @@ class ColumnCache:
             self._reset()
             self.sid = sid
             for col in self.cols.values():
-                col.reserve(total + 4096)
+                col.reserve(_headroom(total))
             loaded = 0
             self._read_rows(conn, 0)
         t2 = time.perf_counter()
@@ -338,6 +344,7 @@ class ColumnCache:
         try:
             conn = sqlite3.connect(str(self.path), timeout=0.25, isolation_level=None)
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")     # derived data: no fsync per chunk
             return conn
         except sqlite3.Error:
             return None
@@ -399,7 +406,7 @@ class ColumnCache:
         d = self.derived.get(kind)
         if d is None:
             d = self.derived[kind] = _Derived(kind, dtype)
-            d.col.reserve(self.n + 1024)
+            d.col.reserve(_headroom(self.n))
         if d.col.n < self.n:
             self._extend_derived(store, d)
         return d

@@ -258,7 +258,10 @@ class _State:
         self.cells: dict[str, dict[tuple[int, int], np.ndarray]] = {m: {} for m in DIST_METRICS}
         self.pct: dict[str, dict[str, np.ndarray]] = {m: {} for m in DIST_METRICS}      # (nb, G)
         self.pct_all: dict[str, dict[str, np.ndarray]] = {m: {} for m in DIST_METRICS}  # (nb,)
-        self.range_sorted: dict[str, dict[int, np.ndarray]] = {m: {} for m in DIST_METRICS}  # g (-1 = all)
+        self.range_sorted: dict[str, dict[int, _Bag]] = {m: {} for m in DIST_METRICS}  # g (-1 = all)
+        # whole-range values per group are kept only if a stat panel shows a percentile/min/max
+        self.group_ranges = self.grouped and any(
+            m.metric in DIST_METRICS and m.agg != "avg" for p in spec.panels if p.kind == "stat" for m in p.measures)
         self.row_parts: list[np.ndarray] = []
         self.g_parts: list[np.ndarray] = []
 
@@ -387,18 +390,19 @@ class _State:
             cells[(grid.abs0 + k // G, k % G)] = flat[starts[k]:starts[k] + counts[k]]
         rs = self.range_sorted[metric]
         rs.clear()
-        rs[-1] = vals
+        rs[-1] = _Bag(vals)
         if self.grouped:
-            gflat, gstarts, gcounts = segments(vg, G)
-            for k in range(G):
-                rs[k] = gflat[gstarts[k]:gstarts[k] + gcounts[k]]
+            if self.group_ranges:
+                gflat, gstarts, gcounts = segments(vg, G)
+                for k in range(G):
+                    rs[k] = _Bag(gflat[gstarts[k]:gstarts[k] + gcounts[k]])
             aflat, astarts, acounts = segments(vb, nb)
             for agg in self.bucket_aggs[metric]:
                 self.pct_all[metric][agg] = _flat_percentiles(aflat, astarts, acounts, agg)
             for k in np.flatnonzero(acounts).tolist():
                 cells[(grid.abs0 + k, -1)] = aflat[astarts[k]:astarts[k] + acounts[k]]
         else:
-            rs[0] = vals
+            rs[0] = rs[-1]
 
     # -- incremental ----------------------------------------------------------------------------------------
     def can_advance(self, grid: Grid) -> bool:
@@ -443,9 +447,10 @@ class _State:
             by_group.setdefault(g, []).append(arr)
         rs.clear()
         for g, arrs in by_group.items():
-            rs[g] = np.sort(np.concatenate(arrs))
+            if g == -1 or not self.grouped or self.group_ranges:
+                rs[g] = _Bag(np.sort(np.concatenate(arrs)))
         if not self.grouped:
-            rs[-1] = rs.get(0, np.zeros(0))
+            rs[-1] = rs.get(0) or _Bag(np.zeros(0))
 
     def add(self, n: int) -> None:
         """Fold in rows [n_seen, n) and the pending rows whose time has come."""
@@ -485,7 +490,8 @@ class _State:
                 bi, gi = int(b[sel][0]), int(gg[sel][0])
                 ckey = (grid.abs0 + bi, gi)
                 old = cells.get(ckey)
-                merged = np.sort(np.concatenate([old, vals[sel]]) if old is not None else vals[sel])
+                new = np.sort(vals[sel])
+                merged = new if old is None else np.insert(old, np.searchsorted(old, new), new)
                 cells[ckey] = merged
                 for agg in self.bucket_aggs[metric]:
                     value = _sorted_stat(merged, agg)
@@ -495,12 +501,10 @@ class _State:
                         self.pct_all[metric][agg][bi] = value
         rs = self.range_sorted[metric]
         parts = [(-1, vals)]
-        if self.grouped:
+        if self.group_ranges:
             parts += [(k, vals[g == k]) for k in np.unique(g).tolist()]
         for k, new in parts:
-            new = np.sort(new)
-            old = rs.get(k)
-            rs[k] = new if old is None or not len(old) else np.insert(old, np.searchsorted(old, new), new)
+            rs.setdefault(k, _Bag(np.zeros(0))).add(new)
         if not self.grouped:
             rs[0] = rs[-1]
 
@@ -615,8 +619,8 @@ class _State:
             if agg == "avg":
                 n = self._total(f"{metric}_n", gi)
                 return self._total(f"{metric}_sum", gi) / n if n else None
-            key = -1 if gi is None else gi
-            return _sorted_stat(self.range_sorted[metric].get(key, np.zeros(0)), agg)
+            bag = self.range_sorted[metric].get(-1 if gi is None else gi)
+            return bag.stat(agg) if bag is not None else None
         name = {"requests": "n", "errors": "err", "cost_usd": "cost"}.get(metric, metric)
         total = self._total(name, gi)
         if agg in ("count", "sum", "cumulative"):
@@ -636,8 +640,8 @@ class _State:
     def _summary(self) -> Summary:
         t = lambda name: self._total(name, None)   # noqa: E731
         n, err, succ = int(t("n")), int(t("err")), int(t("succ"))
-        lat = self.range_sorted["latency_ms"].get(-1, np.zeros(0))
-        ttft = self.range_sorted["ttft_ms"].get(-1, np.zeros(0))
+        lat = self.range_sorted["latency_ms"].get(-1) or _Bag(np.zeros(0))
+        ttft = self.range_sorted["ttft_ms"].get(-1) or _Bag(np.zeros(0))
         priced = int(t("cost_n"))
         tt_n = t("total_tokens_n")
         return Summary(
@@ -649,9 +653,9 @@ class _State:
             reasoning_tokens=int(t("reasoning_tokens")),
             avg_tokens_per_request=t("total_tokens") / tt_n if tt_n else None,
             avg_latency_ms=t("latency_ms_sum") / t("latency_ms_n") if t("latency_ms_n") else None,
-            latency_ms={q: percentile_sorted(lat, PERCENTILES[q]) for q in ("p50", "p95", "p99")},
+            latency_ms={q: lat.stat(q) for q in ("p50", "p95", "p99")},
             avg_ttft_ms=t("ttft_ms_sum") / t("ttft_ms_n") if t("ttft_ms_n") else None,
-            ttft_ms={q: percentile_sorted(ttft, PERCENTILES[q]) for q in ("p50", "p95")},
+            ttft_ms={q: ttft.stat(q) for q in ("p50", "p95")},
         )
 
 
@@ -765,3 +769,50 @@ def _cell_sums(cache: ColumnCache, v: dict[str, np.ndarray], sl: Any, cell: np.n
             present = (v["nulls"][sl] & (1 << TOKEN_COLUMNS.index(base))) == 0
             out[name] = np.bincount(cell, weights=present, minlength=cells).astype(np.float64)
     return {name: out[name] for name in names}
+
+
+class _Bag:
+    """A sorted multiset of floats: a big sorted array plus a small sorted array of recent additions, so a
+    live tick costs O(recent) instead of an O(n) insert; merged when the recent part outgrows 1/32."""
+    __slots__ = ("base", "extra")
+
+    def __init__(self, base: np.ndarray):
+        self.base = base
+        self.extra = np.zeros(0)
+
+    def __len__(self) -> int:
+        return len(self.base) + len(self.extra)
+
+    def __bool__(self) -> bool:      # a bag is an object, even when empty (`get(k) or default` semantics)
+        return True
+
+    def add(self, values: np.ndarray) -> None:
+        new = np.sort(values)
+        self.extra = np.insert(self.extra, np.searchsorted(self.extra, new), new) if len(self.extra) else new
+        if len(self.extra) > max(4096, len(self.base) // 32):
+            self.base = np.insert(self.base, np.searchsorted(self.base, self.extra), self.extra)
+            self.extra = np.zeros(0)
+
+    def at(self, k: int) -> float:
+        """The k-th smallest value (0-based)."""
+        if not len(self.extra):
+            return float(self.base[k])
+        merged_pos = np.searchsorted(self.base, self.extra, side="right") + np.arange(len(self.extra))
+        j = int(np.searchsorted(merged_pos, k))          # extras placed before position k
+        if j < len(merged_pos) and merged_pos[j] == k:
+            return float(self.extra[j])
+        return float(self.base[k - j])
+
+    def stat(self, agg: str) -> float | None:
+        n = len(self)
+        if n == 0:
+            return None
+        if agg == "min":
+            return self.at(0)
+        if agg == "max":
+            return self.at(n - 1)
+        pos = (n - 1) * PERCENTILES[agg] / 100.0          # monitor.stats.percentile's arithmetic
+        lo = math.floor(pos)
+        hi = min(lo + 1, n - 1)
+        a, b = self.at(lo), self.at(hi)
+        return a + (b - a) * (pos - lo)
