@@ -357,14 +357,15 @@ class _State:
         self.sums = _cell_sums(self.cache, v, sl, cell, cells, self.sum_names)
         self.sums = {name: arr.reshape(grid.nb, G) for name, arr in self.sums.items()}
         status_index = self.cache.dicts["status"].index
-        succ = v["status"][sl] == status_index.get("success", -9)
+        succ = np.zeros(n, dtype=bool)               # over all rows: selected and successful
+        succ[sl] = v["status"][sl] == status_index.get("success", -9)
+        cell_all = np.empty(n, dtype=np.int64)
+        cell_all[sl] = cell
         for metric in DIST_METRICS:
-            x = v[metric][sl]
-            valid = succ & ~np.isnan(x)
-            vals = x[valid]
-            order = np.argsort(vals)
-            vals = vals[order]
-            vcell = cell[valid][order]
+            order = self.cache.value_order(metric, n)     # non-NaN rows by value, maintained by the cache
+            order = order[succ[order]]
+            vals = v[metric][order]
+            vcell = cell_all[order]
             if G > 1:
                 self._full_dist(metric, vals, vcell // G, vcell % G, G)
             else:
