@@ -465,3 +465,22 @@ def test_sorted_bag_matches_a_full_sort():
             assert bag.at(k) == ref[k]
         for q in ("p50", "p95", "p99"):
             assert bag.stat(q) == percentile(ref, float(q[1:]))
+
+
+def test_board_over_a_stream_without_calls(store):
+    for group_by in (None, "model", "team"):
+        spec = full_spec(stream="nothing-yet", group_by=group_by)
+        data = compute_board(store, spec)
+        assert data.summary.requests == 0 and data.summary.latency_ms["p50"] is None and data.groups == []
+        assert len(data.x) == 13 and all(np.nansum(s.y) == 0 for p in data.panels for s in p.series)
+        assert requests_page(store, spec).total == 0
+    data = compute_board(store, template_spec("nothing-yet"), now=T0)
+    assert data.end == T0 and data.end - data.start >= 3600          # "all" of nothing: the last hour
+
+
+def test_spec_updated_validates():
+    spec = template_spec("s", "b")
+    assert spec.updated(group_by="model").group_by == "model"
+    assert spec.updated(time_range={"kind": "1h"}).time_range.kind == "1h"
+    with pytest.raises(Exception):
+        spec.updated(bucket_s=-1)

@@ -426,6 +426,10 @@ class ColumnCache:
     def _derived(self, store: Store, kind: str, dtype: str) -> _Derived:
         d = self.derived.get(kind)
         if d is None:
+            if kind.startswith("text:"):            # keep only the latest few searches
+                texts = [k for k in self.derived if k.startswith("text:")]
+                for k in texts[: max(len(texts) - _MAX_TEXT_MASKS + 1, 0)]:
+                    del self.derived[k]
             d = self.derived[kind] = _Derived(kind, dtype)
             d.col.reserve(_headroom(self.n))
         if d.col.n < self.n:
@@ -558,7 +562,8 @@ def _decode(data: bytes, n: int) -> tuple[dict[str, np.ndarray], dict[str, list[
 
 
 # -- one cache per (store file, stream) per process -------------------------------------------------------
-_MAX_CACHES = 8
+_MAX_CACHES = 4
+_MAX_TEXT_MASKS = 8
 _caches: "OrderedDict[tuple[str, str], ColumnCache]" = OrderedDict()
 _caches_lock = threading.Lock()
 

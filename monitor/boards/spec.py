@@ -238,6 +238,19 @@ class BoardSpec(_Model):
             raise ValueError(f"panel ids must be unique: {', '.join(sorted(dup))}")
         return self
 
+    def updated(self, **changes) -> "BoardSpec":
+        """A validated copy with some fields replaced (values may be models or plain dicts/lists):
+        ``spec.updated(group_by="model")``, ``spec.updated(panels=[*spec.panels, new_panel])``.
+        (pydantic's model_copy(update=) does not validate; use this.)"""
+        data = self.model_dump()
+        for key, value in changes.items():
+            if isinstance(value, BaseModel):
+                value = value.model_dump()
+            elif isinstance(value, list):
+                value = [v.model_dump() if isinstance(v, BaseModel) else v for v in value]
+            data[key] = value
+        return BoardSpec.model_validate(data)
+
     def panel(self, panel_id: str) -> Panel:
         for p in self.panels:
             if p.id == panel_id:
