@@ -484,3 +484,25 @@ def test_spec_updated_validates():
     assert spec.updated(time_range={"kind": "1h"}).time_range.kind == "1h"
     with pytest.raises(Exception):
         spec.updated(bucket_s=-1)
+
+
+def test_text_search_finds_non_ascii_and_ignores_request_keys(store):
+    records = make_records(30)
+    records[3].request = {"model": "gpt-4o", "messages": [{"role": "user", "content": "un café, s'il vous plaît"}]}
+    records[4].output = "Ça va très bien"
+    store.insert_records(records)
+    for needle, expected in (("CAFÉ", 1), ("café", 1), ("très", 1), ("gpt-4o", 0), ("messages", 0)):
+        data = compute_board(store, full_spec(filters={"text": needle}))
+        assert data.summary.requests == expected, needle
+
+
+def test_deleting_a_stream_drops_its_column_chunks(db_path):
+    st = Store(db_path)
+    st.insert_records(make_records(CHUNK_ROWS + 10, span=3600))
+    assert compute_board(st, full_spec(group_by="team")).summary.requests > 0
+    assert st.conn.execute("SELECT COUNT(*) FROM column_chunks").fetchone()[0] == 2
+    st.delete_stream("s")
+    assert st.conn.execute("SELECT COUNT(*) FROM column_chunks").fetchone()[0] == 0
+    st.insert_records(make_records(5, span=3600))                  # the name again: a new stream
+    assert compute_board(st, full_spec()).summary.requests == 5
+    st.close()

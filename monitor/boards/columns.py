@@ -215,6 +215,7 @@ class ColumnCache:
     def _reset(self) -> None:
         self.generation += 1
         self.sid: int | None = None
+        self.ident: tuple | None = None
         self.n = 0
         self.last_id = 0
         self.min_ts: float | None = None
@@ -238,10 +239,14 @@ class ColumnCache:
     def sync(self, store: Store) -> tuple[int, int]:
         """Pull calls committed since the last sync; returns (old n, new n).  The first sync loads."""
         with self.lock:
-            sid = store.stream_id(self.stream, create=False)
-            if sid != self.sid:
+            # (id, created): SQLite reuses the id of a deleted last row, so a stream deleted and created
+            # again under the same name can get the same id — and its calls ids we have already seen
+            row = store.conn.execute("SELECT id, created FROM streams WHERE name = ?", (self.stream,)).fetchone()
+            ident = tuple(row) if row else None
+            sid = row[0] if row else None
+            if ident != self.ident:
                 self._reset()
-                self.sid = sid
+                self.sid, self.ident = sid, ident
                 if sid is None:
                     return 0, 0
                 self._load(store)
@@ -272,9 +277,9 @@ class ColumnCache:
                 conn.execute("COMMIT")
         if self.n != total:          # chunks out of step with calls (calls deleted?): start over without them
             self._drop_chunks()
-            sid = self.sid
+            sid, ident = self.sid, self.ident
             self._reset()
-            self.sid = sid
+            self.sid, self.ident = sid, ident
             for col in self.cols.values():
                 col.reserve(_headroom(total))
             loaded = 0
