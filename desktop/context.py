@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import openai
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from monitor.monitor import Monitor
+from monitor.paths import user_config_dir
 from monitor.profiles import ProfileStore
 from monitor.store import connect
 
 from .db_worker import DbWorker
 
 
+def default_settings() -> QSettings:
+    """The app's settings as an INI file in the config folder (beside profiles.json, never a secret).
+
+    One folder for everything the user configures; OPENAI_MONITOR_CONFIG_DIR moves all of it (tests).
+    """
+    return QSettings(str(user_config_dir() / "app.ini"), QSettings.IniFormat)
+
+
 class AppContext(QObject):
     recordsChanged = Signal(int)     # the store's highest call id grew (a call landed, from any process)
     profilesChanged = Signal()
     currentProfileChanged = Signal(str)
+    _maxIdSeen = Signal(int)         # watcher thread -> GUI thread (queued: ctx lives on the GUI thread)
 
     def __init__(self, db_path: Path, *, demo: bool = False, simulator: Any = None,
                  profiles: ProfileStore | None = None, settings: QSettings | None = None,
@@ -29,36 +39,45 @@ class AppContext(QObject):
         self.demo = demo
         self.simulator = simulator                  # monitor.simulator.Simulator in demo mode
         self.profiles = profiles or ProfileStore()
-        self.settings = settings or QSettings("openai-monitor", "openai-monitor")
+        self.settings = settings if settings is not None else default_settings()
         self.db = DbWorker(self.db_path, self)
         self._monitors: dict[str, Monitor] = {}
         self._clients: dict[tuple, Any] = {}
+        self._clients_lock = threading.Lock()       # client() is called from worker threads too
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._shutdown_hooks: list[Callable[[], None]] = []
+        self._is_shut_down = False
         self.max_id = 0
         self._current_profile = str(self.settings.value("profile", "") or "")
+        self._maxIdSeen.connect(self._on_max_id_seen)
 
     # -- logging through the monitor library -----------------------------------------------------
     def monitor(self, stream: str) -> Monitor:
-        if stream not in self._monitors:
-            self._monitors[stream] = Monitor(stream, self.db_path)
-        return self._monitors[stream]
+        with self._clients_lock:
+            if stream not in self._monitors:
+                self._monitors[stream] = Monitor(stream, self.db_path)
+            return self._monitors[stream]
 
     def client(self, profile_name: str, stream: str, *, asynchronous: bool = False, timeout: float = 120.0) -> Any:
-        """An openai client for the profile, instrumented to log to `stream` (cached)."""
+        """An openai client for the profile, instrumented to log to `stream` (cached; thread-safe)."""
         key = (profile_name, stream, asynchronous)
-        if key not in self._clients:
-            kwargs = self.profiles.client_kwargs(profile_name)
-            factory = openai.AsyncOpenAI if asynchronous else openai.OpenAI
-            if "azure_endpoint" in kwargs:
-                factory = openai.AsyncAzureOpenAI if asynchronous else openai.AzureOpenAI
-            client = factory(**kwargs, timeout=timeout, max_retries=1)
-            self._clients[key] = self.monitor(stream).wrap(client)
-        return self._clients[key]
+        with self._clients_lock:
+            cached = self._clients.get(key)
+        if cached is not None:
+            return cached
+        kwargs = self.profiles.client_kwargs(profile_name)
+        factory = openai.AsyncOpenAI if asynchronous else openai.OpenAI
+        if "azure_endpoint" in kwargs:
+            factory = openai.AsyncAzureOpenAI if asynchronous else openai.AzureOpenAI
+        client = self.monitor(stream).wrap(factory(**kwargs, timeout=timeout, max_retries=1))
+        with self._clients_lock:
+            return self._clients.setdefault(key, client)
 
     def forget_clients(self) -> None:
         """After a profile changed (new key, new URL)."""
-        self._clients.clear()
+        with self._clients_lock:
+            self._clients.clear()
 
     @property
     def current_profile(self) -> str:
@@ -69,34 +88,70 @@ class AppContext(QObject):
 
     @current_profile.setter
     def current_profile(self, name: str) -> None:
+        self.set_current_profile(name)
+
+    def set_current_profile(self, name: str, *, persist: bool = True) -> None:
+        """persist=False for the demo's transient profile, so the user's own choice survives the demo."""
         self._current_profile = name
-        self.settings.setValue("profile", name)
+        if persist:
+            self.settings.setValue("profile", name)
         self.currentProfileChanged.emit(name)
 
     # -- live updates -----------------------------------------------------------------------------
     def start_watching(self, interval_s: float = 0.25) -> None:
-        """Poll MAX(id) on a background thread (cheap, and sees other processes' commits too)."""
+        """Poll MAX(id) on a background thread (cheap, and sees other processes' commits too).
+
+        recordsChanged is emitted on the GUI thread, so any slot (a lambda too) may touch widgets.
+        """
         if self._watcher is not None:
             return
 
         def watch() -> None:
             conn = connect(self.db_path)
+            seen = 0
             try:
                 while not self._stop.wait(interval_s):
                     latest = conn.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
-                    if latest != self.max_id:
-                        self.max_id = latest
-                        self.recordsChanged.emit(latest)
+                    if latest != seen:
+                        seen = latest
+                        self._maxIdSeen.emit(latest)
             finally:
                 conn.close()
 
         self._watcher = threading.Thread(target=watch, name="openai-monitor-watch", daemon=True)
         self._watcher.start()
 
+    def _on_max_id_seen(self, latest: int) -> None:
+        if self._is_shut_down:
+            return
+        self.max_id = latest
+        self.recordsChanged.emit(latest)
+
+    # -- lifetime ---------------------------------------------------------------------------------
+    def add_shutdown_hook(self, hook: Callable[[], None]) -> None:
+        """Run before monitors flush and the simulator stops (the demo's traffic stops here)."""
+        self._shutdown_hooks.append(hook)
+
     def shutdown(self) -> None:
+        if self._is_shut_down:
+            return
+        self._is_shut_down = True
         self._stop.set()
-        for monitor in self._monitors.values():
-            monitor.flush(timeout=5)
+        for hook in self._shutdown_hooks:
+            hook()
+        for monitor in list(self._monitors.values()):
+            try:
+                monitor.flush(timeout=5)
+            except TimeoutError:
+                pass                               # the writer reports its own error; quitting must not hang
+        with self._clients_lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            close = getattr(client, "close", None)
+            if close is not None and not isinstance(client, openai.AsyncOpenAI):
+                close()
         self.db.stop()
+        if self._watcher is not None:
+            self._watcher.join(2)
         if self.simulator is not None:
             self.simulator.stop()
