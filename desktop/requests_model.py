@@ -1,0 +1,347 @@
+"""The Requests table's model: row ids plus a few display fields, loaded a page at a time.
+
+As Anki's browser does, the model keeps only what the visible rows need; the full record (messages,
+output, parameters) is read for the selected row alone.  Pages are fetched on the DB worker with keyset
+pagination (`id < last id`), newest first, so a stream of a million calls costs one page to open and
+one page per scroll to the bottom.  New calls are prepended as the store's watcher reports them.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
+
+from monitor.store import Store
+
+from . import formatting as fmt
+from .db_worker import DbWorker
+from .style import MUTED, status_color
+
+PAGE_SIZE = 200
+LIVE_LIMIT = 1000          # more new calls than this at once: reload instead of prepending
+ID_ROLE = Qt.UserRole + 1
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    stream: str = ""
+    model: str = ""            # "" = any
+    status: str = ""           # "" = any
+    text: str = ""             # substring of model, request, output, attributes or error
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    ts: float
+    time: str
+    model: str
+    api: str
+    status: str
+    status_text: str
+    error: str | None
+    prompt_tokens: str
+    completion_tokens: str
+    cached_tokens: int | None
+    reasoning_tokens: int | None
+    estimated: bool
+    cost: str
+    cost_known: bool
+    latency: str
+    ttft: str
+    attributes: str
+
+
+_SELECT = ("SELECT id, ts, model, api, status, substr(error, 1, 400), prompt_tokens, completion_tokens, "
+           "cached_tokens, reasoning_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, attributes "
+           "FROM calls WHERE ")
+
+
+def _where(store: Store, flt: RequestFilter) -> tuple[list[str], list[Any]] | None:
+    sid = store.stream_id(flt.stream, create=False) if flt.stream else None
+    if sid is None:
+        return None
+    clauses, params = ["stream_id = ?"], [sid]
+    if flt.model:
+        clauses.append("model = ?")
+        params.append(flt.model)
+    if flt.status:
+        clauses.append("status = ?")
+        params.append(flt.status)
+    if flt.text:
+        # request and attributes are JSON with non-ASCII escaped ("zoë" is stored as "zo\\u00eb").
+        escaped = json.dumps(flt.text)[1:-1]
+        searches = [("model", flt.text), ("output", flt.text), ("error", flt.text),
+                    ("request", escaped), ("attributes", escaped)]
+        clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c, _ in searches) + ")")
+        params += [_like(text) for _, text in searches]
+    return clauses, params
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def query_rows(store: Store, flt: RequestFilter, *, before_id: int | None = None, after_id: int | None = None,
+               limit: int = PAGE_SIZE) -> list[Row]:
+    """Runs on the DB worker: one page of rows, newest first, display strings made here, not on the GUI thread."""
+    where = _where(store, flt)
+    if where is None:
+        return []
+    clauses, params = where
+    if before_id is not None:
+        clauses.append("id < ?")
+        params.append(before_id)
+    if after_id is not None:
+        clauses.append("id > ?")
+        params.append(after_id)
+    sql = _SELECT + " AND ".join(clauses) + " ORDER BY id DESC LIMIT ?"
+    now = time.time()
+    return [_row(r, now) for r in store.conn.execute(sql, params + [limit])]
+
+
+def count_rows(store: Store, flt: RequestFilter) -> int:
+    where = _where(store, flt)
+    if where is None:
+        return 0
+    clauses, params = where
+    return store.conn.execute("SELECT COUNT(*) FROM calls WHERE " + " AND ".join(clauses), params).fetchone()[0]
+
+
+def stream_models(store: Store, stream: str) -> list[str]:
+    sid = store.stream_id(stream, create=False) if stream else None
+    if sid is None:
+        return []
+    rows = store.conn.execute("SELECT DISTINCT model FROM calls WHERE stream_id = ? AND model IS NOT NULL", (sid,))
+    return sorted(r[0] for r in rows)
+
+
+def _row(r: tuple, now: float) -> Row:
+    (rid, ts, model, api, status, error, prompt, completion, cached, reasoning, estimated, cost,
+     latency, ttft, attributes) = r
+    try:
+        attrs = json.loads(attributes) if attributes else {}
+    except ValueError:
+        attrs = {}
+    estimated = bool(estimated)
+    return Row(
+        id=rid, ts=ts, time=fmt.when(ts, now), model=model or fmt.UNKNOWN, api=api, status=status,
+        status_text=fmt.status(status, error), error=error,
+        prompt_tokens=fmt.tokens(prompt, estimated), completion_tokens=fmt.tokens(completion, estimated),
+        cached_tokens=cached, reasoning_tokens=reasoning, estimated=estimated,
+        cost=fmt.cost(cost, estimated), cost_known=cost is not None,
+        latency=fmt.ms(latency), ttft=fmt.ms(ttft),
+        attributes=fmt.attributes_summary(attrs) if isinstance(attrs, dict) else "",
+    )
+
+
+# (title, Row field, right-aligned)
+COLUMNS = (
+    ("Time", "time", False), ("Model", "model", False), ("API", "api", False), ("Status", "status_text", False),
+    ("Prompt tok", "prompt_tokens", True), ("Compl. tok", "completion_tokens", True), ("Cost", "cost", True),
+    ("Latency", "latency", True), ("TTFT", "ttft", True), ("Attributes", "attributes", False),
+)
+STATUS_COLUMN = 3
+TOKEN_COLUMNS = (4, 5)
+COST_COLUMN = 6
+TTFT_COLUMN = 8
+
+
+class RequestsModel(QAbstractTableModel):
+    totalChanged = Signal(int)        # calls matching the filter (counted on the worker)
+    firstPageLoaded = Signal()
+    loadFailed = Signal(str)
+
+    def __init__(self, db: DbWorker, parent=None):
+        super().__init__(parent)
+        self.db = db
+        self.filter = RequestFilter()
+        self.rows: list[Row] = []
+        self.total = 0
+        self._ids: set[int] = set()
+        self._generation = 0
+        self._loading_first = False
+        self._fetching = False
+        self._prepending = False
+        self._has_more = False
+        self._dirty = False               # calls landed while a load was running: look again after it
+        self.pages_fetched = 0            # for tests and the curious: proves laziness
+
+    # -- loading ----------------------------------------------------------------------------------
+    def set_filter(self, flt: RequestFilter) -> None:
+        self.filter = flt
+        self.reload()
+
+    def reload(self) -> None:
+        self._generation += 1
+        self.beginResetModel()
+        self.rows, self._ids = [], set()
+        self._has_more = self._fetching = self._prepending = self._dirty = False
+        self.pages_fetched = 0
+        self.endResetModel()
+        self.total = 0
+        self.totalChanged.emit(0)
+        if not self.filter.stream:
+            self._loading_first = False
+            return
+        self._loading_first = True
+        gen, flt = self._generation, self.filter
+        self.db.submit(lambda s: query_rows(s, flt), lambda rows: self._on_first_page_loaded(gen, rows),
+                       self._on_load_failed, key=f"requests-first-{id(self)}")
+        self._count()
+
+    def _count(self) -> None:
+        gen, flt = self._generation, self.filter
+        self.db.submit(lambda s: count_rows(s, flt), lambda n: self._on_total_counted(gen, n),
+                       self._on_load_failed, key=f"requests-count-{id(self)}")
+
+    def canFetchMore(self, parent=QModelIndex()) -> bool:
+        return not parent.isValid() and self._has_more and not self._fetching and not self._loading_first
+
+    def fetchMore(self, parent=QModelIndex()) -> None:
+        if not self.canFetchMore(parent):
+            return
+        self._fetching = True
+        gen, flt, before = self._generation, self.filter, self.rows[-1].id
+        self.db.submit(lambda s: query_rows(s, flt, before_id=before),
+                       lambda rows: self._on_page_fetched(gen, rows), self._on_load_failed)
+
+    def refresh_new(self) -> None:
+        """New calls may have landed: prepend those that match the filter."""
+        if not self.filter.stream:
+            return
+        if self._loading_first or self._prepending:
+            self._dirty = True
+            return
+        self._prepending = True
+        gen, flt = self._generation, self.filter
+        after = self.rows[0].id if self.rows else 0
+        self.db.submit(lambda s: query_rows(s, flt, after_id=after, limit=LIVE_LIMIT),
+                       lambda rows: self._on_new_rows_loaded(gen, rows), self._on_load_failed)
+
+    # -- worker answers (GUI thread) ----------------------------------------------------------------
+    def _on_first_page_loaded(self, gen: int, rows: list[Row]) -> None:
+        if gen != self._generation:
+            return
+        self._loading_first = False
+        self.pages_fetched += 1
+        self._has_more = len(rows) == PAGE_SIZE
+        self._append(rows)
+        self.firstPageLoaded.emit()
+        self._after_load()
+
+    def _on_page_fetched(self, gen: int, rows: list[Row]) -> None:
+        if gen != self._generation:
+            return
+        self._fetching = False
+        self.pages_fetched += 1
+        self._has_more = len(rows) == PAGE_SIZE
+        self._append(rows)
+
+    def _on_new_rows_loaded(self, gen: int, rows: list[Row]) -> None:
+        if gen != self._generation:
+            return
+        self._prepending = False
+        if len(rows) >= LIVE_LIMIT:        # a flood (an import, a benchmark): start over from the top
+            self.reload()
+            return
+        rows = [r for r in rows if r.id not in self._ids]
+        if rows:
+            self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
+            self.rows[0:0] = rows
+            self._ids.update(r.id for r in rows)
+            self.endInsertRows()
+            self.total += len(rows)
+            self.totalChanged.emit(self.total)
+        self._after_load()
+
+    def _on_total_counted(self, gen: int, n: int) -> None:
+        if gen == self._generation:
+            self.total = max(n, len(self.rows))
+            self.totalChanged.emit(self.total)
+
+    def _on_load_failed(self, message: str) -> None:
+        self._loading_first = self._fetching = self._prepending = False
+        self.loadFailed.emit(message)
+
+    def _append(self, rows: list[Row]) -> None:
+        rows = [r for r in rows if r.id not in self._ids]
+        if not rows:
+            return
+        start = len(self.rows)
+        self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
+        self.rows.extend(rows)
+        self._ids.update(r.id for r in rows)
+        self.endInsertRows()
+
+    def _after_load(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.refresh_new()
+
+    # -- lookups --------------------------------------------------------------------------------------
+    def record_id(self, row: int) -> int | None:
+        return self.rows[row].id if 0 <= row < len(self.rows) else None
+
+    def row_of(self, record_id: int) -> int | None:
+        for i, r in enumerate(self.rows):
+            if r.id == record_id:
+                return i
+        return None
+
+    # -- Qt model ----------------------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation, role=Qt.DisplayRole):
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return COLUMNS[section][0]
+        if orientation == Qt.Horizontal and role == Qt.TextAlignmentRole:
+            return int((Qt.AlignRight if COLUMNS[section][2] else Qt.AlignLeft) | Qt.AlignVCenter)
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        row, col = self.rows[index.row()], index.column()
+        if role == Qt.DisplayRole:
+            return getattr(row, COLUMNS[col][1])
+        if role == ID_ROLE:
+            return row.id
+        if role == Qt.TextAlignmentRole:
+            return int((Qt.AlignRight if COLUMNS[col][2] else Qt.AlignLeft) | Qt.AlignVCenter)
+        if role == Qt.ForegroundRole:
+            if col == STATUS_COLUMN:
+                return status_color(row.status)
+            if getattr(row, COLUMNS[col][1]) == fmt.UNKNOWN:
+                return QColor(MUTED)
+            return None
+        if role == Qt.ToolTipRole:
+            return self._tooltip(row, col)
+        return None
+
+    def _tooltip(self, row: Row, col: int) -> str | None:
+        if col == 0:
+            return fmt.full_time(row.ts)
+        if col == STATUS_COLUMN and row.error:
+            return row.error
+        if col == COST_COLUMN and not row.cost_known:
+            return fmt.NO_PRICE_TIP
+        if col in (*TOKEN_COLUMNS, COST_COLUMN) and row.estimated:
+            return fmt.ESTIMATED_TIP
+        if col == TOKEN_COLUMNS[0] and row.cached_tokens:
+            return f"{row.cached_tokens:,} cached"
+        if col == TOKEN_COLUMNS[1] and row.reasoning_tokens:
+            return f"{row.reasoning_tokens:,} reasoning"
+        if col == TTFT_COLUMN and row.ttft == fmt.UNKNOWN:
+            return "time to first token: streamed calls only"
+        if col == len(COLUMNS) - 1 and row.attributes:
+            return row.attributes
+        return None
