@@ -408,7 +408,7 @@ WRITER = textwrap.dedent("""
                                        monitor_attributes={"batch": "child"})
         if i % 10 == 9:
             m.flush()
-            time.sleep(0.05)
+            time.sleep(0.25)          # the parent sees the stream grow in steps
     m.flush()
 """)
 

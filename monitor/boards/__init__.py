@@ -4,8 +4,28 @@ returns.
 
     from monitor.boards import BoardEngine, new_template_board
     spec = new_template_board(store, "my-stream")          # saved "OpenAI Monitor Board · my-stream"
-    engine = BoardEngine(store, spec)
+    engine = BoardEngine(store, spec)                       # on the DB worker thread
     data = engine.refresh()          # BoardData; call again on a timer: only new calls are folded in
+    page = engine.requests_page(offset=0, limit=100, bucket=data.x[3], group="gpt-4o")
+    record = store.record(page.rows[0].id)                  # the full Record for the detail pane
+
+Spec (spec.py, pydantic, strict, unknown keys refused): BoardSpec(name, stream, time_range=TimeRange(kind=
+"15m"|"1h"|"24h"|"7d"|"all"|"custom", start, end), bucket_s=None (auto) | seconds, filters=Filters(models,
+statuses, apis, attributes=[AttributeFilter(key, value)], text), group_by=None | "model" | "status" | "api"
+| attribute key (dots reach into nested dicts: "params.audience"; "attributes.model" = an attribute named
+model), panels=[Panel(id, title, kind="timeseries"|"stat"|"table", measures=[Measure(metric, agg, label)],
+chart="line"|"bar"|"area", split_by_group, columns, col, row, width, height)]).  Change a spec with
+``spec.updated(**fields)`` (validated).  AGGREGATIONS lists the aggregations of each metric.
+
+Saved boards (repository.py): list_boards, get_board, save_board, rename_board, duplicate_board,
+delete_board, new_template_board, unique_board_name; BoardNotFound / BoardExists (one-line messages).
+
+Data (data.py): BoardData(x = bucket starts in epoch s, bucket_s, start, end, groups, requests per
+bucket, panels=[PanelData(id, kind, chart, unit, series=[Series(key, label, metric, agg, unit, group,
+y)], stats=[StatValue(key, label, value, by_group)])], summary=Summary(...), last_id, incremental).
+
+Files (export.py): export_board, import_board -> (board, stream), read_board_file, export_csv;
+BoardFileError for any bad file (one line; the store is left untouched).
 """
 from .data import BoardData, PanelData, RequestRow, RequestsPage, Series, StatValue, Summary
 from .engine import BoardEngine, auto_bucket, bucket_index, compute_board, requests_page, resolve_grid
