@@ -1,0 +1,168 @@
+"""The left column: pages, streams with live call counts, saved boards."""
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListWidget, QListWidgetItem,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from monitor.store import StreamInfo
+
+from . import formatting as fmt
+from .style import icon
+
+KEY_ROLE = Qt.UserRole
+STREAM_ROLE = Qt.UserRole + 1
+
+
+def _heading(text: str) -> QLabel:
+    return QLabel(text.upper(), objectName="sidebarHeading")
+
+
+class Sidebar(QWidget):
+    pageActivated = Signal(str)                 # page key
+    streamActivated = Signal(str)               # stream name
+    boardActivated = Signal(str, str)           # board name, its stream
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent, objectName="sidebar")
+        self.setAttribute(Qt.WA_StyledBackground, True)
+        self.setMinimumWidth(180)
+
+        self.pages = QListWidget(objectName="pageList")
+        self.pages.setIconSize(QSize(18, 18))
+        self.pages.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.pages.currentItemChanged.connect(self._on_pages_current_changed)
+
+        self.streams = QTreeWidget(objectName="streamTree", columnCount=2)
+        self.streams.setHeaderHidden(True)
+        self.streams.setRootIsDecorated(False)
+        self.streams.setIndentation(0)
+        self.streams.setUniformRowHeights(True)
+        self.streams.setTextElideMode(Qt.ElideMiddle)
+        self.streams.header().setStretchLastSection(False)
+        self.streams.header().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.streams.header().setSectionResizeMode(1, QHeaderView.ResizeToContents)
+        self.streams.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.streams.currentItemChanged.connect(self._on_streams_current_changed)
+
+        self.boards = QListWidget(objectName="boardList")
+        self.boards.setIconSize(QSize(16, 16))
+        self.boards.itemActivated.connect(self._on_boards_item_activated)
+        self.boards.itemClicked.connect(self._on_boards_item_activated)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 6)
+        layout.setSpacing(0)
+        layout.addWidget(self.pages)
+        layout.addWidget(_heading("Streams"))
+        layout.addWidget(self.streams, 3)
+        layout.addWidget(_heading("Saved boards"))
+        layout.addWidget(self.boards, 1)
+        self.set_boards([])
+
+    # -- pages --------------------------------------------------------------------------------------
+    def add_page(self, key: str, title: str, page_icon: QIcon | None = None) -> None:
+        item = self._page_item(key)
+        if item is None:
+            item = QListWidgetItem(title)
+            item.setData(KEY_ROLE, key)
+            self.pages.blockSignals(True)        # adding is not choosing: the window decides what shows
+            self.pages.addItem(item)
+            self.pages.blockSignals(False)
+        item.setText(title)
+        item.setIcon(page_icon or icon(key))
+        rows = self.pages.count()
+        self.pages.setFixedHeight(rows * (self.pages.sizeHintForRow(0) + 2) + 6)
+
+    def select_page(self, key: str) -> None:
+        item = self._page_item(key)
+        if item is not None and self.pages.currentItem() is not item:
+            self.pages.blockSignals(True)
+            self.pages.setCurrentItem(item)
+            self.pages.blockSignals(False)
+
+    def _page_item(self, key: str) -> QListWidgetItem | None:
+        for row in range(self.pages.count()):
+            if self.pages.item(row).data(KEY_ROLE) == key:
+                return self.pages.item(row)
+        return None
+
+    def _on_pages_current_changed(self, item: QListWidgetItem | None, _previous) -> None:
+        if item is not None:
+            self.pageActivated.emit(item.data(KEY_ROLE))
+
+    # -- streams ------------------------------------------------------------------------------------
+    def set_streams(self, streams: list[StreamInfo], current: str = "") -> None:
+        """Update in place: counts change every few hundred ms and the selection must not flicker."""
+        names = [s.name for s in streams]
+        if current and current not in names:        # selected but nothing logged yet (--stream new/one)
+            streams = [*streams, StreamInfo(current, 0, None, "local")]
+        existing = {self.streams.topLevelItem(i).data(0, KEY_ROLE): self.streams.topLevelItem(i)
+                    for i in range(self.streams.topLevelItemCount())}
+        self.streams.blockSignals(True)
+        wanted = {s.name for s in streams}
+        for name, item in existing.items():
+            if name not in wanted:
+                self.streams.takeTopLevelItem(self.streams.indexOfTopLevelItem(item))
+        for index, info in enumerate(streams):
+            item = existing.get(info.name)
+            if item is None:
+                item = QTreeWidgetItem()
+                item.setData(0, KEY_ROLE, info.name)
+                item.setIcon(0, icon("stream"))
+                item.setTextAlignment(1, Qt.AlignRight | Qt.AlignVCenter)
+                item.setForeground(1, Qt.gray)
+                self.streams.insertTopLevelItem(index, item)
+            item.setText(0, info.name)
+            item.setText(1, fmt.count(info.calls))
+            when = f"last call {fmt.full_time(info.last_ts)}" if info.last_ts else "no calls yet"
+            origin = " · imported from a board file" if info.origin == "imported" else ""
+            item.setToolTip(0, f"{info.name}\n{fmt.count(info.calls)} calls · {when}{origin}")
+        if current:
+            self._select_stream_item(current)
+        self.streams.blockSignals(False)
+
+    def stream_count(self, name: str) -> int | None:
+        for i in range(self.streams.topLevelItemCount()):
+            item = self.streams.topLevelItem(i)
+            if item.data(0, KEY_ROLE) == name:
+                return int(item.text(1).replace(",", "") or 0)
+        return None
+
+    def select_stream(self, name: str) -> None:
+        self.streams.blockSignals(True)
+        self._select_stream_item(name)
+        self.streams.blockSignals(False)
+
+    def _select_stream_item(self, name: str) -> None:
+        for i in range(self.streams.topLevelItemCount()):
+            item = self.streams.topLevelItem(i)
+            if item.data(0, KEY_ROLE) == name:
+                if self.streams.currentItem() is not item:
+                    self.streams.setCurrentItem(item)
+                return
+
+    def _on_streams_current_changed(self, item: QTreeWidgetItem | None, _previous) -> None:
+        if item is not None:
+            self.streamActivated.emit(item.data(0, KEY_ROLE))
+
+    # -- boards -------------------------------------------------------------------------------------
+    def set_boards(self, boards: list[tuple[str, str]]) -> None:
+        self.boards.clear()
+        if not boards:
+            item = QListWidgetItem("No saved boards yet")
+            item.setFlags(Qt.NoItemFlags)
+            item.setForeground(Qt.gray)
+            self.boards.addItem(item)
+            return
+        for name, stream in boards:
+            item = QListWidgetItem(icon("board"), name)
+            item.setData(KEY_ROLE, name)
+            item.setData(STREAM_ROLE, stream)
+            item.setToolTip(f"{name}\nstream: {stream}")
+            self.boards.addItem(item)
+
+    def _on_boards_item_activated(self, item: QListWidgetItem) -> None:
+        if item.data(KEY_ROLE):
+            self.boardActivated.emit(item.data(KEY_ROLE), item.data(STREAM_ROLE))

@@ -1,0 +1,114 @@
+"""The status bar: where the store is, today's calls and cost, and the profile calls go through."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QFontMetrics
+from PySide6.QtWidgets import QLabel, QMenu, QStatusBar, QToolButton, QWidget
+
+from monitor.store import Store
+
+from . import formatting as fmt
+from .context import AppContext
+
+
+def today_summary(store: Store, since: float) -> tuple[int, float, int]:
+    """(calls, cost, calls without a known price) since `since`, over local streams only (not imports).
+
+    `stream_id IN (...) AND ts >= ?` lets SQLite walk the (stream_id, ts) index once per stream.
+    """
+    row = store.conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(cost_usd), 0), COALESCE(SUM(cost_usd IS NULL AND status = 'success'), 0) "
+        "FROM calls WHERE stream_id IN (SELECT id FROM streams WHERE origin = 'local') AND ts >= ?",
+        (since,)).fetchone()
+    return row[0], row[1], row[2]
+
+
+class ElidedLabel(QLabel):
+    """Shows as much of a path as fits, the middle elided; the whole path in the tooltip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, **kwargs):
+        super().__init__(parent, **kwargs)
+        self.full_text = ""
+        self.setMinimumWidth(80)
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.width() - 8, 40)
+        super().setText(QFontMetrics(self.font()).elidedText(self.full_text, Qt.ElideMiddle, width))
+
+    def sizeHint(self):
+        hint = super().sizeHint()
+        hint.setWidth(min(QFontMetrics(self.font()).horizontalAdvance(self.full_text) + 12, 420))
+        return hint
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setSizeGripEnabled(True)
+        self.store_label = ElidedLabel(f"Store: {ctx.db_path}", objectName="storePath")
+        self.store_label.setToolTip(str(ctx.db_path))
+        self.today_label = QLabel("Today: …", objectName="todayLabel")
+        self.today_label.setToolTip("Calls logged since midnight in this store's own streams, and what they cost")
+        self.profile_button = QToolButton(objectName="profileButton", popupMode=QToolButton.InstantPopup)
+        self.profile_button.setAutoRaise(True)
+        self.profile_button.setToolTip("The connection profile the Playground and Experiments call through")
+        self.profile_menu = QMenu(self.profile_button)
+        self.profile_menu.aboutToShow.connect(self._fill_profile_menu)
+        self.profile_button.setMenu(self.profile_menu)
+        self.addWidget(self.store_label, 1)
+        self.addPermanentWidget(self.today_label)
+        self.addPermanentWidget(self.profile_button)
+        ctx.currentProfileChanged.connect(self._on_ctx_current_profile_changed)
+        ctx.profilesChanged.connect(self._on_ctx_profiles_changed)
+        self._on_ctx_profiles_changed()
+
+    # -- today --------------------------------------------------------------------------------------
+    def refresh_today(self) -> None:
+        since = fmt.midnight()
+        self.ctx.db.submit(lambda s: today_summary(s, since), self._on_today_computed,
+                           key=f"status-today-{id(self)}")
+
+    def _on_today_computed(self, summary: tuple[int, float, int]) -> None:
+        calls, cost, unpriced = summary
+        text = f"Today: {fmt.count(calls)} calls · {fmt.cost(cost)}"
+        if unpriced:
+            text += f" (+{fmt.count(unpriced)} unpriced)"
+        self.today_label.setText(text)
+
+    # -- profile ------------------------------------------------------------------------------------
+    def _on_ctx_profiles_changed(self) -> None:
+        self._on_ctx_current_profile_changed(self.ctx.current_profile)
+
+    def _on_ctx_current_profile_changed(self, _name: str) -> None:
+        name = self.ctx.current_profile
+        self.profile_button.setText(f"Profile: {name}" if name else "No profile — Edit ▸ Settings…")
+
+    def _fill_profile_menu(self) -> None:
+        self.profile_menu.clear()
+        group = QActionGroup(self.profile_menu)
+        current = self.ctx.current_profile
+        for profile in self.ctx.profiles.list():
+            action = QAction(profile.name, self.profile_menu, checkable=True, checked=profile.name == current)
+            action.triggered.connect(lambda _=False, name=profile.name: self._choose_profile(name))
+            group.addAction(action)
+            self.profile_menu.addAction(action)
+        if not group.actions():
+            self.profile_menu.addAction("No profiles yet: Edit ▸ Settings…").setEnabled(False)
+
+    def _choose_profile(self, name: str) -> None:
+        try:
+            transient = self.ctx.profiles.get(name).kind == "demo"
+        except KeyError:
+            return
+        self.ctx.set_current_profile(name, persist=not transient)   # the demo's profile must not stick
