@@ -1,0 +1,262 @@
+"""`openai-monitor --demo`: the built-in simulator, a transient demo profile, history and gentle live traffic.
+
+Every demo call — the live ones and the ~300 of history — goes through the real `openai` client wrapped
+by the monitor library, over HTTP to the simulator.  History is made fast (the simulator is told not to
+wait) in a scratch store, then its timestamps and latencies are spread over the last few hours before it
+is copied into the demo stream: prompts, outputs, tokens and costs are genuine; only the timing is made up.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import tempfile
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import openai
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from monitor.monitor import Monitor
+from monitor.profiles import DEMO_KEY, Profile, ProfileStore
+from monitor.record import Record
+from monitor.simulator import Simulator, SimulatorConfig
+from monitor.store import Store
+from monitor.writer import writer_for
+
+from .demo_prompts import CHAT_QUESTIONS, SEARCH_QUERIES, SUMMARIZE_TEXTS, TICKETS, USERS
+
+log = logging.getLogger("openai_monitor.demo")
+
+DEMO_PROFILE = "Demo (built-in simulator)"
+DEMO_STREAM = "demo/openai_logs"
+HISTORY_CALLS = 300
+HISTORY_HOURS = 4.0
+_NO_WAIT = {"X-Sim-Latency-Ms": "0", "X-Sim-TTFT-Ms": "0", "X-Sim-Tokens-Per-S": "0"}
+# Speeds for the made-up timing of history: (time to first token ms, output tokens/s).
+_SPEED = {"gpt-4o-mini": (280, 75), "gpt-4o": (420, 55), "o3-mini": (650, 90), "gpt-4.1-nano": (200, 120),
+          "text-embedding-3-small": (0, 0)}
+
+
+def demo_config(seed: int | None = None) -> SimulatorConfig:
+    return SimulatorConfig(latency_ms=300, ttft_ms=250, tokens_per_s=60, jitter=0.4, error_rate=0.02,
+                           rate_limit_rate=0.01, seed=seed)
+
+
+def start_simulator() -> Simulator:
+    return Simulator(demo_config()).start()
+
+
+class DemoProfiles(ProfileStore):
+    """The user's profiles plus the demo's, which lives only in memory: it never reaches profiles.json,
+    so a stale simulator port is never left behind and the user's file is untouched."""
+
+    def __init__(self, base_url: str, path: Path | None = None):
+        super().__init__(path)
+        self.demo_profile = Profile(DEMO_PROFILE, base_url=base_url, default_model="gpt-4o-mini", kind="demo")
+
+    def list(self) -> list[Profile]:
+        return [self.demo_profile] + [p for p in super().list() if p.name != DEMO_PROFILE]
+
+    def _refuse(self, *names: str) -> None:
+        if DEMO_PROFILE in names:
+            raise ValueError("The demo profile is built in: it exists while the demo runs and cannot be changed.")
+
+    def save(self, profile: Profile, api_key: str | None = None) -> None:
+        self._refuse(profile.name)
+        super().save(profile, api_key)
+
+    def delete(self, name: str) -> None:
+        self._refuse(name)
+        super().delete(name)
+
+    def rename(self, old: str, new: str) -> None:
+        self._refuse(old, new)
+        super().rename(old, new)
+
+
+# -- one call, like an app's features would make it ------------------------------------------------------
+def make_call(client: Any, rng: random.Random, stop: threading.Event | None = None,
+              extra_headers: dict | None = None) -> None:
+    """One call of a made-up product: summarize, chat, classify or search. Errors are logged by the
+    monitor and re-raised; the caller decides what to do with them."""
+    headers = dict(extra_headers or {})
+    user = rng.choice(USERS)
+    roll = rng.random()
+    if roll < 0.30:
+        text = rng.choice(SUMMARIZE_TEXTS)
+        client.chat.completions.create(
+            model=rng.choice(["gpt-4o-mini", "gpt-4o-mini", "gpt-4.1-nano"]), max_tokens=120,
+            temperature=0.3, extra_headers=headers or None,
+            messages=[{"role": "system", "content": "Summarize the text in two sentences for a busy reader."},
+                      {"role": "user", "content": text}],
+            monitor_attributes={"feature": "summarize", "user": user})
+    elif roll < 0.65:
+        question = rng.choice(CHAT_QUESTIONS)
+        model = rng.choice(["gpt-4o", "gpt-4o-mini", "gpt-4o-mini"])
+        attrs = {"feature": "chat", "user": user}
+        system = "You are Acme's friendly assistant for developers. Be concise."
+        if rng.random() < 0.25:
+            client.responses.create(model=model, instructions=system, input=question, max_output_tokens=200,
+                                    extra_headers=headers or None, monitor_attributes=attrs)
+            return
+        stream = client.chat.completions.create(
+            model=model, stream=True, max_tokens=200, temperature=0.7, extra_headers=headers or None,
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": question}],
+            monitor_attributes=attrs)
+        with stream:
+            for _chunk in stream:
+                if stop is not None and stop.is_set():
+                    break                           # quitting: the monitor logs the call as cancelled
+    elif roll < 0.88:
+        ticket, label = rng.choice(TICKETS)
+        headers["X-Sim-Output"] = urllib.parse.quote(label)
+        model = rng.choice(["gpt-4.1-nano", "gpt-4.1-nano", "o3-mini"])
+        extra = {"reasoning_effort": "low"} if model.startswith("o") else {"temperature": 0}
+        client.chat.completions.create(
+            model=model, extra_headers=headers,
+            messages=[{"role": "system", "content": "Classify the support ticket as billing, bug, "
+                                                    "feature_request or account. Answer with the label only."},
+                      {"role": "user", "content": ticket}],
+            monitor_attributes={"feature": "classify", "user": user}, **extra)
+    else:
+        client.embeddings.create(model="text-embedding-3-small", input=rng.choice(SEARCH_QUERIES),
+                                 extra_headers=headers or None, monitor_attributes={"feature": "search", "user": user})
+
+
+# -- history -------------------------------------------------------------------------------------------
+def _retime(records: list[Record], rng: random.Random, now: float) -> list[Record]:
+    """Spread the calls over the last few hours (busier lately) with latencies a real API would show."""
+    start = now - HISTORY_HOURS * 3600
+    stamps = sorted(start + (now - 60 - start) * rng.random() ** 0.8 for _ in records)
+    for record, ts in zip(records, stamps):
+        ttft_base, tps = _SPEED.get(record.model or "", (300, 70))
+        if record.api == "embeddings":
+            latency = rng.lognormvariate(0, 0.3) * 180
+            ttft = None
+        else:
+            ttft = rng.lognormvariate(0, 0.35) * ttft_base + (record.reasoning_tokens or 0) / tps * 1000
+            visible = max(0, (record.completion_tokens or 0) - (record.reasoning_tokens or 0))
+            latency = ttft + visible / (tps * rng.uniform(0.7, 1.2)) * 1000
+        if record.status == "error":
+            latency, ttft = rng.uniform(80, 400), None
+        record.id, record.timestamp = None, ts
+        record.latency_ms = round(latency, 1)
+        record.ttft_ms = round(ttft, 1) if ttft is not None and record.streamed else None
+    return records
+
+
+def seed_history(db_path: Path, base_url: str, n: int = HISTORY_CALLS, seed: int = 7) -> int:
+    """Make n real calls against the simulator into a scratch store, retime them, copy them into the demo
+    stream in one transaction (so boards see the whole history at once).  Returns how many were copied."""
+    rng = random.Random(seed)
+    scratch_dir = Path(tempfile.mkdtemp(prefix="openai-monitor-demo-"))
+    scratch = scratch_dir / "history.db"
+    monitor = Monitor(DEMO_STREAM, scratch)
+    try:
+        with openai.OpenAI(base_url=base_url, api_key=DEMO_KEY, max_retries=0) as raw:
+            client = monitor.wrap(raw)
+            seeds = [rng.randrange(1 << 30) for _ in range(n)]
+
+            def one(s: int) -> None:
+                try:
+                    make_call(client, random.Random(s), extra_headers=_NO_WAIT)
+                except openai.APIError:
+                    pass                             # simulated failures belong in the history too
+
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(one, seeds))
+        records = monitor.records()
+    finally:
+        monitor.close()
+        writer_for(scratch).close()
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+    store = Store(db_path)
+    try:
+        return store.insert_records(_retime(records, rng, time.time()))
+    finally:
+        store.close()
+
+
+# -- live traffic ---------------------------------------------------------------------------------------
+class DemoTraffic:
+    """A background thread: history on first start, then a call every 1–3 s until stop()."""
+
+    def __init__(self, ctx, *, history_calls: int = HISTORY_CALLS, interval_s: tuple[float, float] = (1.0, 3.0)):
+        self.ctx = ctx
+        self.history_calls = history_calls
+        self.interval_s = interval_s
+        self.paused = False
+        self.calls = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="openai-monitor-demo-traffic", daemon=True)
+
+    def start(self) -> "DemoTraffic":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 4.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            self._seed_if_empty()
+        except Exception:
+            log.exception("could not seed the demo history")
+        rng = random.Random()
+        while not self._stop.wait(rng.uniform(*self.interval_s)):
+            if self.paused:
+                continue
+            try:
+                make_call(self.ctx.client(DEMO_PROFILE, DEMO_STREAM), rng, self._stop)
+            except openai.APIError:
+                pass                                 # logged by the monitor, like any failed call
+            except Exception:
+                log.exception("demo call failed")
+            self.calls += 1
+
+    def _seed_if_empty(self) -> None:
+        if self.history_calls <= 0:
+            return
+        store = Store(self.ctx.db_path)
+        try:
+            empty = store.count(DEMO_STREAM) == 0
+        finally:
+            store.close()
+        if empty and not self._stop.is_set():
+            seed_history(self.ctx.db_path, self.ctx.simulator.base_url, self.history_calls)
+
+
+class DemoBanner(QFrame):
+    def __init__(self, traffic: DemoTraffic, parent: QWidget | None = None):
+        super().__init__(parent, objectName="demoBanner")
+        self.traffic = traffic
+        self.label = QLabel("<b>Demo mode</b> — built-in simulator, no key needed. A few calls a minute land in "
+                            f"<i>{DEMO_STREAM}</i>; the Playground uses the demo profile too.",
+                            textFormat=Qt.RichText)
+        self.pause_button = QPushButton("Pause traffic", checkable=True)
+        self.pause_button.toggled.connect(self._on_pause_toggled)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 5, 12, 5)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.pause_button)
+
+    def _on_pause_toggled(self, paused: bool) -> None:
+        self.traffic.paused = paused
+        self.pause_button.setText("Resume traffic" if paused else "Pause traffic")
+
+
+def start_demo(ctx, window, *, history_calls: int = HISTORY_CALLS) -> DemoTraffic:
+    """Make the demo profile current (without persisting it), start traffic, show the banner."""
+    ctx.set_current_profile(DEMO_PROFILE, persist=False)
+    traffic = DemoTraffic(ctx, history_calls=history_calls)
+    ctx.add_shutdown_hook(traffic.stop)
+    window.set_banner(DemoBanner(traffic))
+    return traffic.start()

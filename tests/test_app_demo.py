@@ -1,0 +1,108 @@
+"""`openai-monitor --demo`: simulator, transient profile, history, live traffic — and a clean quit."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+from desktop import app as desktop_app
+from desktop.demo import DEMO_PROFILE, DEMO_STREAM, DemoProfiles, seed_history, start_simulator
+from monitor.profiles import Profile, ProfileStore
+from monitor.store import Store
+
+try:
+    from tests.app_helpers import temp_settings
+except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
+    from app_helpers import temp_settings
+
+
+def _records(db_path):
+    store = Store(db_path)
+    try:
+        return store.records(DEMO_STREAM)
+    finally:
+        store.close()
+
+
+def test_demo_starts_seeds_history_makes_live_calls_and_quits_cleanly(qtbot, tmp_path):
+    db = tmp_path / "demo.db"
+    settings = temp_settings(tmp_path)
+    seen = {}
+
+    def watch() -> None:
+        window = next((w for w in QApplication.topLevelWidgets() if hasattr(w, "requests_page") and w.isVisible()),
+                      None)
+        if window is None:
+            return
+        seen["title"] = window.windowTitle()
+        seen["banner"] = window.findChild(QWidget, "demoBanner") is not None
+        seen["profile"] = window.status.profile_button.text()
+        rows = window.requests_page.model.rowCount()
+        if rows > 20 and "live_at" not in seen:                # history (20) plus at least one live call
+            seen["live_at"] = time.monotonic()
+            seen["rows"] = rows
+            seen["sidebar"] = window.sidebar.stream_count(DEMO_STREAM)
+            window.close()                                     # like File ▸ Quit
+
+    timer = QTimer(interval=100)
+    timer.timeout.connect(watch)
+    timer.start()
+    started = time.monotonic()
+    code = desktop_app.run_app(db=str(db), demo=True, settings=settings, history_calls=20)
+    returned = time.monotonic()
+    timer.stop()
+
+    assert code == 0
+    assert "live_at" in seen, "no live demo call reached the window"
+    assert returned - seen["live_at"] < 6, "closing the demo window must not hang"
+    assert returned - started < 60
+    assert seen["title"].startswith(DEMO_STREAM) and seen["title"].endswith("(demo)")
+    assert seen["banner"] and seen["profile"] == f"Profile: {DEMO_PROFILE}"
+    assert seen["sidebar"] >= 21
+
+    records = _records(db)
+    assert len(records) >= 21
+    history, live = records[:20], records[20:]
+    now = time.time()
+    assert all(now - 4 * 3600 - 5 < r.timestamp < now - 59 for r in history)   # backdated over the last hours
+    assert all(r.latency_ms and r.latency_ms > 0 for r in history)
+    assert all(r.attributes.get("feature") in {"summarize", "chat", "classify", "search"} for r in records)
+    assert {r.api for r in records} <= {"chat.completions", "responses", "embeddings"}
+    assert any(r.prompt_tokens for r in live)                  # real calls, real usage from the simulator
+    # The transient profile never reached the user's files.
+    profiles = tmp_path / "config" / "profiles.json"
+    assert not profiles.exists() or DEMO_PROFILE not in profiles.read_text()
+    assert settings.value("profile") in (None, "")
+
+
+def test_demo_profile_is_transient_and_not_editable(tmp_path):
+    path = tmp_path / "profiles.json"
+    ProfileStore(path).save(Profile("local", base_url="http://127.0.0.1:1/v1", kind="compatible"))
+    profiles = DemoProfiles("http://127.0.0.1:9/v1", path)
+    assert [p.name for p in profiles.list()] == [DEMO_PROFILE, "local"]
+    assert profiles.client_kwargs(DEMO_PROFILE)["base_url"] == "http://127.0.0.1:9/v1"
+    with pytest.raises(ValueError):
+        profiles.save(Profile(DEMO_PROFILE, base_url="http://x/v1", kind="demo"))
+    with pytest.raises(ValueError):
+        profiles.delete(DEMO_PROFILE)
+    assert DEMO_PROFILE not in path.read_text()
+    assert [p["name"] for p in json.loads(path.read_text())["profiles"]] == ["local"]
+
+
+def test_history_is_real_calls_spread_over_hours(tmp_path):
+    sim = start_simulator()
+    try:
+        n = seed_history(tmp_path / "demo.db", sim.base_url, n=40)
+    finally:
+        sim.stop()
+    records = _records(tmp_path / "demo.db")
+    assert n == len(records) == 40
+    stamps = [r.timestamp for r in records]
+    assert stamps == sorted(stamps) and stamps[-1] - stamps[0] > 3600
+    ok = [r for r in records if r.status == "success"]
+    assert ok and all(r.response_model for r in ok if r.api != "embeddings")
+    assert all(r.cost_usd is not None for r in ok)             # every demo model has a known price
+    assert all((r.ttft_ms is not None) == r.streamed for r in ok)
