@@ -22,6 +22,7 @@ class BoardsPlaceholder(PlaceholderPage):
         self.stream = ""
         self.form = QFormLayout()
         self.form.setHorizontalSpacing(24)
+        self.form.setVerticalSpacing(6)
         self.values: dict[str, QLabel] = {}
         for name in ("Stream", "Requests", "Errors", "Prompt tokens", "Completion tokens", "Cost",
                      "Latency p50 / p95 / p99"):

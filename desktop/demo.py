@@ -238,8 +238,8 @@ class DemoBanner(QFrame):
     def __init__(self, traffic: DemoTraffic, parent: QWidget | None = None):
         super().__init__(parent, objectName="demoBanner")
         self.traffic = traffic
-        self.label = QLabel("<b>Demo mode</b> — built-in simulator, no key needed. A few calls a minute land in "
-                            f"<i>{DEMO_STREAM}</i>; the Playground uses the demo profile too.",
+        self.label = QLabel("<b>Demo mode</b> — built-in simulator, no key needed. A made-up app sends a call every "
+                            f"few seconds to <i>{DEMO_STREAM}</i>; the Playground uses the demo profile too.",
                             textFormat=Qt.RichText)
         self.pause_button = QPushButton("Pause traffic", checkable=True)
         self.pause_button.toggled.connect(self._on_pause_toggled)

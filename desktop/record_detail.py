@@ -91,6 +91,7 @@ def fill_json_tree(tree: QTreeWidget, value: Any) -> None:
         add(tree, str(key), item)
     tree.expandToDepth(1)
     tree.resizeColumnToContents(0)
+    tree.setColumnWidth(0, max(tree.columnWidth(0) + 16, 160))
 
 
 class _Metric(QFrame):

@@ -19,6 +19,12 @@ def _heading(text: str) -> QLabel:
     return QLabel(text.upper(), objectName="sidebarHeading")
 
 
+def _fit_height(view: QAbstractItemView, rows: int) -> None:
+    """No taller than its rows: sections sit one under the other; a long list still scrolls."""
+    row = view.sizeHintForRow(0) if rows else view.fontMetrics().height() + 12
+    view.setMaximumHeight(max(rows, 1) * (row + 1) + 2 * view.frameWidth() + 6)
+
+
 class Sidebar(QWidget):
     pageActivated = Signal(str)                 # page key
     streamActivated = Signal(str)               # stream name
@@ -59,7 +65,9 @@ class Sidebar(QWidget):
         layout.addWidget(self.streams, 3)
         layout.addWidget(_heading("Saved boards"))
         layout.addWidget(self.boards, 1)
+        layout.addStretch(0)
         self.set_boards([])
+        _fit_height(self.streams, 0)
 
     # -- pages --------------------------------------------------------------------------------------
     def add_page(self, key: str, title: str, page_icon: QIcon | None = None) -> None:
@@ -122,6 +130,7 @@ class Sidebar(QWidget):
         if current:
             self._select_stream_item(current)
         self.streams.blockSignals(False)
+        _fit_height(self.streams, self.streams.topLevelItemCount())
 
     def stream_count(self, name: str) -> int | None:
         for i in range(self.streams.topLevelItemCount()):
@@ -155,6 +164,7 @@ class Sidebar(QWidget):
             item.setFlags(Qt.NoItemFlags)
             item.setForeground(Qt.gray)
             self.boards.addItem(item)
+            _fit_height(self.boards, 1)
             return
         for name, stream in boards:
             item = QListWidgetItem(icon("board"), name)
@@ -162,6 +172,7 @@ class Sidebar(QWidget):
             item.setData(STREAM_ROLE, stream)
             item.setToolTip(f"{name}\nstream: {stream}")
             self.boards.addItem(item)
+        _fit_height(self.boards, len(boards))
 
     def _on_boards_item_activated(self, item: QListWidgetItem) -> None:
         if item.data(KEY_ROLE):

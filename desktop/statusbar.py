@@ -1,6 +1,8 @@
 """The status bar: where the store is, today's calls and cost, and the profile calls go through."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QFontMetrics
 from PySide6.QtWidgets import QLabel, QMenu, QStatusBar, QToolButton, QWidget
@@ -56,7 +58,10 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.ctx = ctx
         self.setSizeGripEnabled(True)
-        self.store_label = ElidedLabel(f"Store: {ctx.db_path}", objectName="storePath")
+        home = str(Path.home())
+        shown = str(ctx.db_path)
+        shown = "~" + shown[len(home):] if home != "/" and shown.startswith(home + "/") else shown
+        self.store_label = ElidedLabel(f"Store: {shown}", objectName="storePath")
         self.store_label.setToolTip(str(ctx.db_path))
         self.today_label = QLabel("Today: …", objectName="todayLabel")
         self.today_label.setToolTip("Calls logged since midnight in this store's own streams, and what they cost")
