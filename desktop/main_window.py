@@ -9,7 +9,12 @@ Integration API (for the Playground, Experiments and Boards pages):
 A page added with follows_stream=True gets `set_stream(name)` whenever the sidebar's stream changes (the
 Requests and Boards pages view that stream; the Playground and Experiments keep their own target stream,
 so a click in the sidebar never redirects where they log).  Any page may define `save_state()`, called
-when the window closes.  The Playground's `load_record(record)` receives
+when the window closes.
+
+The Boards UI plugs in without editing this file: a module `desktop/boards_page.py` with a class
+`BoardsPage(ctx)` replaces the placeholder (it gets set_stream; optional `open_board(name)` is called
+when a saved board is clicked in the sidebar, `open_board_file(path)` enables File ▸ Open board file…,
+and a `boardsChanged` signal refreshes the sidebar's saved boards).  The Playground's `load_record(record)` receives
 "Open in Playground" from the Requests page.
 """
 from __future__ import annotations
@@ -160,7 +165,9 @@ class MainWindow(QMainWindow):
                 "The Playground is coming",
                 f"The prompt playground {why}. Meanwhile, every call logged by your programs is on the "
                 "Requests page (Ctrl+3), and “Copy as Python” there gives you a script to run it again."), "Ctrl+1")
-        self.add_page("boards", "Boards", BoardsPlaceholder(self.ctx), "Ctrl+2", follows_stream=True)
+        boards_cls, _ = load_page_class("boards_page", "BoardsPage")
+        boards = boards_cls(self.ctx) if boards_cls is not None else BoardsPlaceholder(self.ctx)
+        self.add_page("boards", "Boards", boards, "Ctrl+2", follows_stream=True)
         self.requests_page = RequestsPage(self.ctx)
         self.requests_page.openInPlaygroundRequested.connect(self._on_requests_open_in_playground)
         self.requests_page.message.connect(lambda text: self.status.showMessage(text, 5000))
@@ -201,6 +208,8 @@ class MainWindow(QMainWindow):
             widget.set_stream(self._current_stream)
         if key == "boards":
             self._update_board_file_action()
+            if hasattr(widget, "boardsChanged"):
+                widget.boardsChanged.connect(self.refresh_boards)
 
     def page(self, key: str) -> QWidget | None:
         page = self._pages.get(key)

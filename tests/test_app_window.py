@@ -233,3 +233,34 @@ def test_open_store_swaps_to_the_other_file_and_refuses_a_bad_one(qtbot, tmp_pat
         if session.window is not None:
             session.window.close()
         session.close()
+
+
+def test_a_boards_page_module_replaces_the_placeholder(qtbot, ctx, monkeypatch):
+    """What the Boards UI will do: desktop/boards_page.py with BoardsPage(ctx) — no edit of the window."""
+    import types
+
+    from PySide6.QtCore import Signal
+
+    class BoardsPage(QLabel):
+        boardsChanged = Signal()
+
+        def __init__(self, ctx):
+            super().__init__("real boards")
+            self.streams, self.opened = [], []
+
+        def set_stream(self, name):
+            self.streams.append(name)
+
+        def open_board(self, name):
+            self.opened.append(name)
+
+    monkeypatch.setitem(sys.modules, "desktop.boards_page", types.SimpleNamespace(BoardsPage=BoardsPage))
+    insert(ctx.db_path, [make_record(OLD, 1)])
+    window = open_window(qtbot, ctx, stream=OLD)
+    page = window.page("boards")
+    assert isinstance(page, BoardsPage) and page.streams == [OLD]
+    ctx.db.call(lambda store: new_template_board(store, OLD, name="Costs"))
+    page.boardsChanged.emit()                                    # saved/renamed a board: the sidebar follows
+    qtbot.waitUntil(lambda: window.sidebar.boards.item(0).text() == "Costs")
+    window.sidebar._on_boards_item_activated(window.sidebar.boards.item(0))
+    assert page.opened == ["Costs"] and window.current_page == "boards"
