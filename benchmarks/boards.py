@@ -159,6 +159,7 @@ def child(db: str, mode: str) -> dict:
             times.append(time.perf_counter() - t)
         out[f"compute_{group_by}_ms"] = statistics.median(times) * 1e3
         out[f"first_{group_by}_ms"] = first * 1e3
+    hold = engine                     # the board the app holds open, alive through the ticks and the RSS reading
     writer = sqlite3.connect(db, isolation_level=None, timeout=30)
     sid = store.stream_id(STREAM, create=False)
     rng = random.Random(5)
@@ -176,9 +177,10 @@ def child(db: str, mode: str) -> dict:
         out[f"tick_{group_by or 'none'}_ms"] = (statistics.median(ticks) * 1e3, ticks[int(len(ticks) * 0.9)] * 1e3,
                                                ticks[-1] * 1e3)
         del e
-    # the app holds one board (plus the cache): measure with only `engine` alive
+    # the app holds one board (plus the column cache): measure with `hold` alive and up to date
     import gc
     gc.collect()
+    hold.refresh()
     out["rss_mb"], out["peak_mb"] = rss_mb()
     return out
 
@@ -204,14 +206,17 @@ def bench(n: int, workdir: Path, keep: bool) -> None:
     else:
         print(f"\n== {n:,} calls ==  (reusing {db})")
     r = run_child(db, "cold")
+    again = run_child(db, "cold")          # attribute chunks now exist too
     ld = r["load"]
     print(f"cold open (chunks)        {r['open_s'] * 1e3:.0f} ms  (chunks {ld['chunks_s'] * 1e3:.0f} ms for "
           f"{ld['chunk_rows']:,} calls, tail {ld['tail_s'] * 1e3:.0f} ms for {ld['tail_rows']:,}; the rest is compute)")
     print(f"compute, template board   {r['compute_ms']:.0f} ms   (target <= 150 ms at 1M; {r['buckets']} buckets of "
           f"{r['bucket_s']} s, {r['requests']:,} calls)")
     print(f"  grouped by model        {r['compute_model_ms']:.0f} ms")
-    print(f"  grouped by attribute    {r['compute_system_prompt_ms']:.0f} ms  (first time in this process: "
-          f"{r['first_system_prompt_ms']:.0f} ms, attribute column read from chunks or built)")
+    print(f"  grouped by attribute    {r['compute_system_prompt_ms']:.0f} ms  (first grouping by it ever: "
+          f"{r['first_system_prompt_ms']:.0f} ms, building the attribute column from SQL; in a later process: "
+          f"{again['first_system_prompt_ms']:.0f} ms, from its chunks)")
+    print(f"cold open, second time    {again['open_s'] * 1e3:.0f} ms; compute {again['compute_ms']:.0f} ms")
     for key, label in (("tick_none_ms", "no grouping"), ("tick_model_ms", "by model"),
                        ("tick_system_prompt_ms", "by attribute")):
         med, p90, mx = r[key]
