@@ -1,7 +1,6 @@
 """Board numbers against an independent plain-Python computation over the records (real SQLite files)."""
 from __future__ import annotations
 
-import math
 import random
 import subprocess
 import sys
@@ -506,3 +505,16 @@ def test_deleting_a_stream_drops_its_column_chunks(db_path):
     st.insert_records(make_records(5, span=3600))                  # the name again: a new stream
     assert compute_board(st, full_spec()).summary.requests == 5
     st.close()
+
+
+def test_requests_page_ties_on_time_are_ordered_by_id(store):
+    records = make_records(200)
+    for r in records:
+        r.timestamp = T0 + 100 + (hash(r.output) % 3)          # three distinct times, many ties
+    store.insert_records(records)
+    spec = full_spec()
+    all_rows = requests_page(store, spec, 0, 1000).rows
+    expected = sorted(store.records("s"), key=lambda r: (-r.timestamp, -r.id))
+    assert [r.id for r in all_rows] == [r.id for r in expected]
+    for offset in (0, 5, 37):
+        assert [r.id for r in requests_page(store, spec, offset, 7).rows] == [r.id for r in expected[offset:offset + 7]]

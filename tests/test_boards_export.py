@@ -12,7 +12,7 @@ from monitor.boards import (MAX_DEPTH, BoardFileError, Filters, compute_board, e
                             import_board, list_boards, new_template_board, save_board)
 from monitor.boards import export as export_mod
 from monitor.boards.columns import forget_caches
-from monitor.record import RECORD_FIELDS, Record
+from monitor.record import RECORD_FIELDS
 from monitor.store import Store
 from test_boards_compute import T0, _assert_same_data, make_records
 

@@ -193,8 +193,9 @@ class BoardEngine:
         k = min(offset + limit, total)
         if k == 0:
             return RequestsPage(total=total, offset=offset, rows=[])
-        if k < total // 4:            # only the newest k matter: partition, then sort those
-            top = np.argpartition(-ts, k - 1)[:k]
+        if k < total // 4:            # only the newest k matter (and any tied with the k-th): sort those
+            threshold = -np.partition(-ts, k - 1)[k - 1]
+            top = ts >= threshold
             rows, gis, ts = rows[top], gis[top], ts[top]
         order = np.lexsort((-v["id"][rows], -ts))[offset:k]
         return RequestsPage(total=total, offset=offset, rows=st.light_rows(rows[order], gis[order]))
