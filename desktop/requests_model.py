@@ -1,12 +1,15 @@
 """The Requests table's model: row ids plus a few display fields, loaded a page at a time.
 
 As Anki's browser does, the model keeps only what the visible rows need; the full record (messages,
-output, parameters) is read for the selected row alone.  Pages are fetched on the DB worker with keyset
-pagination (`id < last id`), newest first, so a stream of a million calls costs one page to open and
-one page per scroll to the bottom.  New calls are prepended as the store's watcher reports them.
+output, parameters) is read for the selected row alone.  Pages are fetched on the DB worker, newest
+first by call time, with keyset pagination on (ts, id) — the order of the store's (stream_id, ts) index,
+so a page is an index walk, never a sort: a stream of a million calls costs one page to open and one
+page per scroll to the bottom.  Calls logged since the last look (id > the highest id seen) are
+prepended as the store's watcher reports them.
 """
 from __future__ import annotations
 
+import bisect
 import json
 import time
 from dataclasses import dataclass
@@ -61,11 +64,12 @@ _SELECT = ("SELECT id, ts, model, api, status, substr(error, 1, 400), prompt_tok
            "FROM calls WHERE ")
 
 
-def _where(store: Store, flt: RequestFilter) -> tuple[list[str], list[Any]] | None:
+def _where(store: Store, flt: RequestFilter, *, by_id: bool = False) -> tuple[list[str], list[Any]] | None:
     sid = store.stream_id(flt.stream, create=False) if flt.stream else None
     if sid is None:
         return None
-    clauses, params = ["stream_id = ?"], [sid]
+    # by_id: new calls are found by the rowid range; "+" keeps SQLite off the stream index for that.
+    clauses, params = ["+stream_id = ?" if by_id else "stream_id = ?"], [sid]
     if flt.model:
         clauses.append("model = ?")
         params.append(flt.model)
@@ -86,22 +90,36 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def query_rows(store: Store, flt: RequestFilter, *, before_id: int | None = None, after_id: int | None = None,
-               limit: int = PAGE_SIZE) -> list[Row]:
-    """Runs on the DB worker: one page of rows, newest first, display strings made here, not on the GUI thread."""
-    where = _where(store, flt)
+def query_rows(store: Store, flt: RequestFilter, *, before: tuple[float, int] | None = None,
+               after_id: int | None = None, limit: int = PAGE_SIZE) -> list[Row]:
+    """Runs on the DB worker: one page of rows, newest first, display strings made here, not on the GUI thread.
+
+    before=(ts, id): the page after that row; after_id: calls logged after that id (live updates).
+    """
+    where = _where(store, flt, by_id=after_id is not None)
     if where is None:
         return []
     clauses, params = where
-    if before_id is not None:
-        clauses.append("id < ?")
-        params.append(before_id)
+    if before is not None:
+        clauses.append("(ts, id) < (?, ?)")
+        params += list(before)
     if after_id is not None:
         clauses.append("id > ?")
         params.append(after_id)
-    sql = _SELECT + " AND ".join(clauses) + " ORDER BY id DESC LIMIT ?"
+    sql = _SELECT + " AND ".join(clauses) + " ORDER BY ts DESC, id DESC LIMIT ?"
     now = time.time()
     return [_row(r, now) for r in store.conn.execute(sql, params + [limit])]
+
+
+def _order(row: Row) -> tuple[float, int]:
+    """The table's sort key: newest first by call time, then by id."""
+    return (-row.ts, -row.id)
+
+
+def _with_max_id(store: Store, query) -> tuple[list[Row], int]:
+    """The store's highest id read before the query: anything later is caught by the next live update."""
+    max_id = store.max_id()
+    return query(), max_id
 
 
 def count_rows(store: Store, flt: RequestFilter) -> int:
@@ -163,6 +181,7 @@ class RequestsModel(QAbstractTableModel):
         self.rows: list[Row] = []
         self.total = 0
         self._ids: set[int] = set()
+        self._max_id = 0                  # highest id seen: where live updates look from
         self._generation = 0
         self._loading_first = False
         self._fetching = False
@@ -179,7 +198,7 @@ class RequestsModel(QAbstractTableModel):
     def reload(self) -> None:
         self._generation += 1
         self.beginResetModel()
-        self.rows, self._ids = [], set()
+        self.rows, self._ids, self._max_id = [], set(), 0
         self._has_more = self._fetching = self._prepending = self._dirty = False
         self.pages_fetched = 0
         self.endResetModel()
@@ -190,7 +209,8 @@ class RequestsModel(QAbstractTableModel):
             return
         self._loading_first = True
         gen, flt = self._generation, self.filter
-        self.db.submit(lambda s: query_rows(s, flt), lambda rows: self._on_first_page_loaded(gen, rows),
+        self.db.submit(lambda s: _with_max_id(s, lambda: query_rows(s, flt)),
+                       lambda result: self._on_first_page_loaded(gen, *result),
                        self._on_load_failed, key=f"requests-first-{id(self)}")
         self._count()
 
@@ -206,12 +226,13 @@ class RequestsModel(QAbstractTableModel):
         if not self.canFetchMore(parent):
             return
         self._fetching = True
-        gen, flt, before = self._generation, self.filter, self.rows[-1].id
-        self.db.submit(lambda s: query_rows(s, flt, before_id=before),
+        gen, flt, last = self._generation, self.filter, self.rows[-1]
+        before = (last.ts, last.id)
+        self.db.submit(lambda s: query_rows(s, flt, before=before),
                        lambda rows: self._on_page_fetched(gen, rows), self._on_load_failed)
 
     def refresh_new(self) -> None:
-        """New calls may have landed: prepend those that match the filter."""
+        """New calls may have landed: put those that match the filter in their place (usually the top)."""
         if not self.filter.stream:
             return
         if self._loading_first or self._prepending:
@@ -219,15 +240,16 @@ class RequestsModel(QAbstractTableModel):
             return
         self._prepending = True
         gen, flt = self._generation, self.filter
-        after = self.rows[0].id if self.rows else 0
-        self.db.submit(lambda s: query_rows(s, flt, after_id=after, limit=LIVE_LIMIT),
-                       lambda rows: self._on_new_rows_loaded(gen, rows), self._on_load_failed)
+        after = self._max_id
+        self.db.submit(lambda s: _with_max_id(s, lambda: query_rows(s, flt, after_id=after, limit=LIVE_LIMIT)),
+                       lambda result: self._on_new_rows_loaded(gen, *result), self._on_load_failed)
 
     # -- worker answers (GUI thread) ----------------------------------------------------------------
-    def _on_first_page_loaded(self, gen: int, rows: list[Row]) -> None:
+    def _on_first_page_loaded(self, gen: int, rows: list[Row], max_id: int) -> None:
         if gen != self._generation:
             return
         self._loading_first = False
+        self._max_id = max_id
         self.pages_fetched += 1
         self._has_more = len(rows) == PAGE_SIZE
         self._append(rows)
@@ -242,19 +264,25 @@ class RequestsModel(QAbstractTableModel):
         self._has_more = len(rows) == PAGE_SIZE
         self._append(rows)
 
-    def _on_new_rows_loaded(self, gen: int, rows: list[Row]) -> None:
+    def _on_new_rows_loaded(self, gen: int, rows: list[Row], max_id: int) -> None:
         if gen != self._generation:
             return
         self._prepending = False
         if len(rows) >= LIVE_LIMIT:        # a flood (an import, a benchmark): start over from the top
             self.reload()
             return
+        self._max_id = max(self._max_id, max_id)
         rows = [r for r in rows if r.id not in self._ids]
-        if rows:
-            self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
-            self.rows[0:0] = rows
-            self._ids.update(r.id for r in rows)
+        for row in reversed(rows):         # oldest first, so a burst of new calls lands as one block on top
+            # Usually the top; a backdated import or a long call that started earlier goes where its time is.
+            pos = bisect.bisect_left(self.rows, _order(row), key=_order)
+            if pos == len(self.rows) and self._has_more:
+                continue                   # older than everything loaded: the next page brings it
+            self.beginInsertRows(QModelIndex(), pos, pos)
+            self.rows.insert(pos, row)
+            self._ids.add(row.id)
             self.endInsertRows()
+        if rows:
             self.total += len(rows)
             self.totalChanged.emit(self.total)
         self._after_load()

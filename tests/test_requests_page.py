@@ -76,6 +76,21 @@ def test_new_calls_are_prepended_live_and_keep_the_selection(qtbot, ctx, page):
     assert page.model_filter.findData("gpt-4o") >= 0           # the new model is offered as a filter
 
 
+def test_backdated_calls_landing_later_go_where_their_time_is_not_on_top(qtbot, ctx, page):
+    """The demo's history and board-file imports insert old calls after newer ones were shown."""
+    now = time.time()
+    insert(ctx.db_path, [make_record(STREAM, i, ts=now - 10 + i) for i in range(3)])
+    ctx.start_watching(interval_s=0.05)
+    page.set_stream(STREAM)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3)
+    insert(ctx.db_path, [make_record(STREAM, 50, ts=now - 3600, model="gpt-4.1-nano"),
+                         make_record(STREAM, 51, ts=now - 5, model="o3-mini")])
+    qtbot.waitUntil(lambda: page.model.rowCount() == 5, timeout=2000)
+    stamps = [r.ts for r in page.model.rows]
+    assert stamps == sorted(stamps, reverse=True)
+    assert [r.model for r in page.model.rows][-1] == "gpt-4.1-nano" and page.model.total == 5
+
+
 def test_filters_by_model_status_and_text(qtbot, ctx, page):
     insert(ctx.db_path, [
         make_record(STREAM, 1, model="gpt-4o"),
