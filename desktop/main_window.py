@@ -11,8 +11,8 @@ Requests and Boards pages view that stream; the Playground and Experiments keep 
 so a click in the sidebar never redirects where they log).  Any page may define `save_state()`, called
 when the window closes.
 
-The Boards UI plugs in without editing this file: a module `desktop/boards_page.py` with a class
-`BoardsPage(ctx)` replaces the placeholder (it gets set_stream; optional `open_board(name)` is called
+The Boards UI plugs in without editing this file: a class `BoardsPage(ctx)` in `desktop/boards_page.py`
+(or exported by the `desktop.boards` package) replaces the placeholder (it gets set_stream; optional `open_board(name)` is called
 when a saved board is clicked in the sidebar, `open_board_file(path)` enables File ▸ Open board file…,
 and a `boardsChanged` signal refreshes the sidebar's saved boards).  The Playground's `load_record(record)` receives
 "Open in Playground" from the Requests page.
@@ -57,10 +57,10 @@ class _Page:
 
 
 def load_page_class(module: str, name: str) -> tuple[type | None, str]:
-    """A page class written elsewhere, or (None, why not): a missing module is "not built yet", a broken
-    one is reported, and neither stops the window from opening."""
+    """A page class written elsewhere, or (None, why not): a missing module or class is "not built yet",
+    a broken module is reported, and neither stops the window from opening."""
     try:
-        return getattr(importlib.import_module(f"desktop.{module}"), name), ""
+        cls = getattr(importlib.import_module(f"desktop.{module}"), name, None)
     except ModuleNotFoundError as exc:
         if exc.name == f"desktop.{module}":
             return None, "not built yet"
@@ -69,6 +69,7 @@ def load_page_class(module: str, name: str) -> tuple[type | None, str]:
     except Exception as exc:      # a half-finished module must not take the whole app down
         traceback.print_exc()
         return None, f"could not be loaded: {type(exc).__name__}: {exc}"
+    return (cls, "") if cls is not None else (None, "not built yet")
 
 
 class MainWindow(QMainWindow):
@@ -166,6 +167,8 @@ class MainWindow(QMainWindow):
                 f"The prompt playground {why}. Meanwhile, every call logged by your programs is on the "
                 "Requests page (Ctrl+3), and “Copy as Python” there gives you a script to run it again."), "Ctrl+1")
         boards_cls, _ = load_page_class("boards_page", "BoardsPage")
+        if boards_cls is None:
+            boards_cls, _ = load_page_class("boards", "BoardsPage")
         boards = boards_cls(self.ctx) if boards_cls is not None else BoardsPlaceholder(self.ctx)
         self.add_page("boards", "Boards", boards, "Ctrl+2", follows_stream=True)
         self.requests_page = RequestsPage(self.ctx)
