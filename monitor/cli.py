@@ -126,4 +126,7 @@ def _simulate(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m monitor.cli`: use the module's canonical copy so its CliError is the one raised.
+    from monitor.cli import main as _main
+
+    sys.exit(_main())

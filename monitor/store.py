@@ -206,7 +206,8 @@ class Store:
         sid = self.stream_id(stream, create=False)
         if sid is None:
             return []
-        sql = _SELECT_RECORD + "WHERE c.stream_id = ? AND c.id > ? ORDER BY c.id"
+        # "+c.stream_id" keeps SQLite on the rowid range; the (stream_id, ts) index would sort the whole stream.
+        sql = _SELECT_RECORD + "WHERE +c.stream_id = ? AND c.id > ? ORDER BY c.id"
         params: list[Any] = [sid, after_id]
         if limit is not None:
             sql += " LIMIT ?"
