@@ -1,0 +1,111 @@
+"""A stat panel: each measure as a big number over the whole range, a one-line note under it, and the
+per-group breakdown in its tooltip."""
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from monitor.boards import BoardData, Panel, PanelData, StatValue, Summary
+
+from .. import formatting as fmt
+from .units import UNKNOWN, format_value
+
+TILE_STYLE = """
+#statTile { background: #f6f8fa; border: 1px solid #e1e4e8; border-radius: 6px; }
+#statName { color: #57606a; font-size: 11px; }
+#statValue { color: #24292f; font-size: 22px; font-weight: 600; }
+#statNote { color: #57606a; font-size: 11px; }
+#statNote[warn="true"] { color: #9a6700; }
+"""
+
+
+def stat_note(stat: StatValue, s: Summary) -> tuple[str, bool]:
+    """A short fact under a number (text, is_warning): what it is over, what it leaves out."""
+    key = stat.key
+    if key == "cost_usd.sum":
+        if s.unpriced_calls:
+            return f"+{fmt.count(s.unpriced_calls)} unpriced (no known price)", True
+        return f"over {fmt.count(s.priced_calls)} priced calls", False
+    if key == "cost_usd.avg":
+        return f"over {fmt.count(s.priced_calls)} priced calls", False
+    if key == "requests.count":
+        parts = [f"{fmt.count(s.successes)} ok"]
+        if s.errors:
+            parts.append(f"{fmt.count(s.errors)} errors")
+        if s.cancelled:
+            parts.append(f"{fmt.count(s.cancelled)} cancelled")
+        return " · ".join(parts), False
+    if key == "errors.ratio":
+        return f"{fmt.count(s.errors)} of {fmt.count(s.requests)} calls", bool(s.errors)
+    if key == "latency_ms.avg":
+        p = s.latency_ms
+        return f"p50 {fmt.ms(p.get('p50'))} · p95 {fmt.ms(p.get('p95'))}", False
+    if key == "ttft_ms.avg":
+        return f"p50 {fmt.ms(s.ttft_ms.get('p50'))} · p95 {fmt.ms(s.ttft_ms.get('p95'))}", False
+    if key == "total_tokens.avg":
+        return f"{fmt.count(s.total_tokens)} tokens in all", False
+    if key == "total_tokens.sum":
+        return f"{fmt.count(s.prompt_tokens)} prompt · {fmt.count(s.completion_tokens)} completion", False
+    return "", False
+
+
+def breakdown_html(stat: StatValue) -> str:
+    if not stat.by_group:
+        return ""
+    rows = "".join(f"<tr><td>{html.escape(g)}</td><td align='right'>&nbsp;&nbsp;{html.escape(format_value(v, stat.unit))}"
+                   f"</td></tr>" for g, v in stat.by_group.items())
+    return f"<b>{html.escape(stat.label)}</b> by group<table>{rows}</table>"
+
+
+class _Tile(QFrame):
+    def __init__(self, name: str):
+        super().__init__(objectName="statTile")
+        self.name = QLabel(name, objectName="statName")
+        self.value = QLabel(UNKNOWN, objectName="statValue")
+        self.value.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.note = QLabel("", objectName="statNote")
+        for label in (self.name, self.value, self.note):
+            label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)    # elide rather than widen
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 6, 12, 6)
+        layout.setSpacing(0)
+        layout.addWidget(self.name)
+        layout.addWidget(self.value)
+        layout.addWidget(self.note)
+        layout.addStretch(1)
+
+
+class StatPanel(QWidget):
+    def __init__(self, panel: Panel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.panel = panel
+        self.setStyleSheet(TILE_STYLE)
+        self.tiles: dict[str, _Tile] = {}
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(8)
+        per_row = max(1, min(len(panel.measures), 2 * panel.width))      # ~1 tile per 1/2 column minimum
+        for i, m in enumerate(panel.measures):
+            tile = self.tiles[m.key] = _Tile(m.display_label())
+            grid.addWidget(tile, i // per_row, i % per_row)
+        for c in range(per_row):
+            grid.setColumnStretch(c, 1)
+
+    def apply(self, data: BoardData, pd: PanelData) -> None:
+        for stat in pd.stats:
+            tile = self.tiles.get(stat.key)
+            if tile is None:
+                continue
+            tile.value.setText(format_value(stat.value, stat.unit))
+            note, warn = stat_note(stat, data.summary)
+            tile.note.setText(note)
+            tile.note.setProperty("warn", warn)
+            tile.note.style().unpolish(tile.note)
+            tile.note.style().polish(tile.note)
+            tip = breakdown_html(stat)
+            tile.setToolTip(tip or f"{stat.label} over the board's time range")
+
+    def value_text(self, key: str) -> str:
+        return self.tiles[key].value.text()

@@ -1,0 +1,305 @@
+"""A timeseries panel's chart: pyqtgraph, one item per series created once and updated with setData.
+
+Colours follow the group (the same in every panel); several measures in one panel differ by line style
+(lines) or shade (bars).  Bars of one measure stack by group; several measures sit side by side in the
+bucket.  The bottom axis is a DateAxisItem over epoch seconds; X is linked across the board's panels.
+A hover shows the bucket, the nearest series and its value; a left click on a bucket emits
+bucketClicked(bucket start, group of the series under the pointer or None).
+"""
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from monitor.boards import BoardData, Panel, PanelData, Series
+
+from .colors import GroupColors
+from .units import bucket_text, format_value, is_missing, tick
+
+LINE_STYLES = (Qt.SolidLine, Qt.DashLine, Qt.DotLine, Qt.DashDotLine)
+BAR_SHADES = (255, 165, 105, 60)          # alpha per measure when bars of several measures share colours
+PICK_PIXELS = 14                          # a click this close to a line picks its group
+AXIS_PEN = "#d0d7de"
+TEXT_COLOR = "#57606a"
+
+pg.setConfigOptions(antialias=True, background="w", foreground=TEXT_COLOR)
+
+
+class UnitAxis(pg.AxisItem):
+    """Left axis whose ticks read in the panel's unit ($0.02, 40%, 1.2 s, 3.4k)."""
+
+    def __init__(self, unit: str):
+        super().__init__("left")
+        self.unit = unit
+
+    def tickStrings(self, values, scale, spacing):   # noqa: N802 (pyqtgraph's name)
+        unit = self.unit
+        if unit == "ms":                     # one unit for the whole axis: 0.5 s, 1 s, 1.5 s — or 200 ms
+            seconds = any(abs(v * scale) >= 1000 for v in values)
+            return [(f"{v * scale / 1000:.3g} s" if seconds else f"{v * scale:.0f} ms") for v in values]
+        return [tick(v * scale, unit, spacing * scale) for v in values]
+
+
+class _Curve:
+    """One series on the chart: a PlotDataItem (line, area) or a BarGraphItem (bar)."""
+
+    def __init__(self, series: Series, item, slot: int):
+        self.key, self.label, self.group, self.unit = series.key, series.label, series.group, series.unit
+        self.measure = f"{series.metric}.{series.agg}"
+        self.item = item
+        self.slot = slot
+        self.x = np.zeros(0)
+        self.y = np.zeros(0)
+        self.y0 = np.zeros(0)             # stacked bars: where this series' bar starts
+        self.color = QColor()
+
+
+class TimeseriesChart(QWidget):
+    bucketClicked = Signal(float, object)       # bucket start (epoch s), group label or None
+
+    def __init__(self, panel: Panel, colors: GroupColors, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.panel = panel
+        self.colors = colors
+        self.curves: dict[str, _Curve] = {}
+        self.data: BoardData | None = None
+        self.pd: PanelData | None = None
+        self._measures = [m.key for m in panel.measures]
+        unit = panel.measures[0].unit if panel.measures else ""
+        self.axis = UnitAxis(unit)
+        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom"), "left": self.axis})
+        self.plot.setMinimumHeight(120)
+        item = self.plot.getPlotItem()
+        item.setMenuEnabled(True)
+        item.hideButtons()
+        item.showGrid(x=False, y=True, alpha=0.12)
+        item.setClipToView(True)                                  # long ranges: draw what is visible only
+        item.setDownsampling(auto=True, mode="peak")
+        item.getViewBox().setMouseEnabled(x=True, y=False)        # zoom time; values follow (auto-visible)
+        item.getViewBox().setAutoVisible(y=True)
+        item.getViewBox().setDefaultPadding(0.02)
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(AXIS_PEN))
+            axis.setTextPen(pg.mkPen(TEXT_COLOR))
+            axis.setStyle(tickLength=-4, tickTextOffset=4)
+        item.getAxis("left").setWidth(52)
+        item.layout.setContentsMargins(0, 4, 8, 0)
+        self.hover_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#8c959f", width=1, style=Qt.DotLine))
+        self.readout = pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 235), border=pg.mkPen("#d0d7de"))
+        self.readout.setZValue(100)
+        for extra in (self.hover_line, self.readout):
+            extra.hide()
+            self.plot.addItem(extra, ignoreBounds=True)
+        self._hover_proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30,
+                                           slot=self._on_scene_mouse_moved)
+        self.plot.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+
+    @property
+    def view_box(self) -> pg.ViewBox:
+        return self.plot.getPlotItem().getViewBox()
+
+    # -- data ---------------------------------------------------------------------------------------------
+    def apply(self, data: BoardData, pd: PanelData) -> None:
+        """Show a refresh: existing items get setData/setOpts, new series get an item, gone ones leave."""
+        self.data, self.pd = data, pd
+        seen = set()
+        for series in pd.series:
+            curve = self.curves.get(series.key)
+            if curve is None:
+                curve = self.curves[series.key] = self._new_curve(series)
+            seen.add(series.key)
+        for key in [k for k in self.curves if k not in seen]:
+            self.plot.removeItem(self.curves.pop(key).item)
+        x = data.x
+        if self.panel.chart == "bar":
+            self._apply_bars(data, pd)
+        else:
+            for series in pd.series:
+                curve = self.curves[series.key]
+                curve.x, curve.y = x, series.y
+                curve.item.setData(x, series.y)
+
+    def _slot(self, series: Series) -> int:
+        key = f"{series.metric}.{series.agg}"
+        return self._measures.index(key) if key in self._measures else 0
+
+    def _new_curve(self, series: Series) -> _Curve:
+        slot = self._slot(series)
+        grouped = series.group is not None
+        color = self.colors.color(series.group, slot if not grouped else 0)
+        if not grouped:
+            color = self.colors.color(None, slot)
+        if self.panel.chart == "bar":
+            c = QColor(color)
+            if grouped and len(self._measures) > 1:
+                c.setAlpha(BAR_SHADES[slot % len(BAR_SHADES)])
+            item = pg.BarGraphItem(x0=np.zeros(0), y0=np.zeros(0), height=np.zeros(0), width=1.0,
+                                   brush=pg.mkBrush(c), pen=pg.mkPen(None))
+        else:
+            style = LINE_STYLES[slot % len(LINE_STYLES)] if grouped else Qt.SolidLine
+            pen = pg.mkPen(color, width=1.8, style=style)
+            item = pg.PlotDataItem(pen=pen, connect="finite", name=series.label)
+            if self.panel.chart == "area":
+                fill = QColor(color)
+                fill.setAlpha(45)
+                item.setFillLevel(0)
+                item.setBrush(pg.mkBrush(fill))
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+        self.plot.addItem(item)
+        curve = _Curve(series, item, slot)
+        curve.color = color
+        return curve
+
+    def _apply_bars(self, data: BoardData, pd: PanelData) -> None:
+        slots = max(len(self._measures), 1)
+        width = data.bucket_s * 0.84 / slots
+        stacks: dict[int, np.ndarray] = {}
+        for series in pd.series:
+            curve = self.curves[series.key]
+            base = stacks.get(curve.slot)
+            if base is None or len(base) != len(data.x):
+                base = np.zeros(len(data.x))
+            height = np.nan_to_num(series.y, nan=0.0)
+            x0 = data.x + data.bucket_s * 0.08 + curve.slot * width
+            curve.x, curve.y, curve.y0 = data.x, series.y, base.copy()
+            curve.item.setOpts(x0=x0, y0=base.copy(), height=height, width=width)
+            stacks[curve.slot] = base + height
+
+    def series_data(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) the item holds: a line's or area's data as given to setData (its getData() is that, clipped
+        to the view and downsampled), a bar chart's bucket starts and bar heights."""
+        curve = self.curves[key]
+        if isinstance(curve.item, pg.BarGraphItem):
+            return curve.x, np.asarray(curve.item.opts["height"])
+        x, y = curve.item.getOriginalDataset()
+        return np.asarray(x), np.asarray(y)
+
+    def legend_entries(self) -> list[tuple[str, QColor, str]]:
+        """(label, colour, kind) for the panel's legend: one per group, then one per measure (by style)."""
+        if self.pd is None:
+            return []
+        grouped = any(s.group is not None for s in self.pd.series)
+        if not grouped:
+            return [(s.label, self.curves[s.key].color, "line" if self.panel.chart != "bar" else "box")
+                    for s in self.pd.series if s.key in self.curves] if len(self.pd.series) > 1 else []
+        out, groups = [], []
+        for s in self.pd.series:
+            if s.group not in groups:
+                groups.append(s.group)
+                out.append((s.group, self.curves[s.key].color, "box"))
+        if len(self._measures) > 1:
+            for i, m in enumerate(self.panel.measures):
+                out.append((m.display_label(), QColor("#57606a"),
+                            f"style{i % len(LINE_STYLES)}" if self.panel.chart != "bar" else f"shade{i}"))
+        return out
+
+    # -- hover and click ------------------------------------------------------------------------------------
+    def _bucket_index(self, x: float) -> int | None:
+        d = self.data
+        if d is None or not len(d.x):
+            return None
+        if self.panel.chart == "bar":           # a bar fills its bucket
+            start = d.bucket_at(x)
+            return None if start is None else int(round((start - d.x[0]) / d.bucket_s))
+        i = int(round((x - d.x[0]) / d.bucket_s))    # a line's points sit at bucket starts: the nearest
+        return i if 0 <= i < len(d.x) else None
+
+    def _pick(self, i: int, view_pos: QPointF) -> _Curve | None:
+        """The series under (or nearest to) the pointer at bucket i."""
+        candidates = [c for c in self.curves.values() if i < len(c.y) and not is_missing(float(c.y[i]))]
+        if not candidates:
+            return None
+        y = view_pos.y()
+        if self.panel.chart == "bar":
+            slots = max(len(self._measures), 1)
+            frac = (view_pos.x() - self.data.x[i]) / self.data.bucket_s
+            slot = min(max(int((frac - 0.08) / (0.84 / slots)), 0), slots - 1)
+            in_slot = [c for c in candidates if c.slot == slot] or candidates
+            for c in in_slot:
+                if c.y0[i] <= y <= c.y0[i] + c.y[i]:
+                    return c
+            return min(in_slot, key=lambda c: abs(c.y0[i] + c.y[i] - y))
+        return min(candidates, key=lambda c: abs(float(c.y[i]) - y))
+
+    def _pixels_between(self, y1: float, y2: float) -> float:
+        vb = self.view_box
+        a = vb.mapViewToScene(QPointF(0, y1))
+        b = vb.mapViewToScene(QPointF(0, y2))
+        return abs(a.y() - b.y())
+
+    def _on_scene_mouse_moved(self, event) -> None:
+        pos = event[0]
+        vb = self.view_box
+        if self.data is None or not vb.sceneBoundingRect().contains(pos):
+            self.hover_line.hide()
+            self.readout.hide()
+            return
+        p = vb.mapSceneToView(pos)
+        i = self._bucket_index(p.x())
+        picked = self._pick(i, p) if i is not None else None
+        if i is None:
+            self.hover_line.hide()
+            self.readout.hide()
+            return
+        d = self.data
+        self.hover_line.setPos(d.x[i] + (d.bucket_s / 2 if self.panel.chart == "bar" else 0))
+        self.hover_line.show()
+        self.readout.setHtml(self._readout_html(i, picked))
+        (x0, x1), (y0, y1) = vb.viewRange()
+        right = p.x() > (x0 + x1) / 2
+        top = p.y() > (y0 + y1) / 2
+        self.readout.setAnchor((1.0 if right else 0.0, 0.0 if top else 1.0))
+        self.readout.setPos(p.x() + (-1 if right else 1) * (x1 - x0) * 0.01, p.y())
+        self.readout.show()
+
+    def _readout_html(self, i: int, picked: _Curve | None) -> str:
+        d = self.data
+        rows = [f"<div style='color:#57606a'>{html.escape(bucket_text(float(d.x[i]), d.bucket_s))}</div>"]
+        curves = list(self.curves.values())
+        shown = curves if len(curves) <= 8 else ([picked] if picked else [])
+        for c in shown:
+            value = float(c.y[i]) if i < len(c.y) else math.nan
+            name = html.escape(c.group if c.group is not None and len(self._measures) == 1 else c.label)
+            weight = "font-weight:600;" if c is picked else ""
+            rows.append(f"<div style='{weight}'><span style='color:{c.color.name()}'>■</span> {name}: "
+                        f"{html.escape(format_value(value, c.unit))}</div>")
+        if len(curves) > 8:
+            rows.append(f"<div style='color:#57606a'>{len(curves)} series: point at one</div>")
+        return "<div style='font-size:11px'>" + "".join(rows) + "</div>"
+
+    def _on_scene_mouse_clicked(self, event) -> None:
+        if event.button() != Qt.LeftButton or self.data is None:
+            return
+        vb = self.view_box
+        pos = event.scenePos()
+        if not vb.sceneBoundingRect().contains(pos):
+            return
+        p = vb.mapSceneToView(pos)
+        i = self._bucket_index(p.x())
+        if i is None:
+            return
+        picked = self._pick(i, p)
+        group = None
+        if picked is not None and picked.group is not None:
+            if self.panel.chart == "bar":
+                inside = picked.y0[i] <= p.y() <= picked.y0[i] + picked.y[i]
+            else:
+                inside = self._pixels_between(float(picked.y[i]), p.y()) <= PICK_PIXELS
+            group = picked.group if inside else None
+        self.bucketClicked.emit(float(self.data.x[i]), group)
+
+    def click_bucket(self, i: int, group: str | None = None) -> None:
+        """What a click on bucket i (and on a group's series) does — for keyboard use and tests."""
+        if self.data is not None and 0 <= i < len(self.data.x):
+            self.bucketClicked.emit(float(self.data.x[i]), group)
