@@ -2,6 +2,11 @@
 
 The stored key is never read into a widget: the key field is write-only and its placeholder
 only says whether a key exists and where it lives.
+
+Every keyring call (status probe, has_key, save, rename, delete) runs on a worker thread: with the
+Secret Service backend each is a D-Bus round trip, and a locked keyring waits for its unlock
+prompt, so the GUI thread never waits for one. profiles.json is a small local file and is read
+on the GUI thread.
 """
 from __future__ import annotations
 
@@ -27,6 +32,47 @@ ERROR_STYLE = "color: #b00020;"
 OK_STYLE = "color: #1b6e20;"
 MAX_LISTED_MODELS = 12
 READ_ONLY_ROLE = Qt.UserRole + 1
+CHECKING = "checking…"
+STORE_ERRORS = (KeyringUnavailable, ValueError, KeyError, OSError)
+
+
+# --- keyring work: these run on a worker thread, never on the GUI thread ----------------------
+def _probe_keyring() -> tuple[bool, str, str]:
+    """(usable, banner text, short name of where keys go)."""
+    ok, text = keyring_status()
+    return ok, text, keyring_backend_label()
+
+
+def _check_key(store: ProfileStore, seq: int, name: str) -> tuple[int, bool]:
+    try:
+        return seq, store.has_key(name)
+    except Exception:        # has_key already maps keyring failures to False; so does this
+        return seq, False
+
+
+def _error_text(exc: BaseException, *secrets: str | None) -> str:
+    if isinstance(exc, KeyError):
+        message = str(exc.args[0]) if exc.args else "not found"
+    elif isinstance(exc, STORE_ERRORS):
+        message = str(exc)
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    return scrub(message, *secrets)
+
+
+def _save_profile(store: ProfileStore, old: str | None, profile: Profile,
+                  api_key: str | None) -> tuple[str, str | None, bool, bool]:
+    """Rename (moving the key), then save. Returns (name, error text or None, renamed, key stored).
+    Failures come back as scrubbed text, so no exception that might carry the key leaves here."""
+    renamed = False
+    try:
+        if old and profile.name != old:
+            store.rename(old, profile.name)
+            renamed = True
+        store.save(profile, api_key=api_key)
+    except Exception as exc:   # KeyringUnavailable, ValueError, KeyError, OSError, or a surprise
+        return profile.name, _error_text(exc, api_key), renamed, False
+    return profile.name, None, renamed, store.has_key(profile.name)
 
 
 def lock_icon(size: int = 16) -> QIcon:
@@ -55,18 +101,29 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings — Connection profiles")
         self.store = profile_store
         self._current: str | None = None    # saved profile shown in the form; None = a new one
+        self._shown = Profile(name="")      # the profile the form was last filled from
         self._worker = None
         self._testing: str | None = None    # profile whose connection test is running
-        self._keyring_ok, keyring_text = keyring_status()
-        self._build(keyring_text)
+        # Keyring answers arrive from workers; None = not answered yet.
+        self._keyring_ok: bool | None = None
+        self._keyring_label: str | None = None
+        self._has_key: bool | None = None   # for self._shown
+        self._key_check_seq = 0             # answers of older has_key checks are dropped
+        self._write_worker = None           # save / rename / delete in progress
+        self._changed = False               # the running write changed profiles -> profilesChanged
+        self._close_when_done = False
+        self._build()
+        self._status_worker = create_worker(
+            _probe_keyring, _connect={"returned": self._on_keyring_status_returned,
+                                      "errored": self._on_keyring_status_errored})
         self._reload()
 
     # --- layout ---------------------------------------------------------------------------------
-    def _build(self, keyring_text: str) -> None:
-        self.banner = QLabel(keyring_text, wordWrap=True, objectName="keyringBanner")
+    def _build(self) -> None:
+        self.banner = QLabel(wordWrap=True, objectName="keyringBanner")   # shown once the probe says so
         self.banner.setStyleSheet(BANNER_STYLE)
         self.banner.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.banner.setVisible(not self._keyring_ok)
+        self.banner.hide()
         self.file_error = QLabel(wordWrap=True, objectName="profilesFileError")
         self.file_error.setStyleSheet(BANNER_STYLE)
         self.file_error.hide()
@@ -143,6 +200,17 @@ class SettingsDialog(QDialog):
         outer.addWidget(close)
         self.resize(760, 480)
 
+    # --- keyring status -------------------------------------------------------------------------
+    def _on_keyring_status_returned(self, answer: tuple[bool, str, str]) -> None:
+        self._keyring_ok, text, self._keyring_label = answer
+        self.banner.setText(text)
+        self.banner.setVisible(not self._keyring_ok)
+        self._render_key_field()
+
+    def _on_keyring_status_errored(self, exc: Exception) -> None:
+        self._on_keyring_status_returned(
+            (False, f"Could not ask the OS keyring: {type(exc).__name__}: {scrub(str(exc))}", "the keyring"))
+
     # --- list -----------------------------------------------------------------------------------
     def _reload(self, select: str | None = None) -> None:
         profiles = self.store.list()
@@ -186,6 +254,7 @@ class SettingsDialog(QDialog):
 
     def _show(self, p: Profile) -> None:
         self._current = p.name
+        self._shown = p
         self.name_edit.setText(p.name)
         self._set_kind(p.kind)
         self.base_url_edit.setText(p.base_url or "")
@@ -198,31 +267,60 @@ class SettingsDialog(QDialog):
         for w in (self.name_edit, self.kind_combo, self.base_url_edit, self.organization_edit,
                   self.project_edit, self.api_version_edit, self.model_edit):
             w.setEnabled(editable)
-        self.save_button.setEnabled(editable)
-        self.delete_button.setEnabled(editable)
-        self.test_button.setEnabled(self._worker is None)
+        self._update_buttons()
         self.note.setText("Read-only: this profile comes from the environment. Change OPENAI_API_KEY "
                           "and OPENAI_BASE_URL to edit it." if p.read_only else "")
         self.note.setVisible(p.read_only)
         self._update_key_field(p)
         self.status.clear()
 
-    def _update_key_field(self, p: Profile | None) -> None:
-        if p is not None and p.kind == "env":
+    def _update_buttons(self) -> None:
+        writing = self._write_worker is not None
+        editable = not self._shown.read_only and not writing
+        self.save_button.setEnabled(editable)
+        self.delete_button.setEnabled(editable and bool(self._current))
+        self.test_button.setEnabled(self._worker is None and not writing)
+        self.new_button.setEnabled(not writing)
+        self.profile_list.setEnabled(not writing)
+
+    def _update_key_field(self, p: Profile) -> None:
+        """Show `p`'s key state; asks the keyring on a worker whether a key is stored."""
+        self._shown = p
+        self._key_check_seq += 1
+        self._has_key = None
+        if p.kind in ("env", "demo") or not p.name:
+            self._has_key = False     # no keyring involved, or a new profile: nothing stored yet
+        else:
+            create_worker(_check_key, self.store, self._key_check_seq, p.name,
+                          _connect={"returned": self._on_check_key_returned})
+        self._render_key_field()
+
+    def _on_check_key_returned(self, answer: tuple[int, bool]) -> None:
+        seq, has = answer
+        if seq == self._key_check_seq:      # else: the selection changed meanwhile
+            self._has_key = has
+            self._render_key_field()
+
+    def _render_key_field(self) -> None:
+        p = self._shown
+        if p.kind == "env":
             self.key_edit.setEnabled(False)
             self.key_edit.setPlaceholderText("•••• from OPENAI_API_KEY")
-        elif p is not None and p.kind == "demo":
+        elif p.kind == "demo":
             self.key_edit.setEnabled(False)
             self.key_edit.setPlaceholderText("not needed for the built-in simulator")
-        elif not self._keyring_ok:
+        elif self._keyring_ok is False:
+            self.key_edit.clear()         # nowhere safe to put a key
             self.key_edit.setEnabled(False)
             self.key_edit.setPlaceholderText("keyring unavailable — see the note above")
         else:
             self.key_edit.setEnabled(True)
-            where = keyring_backend_label()
-            has = p is not None and self.store.has_key(p.name)
-            self.key_edit.setPlaceholderText(f"•••• stored in {where}" if has
-                                             else f"paste a key to store it in {where}")
+            where = self._keyring_label
+            if where is None or self._has_key is None:
+                self.key_edit.setPlaceholderText(CHECKING)
+            else:
+                self.key_edit.setPlaceholderText(f"•••• stored in {where}" if self._has_key
+                                                 else f"paste a key to store it in {where}")
 
     def _on_kind_changed(self, _index: int) -> None:
         kind = self.kind_combo.currentData()
@@ -249,27 +347,63 @@ class SettingsDialog(QDialog):
         self.profile_list.blockSignals(False)
         self._show(Profile(name=""))
         self._current = None
-        self.delete_button.setEnabled(False)
+        self._update_buttons()
         self.name_edit.setFocus()
 
+    # Save / rename / delete touch the keyring: they run on a worker, one at a time, with the
+    # buttons and the list disabled; profilesChanged follows once the worker has finished.
+    def _start_write(self, message: str, func, *args, returned) -> None:
+        self._say(message)
+        self._changed = False
+        self._write_worker = create_worker(
+            func, *args, _connect={"returned": returned, "errored": self._on_write_errored,
+                                   "finished": self._on_write_finished})
+        self._update_buttons()
+
+    def _on_write_errored(self, exc: Exception) -> None:
+        self._say(_error_text(exc), ERROR_STYLE)
+
+    def _on_write_finished(self) -> None:
+        self._write_worker = None
+        self._update_buttons()
+        if self._changed:
+            self._changed = False
+            self.profilesChanged.emit()
+        if self._close_when_done:
+            super().reject()
+
+    def reject(self) -> None:
+        if self._write_worker is not None and not self._close_when_done:
+            # Closing now would drop the result (and profilesChanged) of a write the keyring is
+            # still doing; close when it is done. A second request closes anyway.
+            self._close_when_done = True
+            self._say("Waiting for the keyring… the dialog closes when it is done.")
+            return
+        super().reject()
+
     def _on_save_clicked(self) -> None:
+        if self._write_worker is not None:
+            return
         profile = self._form_profile()
         key = self.key_edit.text().strip() or None
-        try:
-            if self._current and profile.name != self._current:
-                self.store.rename(self._current, profile.name)
-                self._current = profile.name
-            elif not self._current and profile.name in (p.name for p in self.store.list()):
-                raise ValueError(f"A profile named {profile.name!r} already exists.")
-            self.store.save(profile, api_key=key)
-        except (KeyringUnavailable, ValueError, KeyError, OSError) as exc:
-            message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
-            self._say(scrub(message, key), ERROR_STYLE)
+        if not self._current and profile.name in (p.name for p in self.store.list()):
+            self._say(scrub(f"A profile named {profile.name!r} already exists.", key), ERROR_STYLE)
             return
+        self._start_write("Saving…", _save_profile, self.store, self._current, profile, key,
+                          returned=self._on_save_returned)
+
+    def _on_save_returned(self, answer: tuple[str, str | None, bool, bool]) -> None:
+        name, error, renamed, stored = answer
+        if renamed:
+            self._current = name
+            self._changed = True
+        if error:
+            self._say(error, ERROR_STYLE)
+            return
+        self._changed = True
         self.key_edit.clear()
-        self._reload(select=profile.name)
-        self._say("Saved." + (" The key is in the keyring." if self.store.has_key(profile.name) else ""), OK_STYLE)
-        self.profilesChanged.emit()
+        self._reload(select=name)
+        self._say("Saved." + (" The key is in the keyring." if stored else ""), OK_STYLE)
 
     def _confirm_delete(self, name: str) -> bool:
         answer = QMessageBox.question(self, "Delete profile",
@@ -278,15 +412,14 @@ class SettingsDialog(QDialog):
 
     def _on_delete_clicked(self) -> None:
         name = self._current
-        if not name or name == ENV_PROFILE_NAME or not self._confirm_delete(name):
+        if (self._write_worker is not None or not name or name == ENV_PROFILE_NAME
+                or not self._confirm_delete(name)):
             return
-        try:
-            self.store.delete(name)
-        except (KeyringUnavailable, ValueError, OSError) as exc:
-            self._say(str(exc), ERROR_STYLE)
-            return
+        self._start_write(f"Deleting {name}…", self.store.delete, name, returned=self._on_delete_returned)
+
+    def _on_delete_returned(self, _result=None) -> None:
+        self._changed = True
         self._reload()
-        self.profilesChanged.emit()
 
     def _on_test_clicked(self) -> None:
         if not self._current:
@@ -333,4 +466,4 @@ class SettingsDialog(QDialog):
 
     def _on_test_finished(self) -> None:
         self._worker = self._testing = None
-        self.test_button.setEnabled(True)
+        self._update_buttons()

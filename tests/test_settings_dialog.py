@@ -1,4 +1,7 @@
-"""The settings dialog through its widgets, with the real keyring and a real HTTP server."""
+"""The settings dialog through its widgets, with the real keyring and a real HTTP server.
+
+Keyring calls run on worker threads, so their results reach the widgets a moment later:
+the tests wait for them with qtbot.waitUntil / waitSignal."""
 from __future__ import annotations
 
 import os
@@ -6,16 +9,20 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import socket
+import threading
+import time
 import uuid
 from pathlib import Path
 
 import keyring
+import keyring.backend
 import keyring.backends.fail
 import keyring.backends.SecretService
+import keyring.errors
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QThreadPool, Qt
 
-from desktop.settings_dialog import READ_ONLY_ROLE, SettingsDialog
+from desktop.settings_dialog import CHECKING, READ_ONLY_ROLE, SettingsDialog
 from monitor.profiles import ENV_PROFILE_NAME, SERVICE, Profile, ProfileStore
 from monitor.simulator import MODELS, Simulator, SimulatorConfig
 
@@ -71,7 +78,58 @@ def dialog_for(qtbot):
         qtbot.addWidget(dlg)
         dlg.show()
         return dlg
-    return make
+    yield make
+    # Keyring workers still running must not outlive the keyring fixture that is torn down next.
+    assert QThreadPool.globalInstance().waitForDone(15000)
+
+
+class SlowKeyring(keyring.backend.KeyringBackend):
+    """An in-memory keyring as slow as a Secret Service waiting on its unlock prompt; it records
+    which thread called it."""
+    priority = 1
+    name = "Slow test keyring"
+    DELAY = 0.5
+
+    def __init__(self):
+        super().__init__()
+        self.passwords: dict[tuple[str, str], str] = {}
+        self.calls: list[tuple[str, str]] = []     # (method, thread name)
+        self.fail_with: str | None = None          # set_password raises with this text
+
+    def _call(self, method: str) -> None:
+        self.calls.append((method, threading.current_thread().name))
+        time.sleep(self.DELAY)
+
+    def get_password(self, service, username):
+        self._call("get_password")
+        return self.passwords.get((service, username))
+
+    def set_password(self, service, username, password):
+        self._call("set_password")
+        if self.fail_with:
+            raise RuntimeError(self.fail_with)
+        self.passwords[(service, username)] = password
+
+    def delete_password(self, service, username):
+        self._call("delete_password")
+        if self.passwords.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("not found")
+
+
+@pytest.fixture
+def slow_keyring():
+    previous = keyring.get_keyring()
+    backend = SlowKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+    keyring.backend.KeyringBackend._classes.discard(SlowKeyring)   # not a candidate for auto-detection
+
+
+def timed(action) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
 
 
 def closed_port_url() -> str:
@@ -88,6 +146,7 @@ def files_containing(root: Path, needle: str) -> list[Path]:
 def test_create_profile_with_key_through_the_widgets(real_keyring, store, config_dir, dialog_for, qtbot):
     name = f"dialog-{uuid.uuid4().hex[:8]}"
     dlg = dialog_for(store)
+    qtbot.waitUntil(lambda: dlg.key_edit.placeholderText() == "paste a key to store it in Secret Service")
     assert dlg.banner.isHidden()
     qtbot.mouseClick(dlg.new_button, Qt.LeftButton)
     qtbot.keyClicks(dlg.name_edit, name)
@@ -102,7 +161,7 @@ def test_create_profile_with_key_through_the_widgets(real_keyring, store, config
     assert files_containing(config_dir, SECRET) == []
     # The key never comes back into a widget; the placeholder says where it lives.
     assert dlg.key_edit.text() == ""
-    assert dlg.key_edit.placeholderText() == "•••• stored in Secret Service"
+    qtbot.waitUntil(lambda: dlg.key_edit.placeholderText() == "•••• stored in Secret Service")
     assert dlg.key_edit.echoMode() == dlg.key_edit.EchoMode.Password
     assert [dlg.profile_list.item(i).text() for i in range(dlg.profile_list.count())] == [name]
 
@@ -122,7 +181,7 @@ def test_create_profile_with_key_through_the_widgets(real_keyring, store, config
 def test_banner_and_no_plaintext_with_the_fail_backend(no_keyring, store, config_dir, dialog_for, qtbot, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     dlg = dialog_for(store)
-    assert dlg.banner.isVisible()
+    qtbot.waitUntil(dlg.banner.isVisible)
     assert "apt install gnome-keyring" in dlg.banner.text() and "fail.Keyring" in dlg.banner.text()
     # The env profile is listed, locked and read-only.
     env_item = dlg.profile_list.item(0)
@@ -136,7 +195,8 @@ def test_banner_and_no_plaintext_with_the_fail_backend(no_keyring, store, config
     qtbot.keyClicks(dlg.name_edit, "local")
     dlg.kind_combo.setCurrentIndex(dlg.kind_combo.findData("compatible"))
     qtbot.keyClicks(dlg.base_url_edit, "http://localhost:1234/v1")
-    qtbot.mouseClick(dlg.save_button, Qt.LeftButton)
+    with qtbot.waitSignal(dlg.profilesChanged, timeout=5000):
+        qtbot.mouseClick(dlg.save_button, Qt.LeftButton)
     assert [p.name for p in store.list()] == [ENV_PROFILE_NAME, "local"]
     assert files_containing(config_dir, SECRET) == []
 
@@ -175,3 +235,78 @@ def test_test_connection_error_is_shown_without_the_key(real_keyring, store, dia
     assert "connect" in dlg.status.text().lower() and SECRET not in dlg.status.text()
     qtbot.waitUntil(dlg.test_button.isEnabled, timeout=5000)
     store.delete(name)
+
+
+def test_keyring_calls_never_block_the_gui_thread(slow_keyring, store, dialog_for, qtbot):
+    """Every keyring call takes 0.5 s, yet each action returns to the event loop at once and
+    no keyring method runs on the GUI thread."""
+    where = "Slow test keyring"
+    slow_keyring.passwords[(SERVICE, "with-key")] = SECRET
+    store.save(Profile("with-key"))                                    # no key: no keyring call
+    store.save(Profile("no-key", base_url="http://localhost:11434/v1", kind="compatible"))
+    gui_thread = threading.current_thread().name
+    assert slow_keyring.calls == []
+
+    # Constructing: the status probe and has_key run on workers; the field says it is checking.
+    box: list[SettingsDialog] = []
+    assert timed(lambda: box.append(dialog_for(store))) < 0.2
+    dlg = box[0]
+    assert dlg.key_edit.placeholderText() == CHECKING and dlg.banner.isHidden()
+    qtbot.waitUntil(lambda: dlg.key_edit.placeholderText() == f"•••• stored in {where}", timeout=5000)
+    assert dlg.banner.isHidden()
+
+    # Selecting returns at once; the answer for a profile no longer selected is dropped: no-key's
+    # "no key" arrives first, while with-key is selected again, and must not show.
+    assert timed(lambda: dlg.profile_list.setCurrentRow(1)) < 0.2
+    assert dlg.name_edit.text() == "no-key" and dlg.key_edit.placeholderText() == CHECKING
+    qtbot.wait(200)
+    assert timed(lambda: dlg.profile_list.setCurrentRow(0)) < 0.2
+    assert dlg.name_edit.text() == "with-key" and dlg.key_edit.placeholderText() == CHECKING
+    seen: list[str] = []
+    qtbot.waitUntil(lambda: seen.append(dlg.key_edit.placeholderText()) or
+                    seen[-1] == f"•••• stored in {where}", timeout=5000)
+    assert set(seen) == {CHECKING, f"•••• stored in {where}"}, seen
+    dlg.profile_list.setCurrentRow(1)
+    qtbot.waitUntil(lambda: dlg.key_edit.placeholderText() == f"paste a key to store it in {where}",
+                    timeout=5000)
+
+    # Save with a key: buttons off while the keyring works, profilesChanged once it is done.
+    qtbot.keyClicks(dlg.key_edit, SECRET)
+    with qtbot.waitSignal(dlg.profilesChanged, timeout=5000):
+        assert timed(lambda: qtbot.mouseClick(dlg.save_button, Qt.LeftButton)) < 0.2
+        assert dlg.status.text() == "Saving…"
+        assert not any(b.isEnabled() for b in (dlg.save_button, dlg.delete_button, dlg.new_button,
+                                                 dlg.test_button, dlg.profile_list))
+    assert slow_keyring.passwords[(SERVICE, "no-key")] == SECRET
+    assert dlg.status.text() == "Saved. The key is in the keyring." and dlg.key_edit.text() == ""
+    assert all(b.isEnabled() for b in (dlg.save_button, dlg.delete_button, dlg.new_button, dlg.profile_list))
+
+    # Rename: get + set + delete in the keyring, all off the GUI thread.
+    dlg.name_edit.setText("renamed")
+    with qtbot.waitSignal(dlg.profilesChanged, timeout=10000):
+        assert timed(lambda: qtbot.mouseClick(dlg.save_button, Qt.LeftButton)) < 0.2
+        assert not dlg.save_button.isEnabled()
+    assert (SERVICE, "no-key") not in slow_keyring.passwords
+    assert slow_keyring.passwords[(SERVICE, "renamed")] == SECRET
+
+    # A keyring failure reaches the status label, without the key it was given.
+    slow_keyring.fail_with = f"backend echoed {SECRET}"
+    qtbot.keyClicks(dlg.key_edit, SECRET)
+    assert timed(lambda: qtbot.mouseClick(dlg.save_button, Qt.LeftButton)) < 0.2
+    qtbot.waitUntil(lambda: dlg.status.text().startswith("Could not store the key"), timeout=5000)
+    assert SECRET not in dlg.status.text() and "RuntimeError" in dlg.status.text()
+    qtbot.waitUntil(dlg.save_button.isEnabled, timeout=5000)
+
+    # Delete.
+    dlg._confirm_delete = lambda _name: True
+    with qtbot.waitSignal(dlg.profilesChanged, timeout=5000):
+        assert timed(lambda: qtbot.mouseClick(dlg.delete_button, Qt.LeftButton)) < 0.2
+        assert not dlg.delete_button.isEnabled()
+    assert [p.name for p in store.list()] == ["with-key"]
+    assert (SERVICE, "renamed") not in slow_keyring.passwords
+
+    assert QThreadPool.globalInstance().waitForDone(15000)
+    methods = {method for method, _thread in slow_keyring.calls}
+    assert methods == {"get_password", "set_password", "delete_password"}
+    assert [c for c in slow_keyring.calls if c[1] == gui_thread] == []
+    assert gui_thread == threading.main_thread().name
