@@ -13,6 +13,9 @@ from .record import Record
 
 # Request keys that may carry credentials or are transport details, never stored.
 _DROP_KEYS = {"extra_headers", "extra_query", "api_key", "timeout", "monitor_attributes"}
+# Credential-like key names, dropped at any depth of a stored dict (extra_body, metadata) and of exports.
+SECRET_KEY_NAMES = re.compile(r"^(api[-_]?key|authorization|proxy-authorization|(extra|default)?[-_]?headers|"
+                              r"x-api-key|api-key|cookie|set-cookie|password|secret|client[-_]?secret|bearer)$", re.I)
 _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,}|Bearer\s+[A-Za-z0-9_\-.*]{6,})")
 
 
@@ -64,7 +67,17 @@ def jsonable(value: Any) -> Any:
 
 def clean_request(request: dict) -> dict:
     """The call's parameters without transport or credential keys (serialised later with `jsonable`)."""
-    return {k: v for k, v in request.items() if k not in _DROP_KEYS and type(v).__name__ not in ("NotGiven", "Omit")}
+    return {k: drop_secret_keys(v) if isinstance(v, dict) else v for k, v in request.items()
+            if k not in _DROP_KEYS and not SECRET_KEY_NAMES.match(k) and type(v).__name__ not in ("NotGiven", "Omit")}
+
+
+def drop_secret_keys(value: Any) -> Any:
+    """A copy of nested dicts/lists without credential-like keys."""
+    if isinstance(value, dict):
+        return {k: drop_secret_keys(v) for k, v in value.items() if not (isinstance(k, str) and SECRET_KEY_NAMES.match(k))}
+    if isinstance(value, list):
+        return [drop_secret_keys(v) for v in value]
+    return value
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -150,6 +163,11 @@ def prompt_messages(api: str, request: dict) -> list[dict]:
     return [{"role": "user", "content": str(value or "")}]
 
 
+def _refused_by_server(error: Any) -> bool:
+    """An HTTP error status from the server (openai.APIStatusError carries status_code)."""
+    return isinstance(getattr(error, "status_code", None), int)
+
+
 def finalize(call: PendingCall, pricing, tokens) -> Record:
     """Build the stored Record.  `pricing` and `tokens` are the modules (passed in to keep imports lazy)."""
     api = call.api
@@ -160,7 +178,7 @@ def finalize(call: PendingCall, pricing, tokens) -> Record:
     prompt, completion, total, cached, reasoning = usage_numbers(api, usage)
     estimated = False
     model = call.request.get("model")
-    if prompt is None and call.status != "error":
+    if prompt is None and (call.status != "error" or output):
         # No usage from the server (a non-OpenAI server, or a stream cut short): count it ourselves.
         if api in ("chat.completions", "responses"):
             count = tokens.count_chat_prompt(model, prompt_messages(api, call.request), tools=call.request.get("tools"))
@@ -178,8 +196,10 @@ def finalize(call: PendingCall, pricing, tokens) -> Record:
             cost = pricing.cost_usd(name, prompt, completion or 0, cached or 0, reasoning or 0) if name else None
             if cost is not None:
                 break
-    elif call.status == "error" and pricing.default_table().price_for(response_model or model) is not None:
-        cost = 0.0   # a refused call is not billed; the model's price is known, so 0 is the truth
+    elif (call.status == "error" and _refused_by_server(call.error)
+          and pricing.default_table().price_for(response_model or model) is not None):
+        cost = 0.0   # an HTTP error answer is not billed and the price is known, so 0 is the truth
+    # (timeouts and dropped connections stay None: the server may have run — and billed — the request)
     error = call.error
     if isinstance(error, BaseException):
         error = f"{type(error).__name__}: {error}"

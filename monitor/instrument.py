@@ -5,7 +5,9 @@ are logged and re-raised unchanged.
 """
 from __future__ import annotations
 
+import inspect
 import time
+import weakref
 from typing import TYPE_CHECKING, Any, Callable
 
 from .capture import PendingCall
@@ -27,10 +29,13 @@ RESOURCES = (
 # `parse` (structured outputs) posts on its own rather than through create(), so it is wrapped too.
 METHODS = ("create", "parse")
 _WRAPPED = "__openai_monitor_original__"
+RAW_HEADER = "X-Stainless-Raw-Response"
+_ABSENT = object()
 
 
 def wrap_client(monitor: "Monitor", client: Any) -> Any:
-    """Replace create() on the client's resources with monitored versions; returns the same client."""
+    """Replace create()/parse() on the client's resources with monitored versions; returns the same client.
+    Copies made later with `client.copy()` / `client.with_options()` are instrumented too."""
     is_async = type(client).__name__.startswith("Async")
     secrets = (getattr(client, "api_key", None) or "",)
     for path, api in RESOURCES:
@@ -49,23 +54,45 @@ def wrap_client(monitor: "Monitor", client: Any) -> Any:
             wrapped = maker(monitor, original, api, secrets)
             setattr(wrapped, _WRAPPED, original)
             setattr(resource, method, wrapped)
+    copy = getattr(client, "copy", None)
+    if callable(copy):
+        original_copy = getattr(copy, _WRAPPED, copy)
+
+        def copy_monitored(*args: Any, **kwargs: Any) -> Any:
+            return wrap_client(monitor, original_copy(*args, **kwargs))
+
+        setattr(copy_monitored, _WRAPPED, original_copy)
+        client.copy = client.with_options = copy_monitored   # the SDK aliases with_options = copy
     return client
 
 
-def _prepare(monitor: "Monitor", api: str, kwargs: dict, secrets: tuple) -> tuple[PendingCall, bool]:
+def _snapshot(kwargs: dict) -> dict:
+    """The parameters as sent: chat loops append to `messages` after the call, so copy the lists."""
+    request = dict(kwargs)
+    for key in ("messages", "input"):
+        value = request.get(key)
+        if isinstance(value, list):
+            request[key] = [dict(m) if isinstance(m, dict) else m for m in value]
+    return request
+
+
+def _prepare(monitor: "Monitor", api: str, kwargs: dict, secrets: tuple) -> tuple[PendingCall, bool, str | None]:
     attributes = kwargs.pop("monitor_attributes", None)
-    call = PendingCall(monitor.stream, _now(), api, dict(kwargs), monitor._merged_attributes(attributes), secrets)
+    call = PendingCall(monitor.stream, _now(), api, _snapshot(kwargs), monitor._merged_attributes(attributes), secrets)
+    headers = kwargs.get("extra_headers")
+    raw = headers.get(RAW_HEADER) if isinstance(headers, dict) else None   # with_raw/streaming_response
     hide_usage = False
-    if kwargs.get("stream") is True and api in ("chat.completions", "completions"):
+    if kwargs.get("stream") is True:
         call.streamed = True
-        options = kwargs.get("stream_options")
-        if not isinstance(options, dict) or "include_usage" not in options:
+        options = kwargs.get("stream_options", _ABSENT)
+        if raw is None and api in ("chat.completions", "completions") and (
+                options is _ABSENT or type(options).__name__ in ("NotGiven", "Omit")
+                or (isinstance(options, dict) and "include_usage" not in options)):
             # Ask for exact usage on streams; the extra usage-only chunk is hidden from the caller.
+            # An explicit stream_options=None is the caller's opt-out (servers that reject the option).
             kwargs["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
             hide_usage = True
-    elif kwargs.get("stream") is True:
-        call.streamed = True
-    return call, hide_usage
+    return call, hide_usage, raw
 
 
 def _failed(monitor: "Monitor", call: PendingCall, exc: BaseException, started: float) -> None:
@@ -77,19 +104,14 @@ def _failed(monitor: "Monitor", call: PendingCall, exc: BaseException, started: 
 
 def _sync_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tuple) -> Callable:
     def create(*args: Any, **kwargs: Any) -> Any:
-        call, hide_usage = _prepare(monitor, api, kwargs, secrets)
+        call, hide_usage, raw = _prepare(monitor, api, kwargs, secrets)
         started = _perf()
         try:
             response = original(*args, **kwargs)
         except BaseException as exc:
             _failed(monitor, call, exc, started)
             raise
-        if call.streamed:
-            return MonitoredStream(response, monitor, call, started, hide_usage)
-        call.latency_ms = (_perf() - started) * 1000.0
-        call.response = response
-        monitor._submit(call)
-        return response
+        return _finished(monitor, call, response, started, hide_usage, raw, MonitoredStream)
 
     create.__doc__ = original.__doc__
     return create
@@ -97,19 +119,64 @@ def _sync_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tup
 
 def _async_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tuple) -> Callable:
     async def create(*args: Any, **kwargs: Any) -> Any:
-        call, hide_usage = _prepare(monitor, api, kwargs, secrets)
+        call, hide_usage, raw = _prepare(monitor, api, kwargs, secrets)
         started = _perf()
         try:
             response = await original(*args, **kwargs)
         except BaseException as exc:
             _failed(monitor, call, exc, started)
             raise
-        if call.streamed:
-            return AsyncMonitoredStream(response, monitor, call, started, hide_usage)
-        call.latency_ms = (_perf() - started) * 1000.0
-        call.response = response
-        monitor._submit(call)
-        return response
+        return _finished(monitor, call, response, started, hide_usage, raw, AsyncMonitoredStream)
 
     create.__doc__ = original.__doc__
     return create
+
+
+def _finished(monitor: "Monitor", call: PendingCall, response: Any, started: float, hide_usage: bool,
+              raw: str | None, stream_type: type) -> Any:
+    if raw is not None:
+        return _watch_raw(monitor, call, response, started, stream_type)
+    if call.streamed:
+        return stream_type(response, monitor, call, started, hide_usage)
+    call.latency_ms = (_perf() - started) * 1000.0
+    call.response = response
+    monitor._submit(call)
+    return response
+
+
+def _watch_raw(monitor: "Monitor", call: PendingCall, response: Any, started: float, stream_type: type) -> Any:
+    """`with_raw_response` / `with_streaming_response`: the body arrives through `.parse()`, so log there.
+    A raw response that is never parsed is logged (without usage) when it is dropped."""
+    parse = getattr(response, "parse", None)
+    if parse is None:
+        call.latency_ms = (_perf() - started) * 1000.0
+        monitor._submit(call)
+        return response
+    state: dict[str, Any] = {}
+
+    def observe(result: Any) -> Any:
+        if "result" not in state:
+            if call.streamed:
+                state["result"] = stream_type(result, monitor, call, started, False)
+            else:
+                call.latency_ms = (_perf() - started) * 1000.0
+                call.response = result
+                monitor._submit(call)
+                state["result"] = result
+        return state["result"]
+
+    if inspect.iscoroutinefunction(parse):
+        async def parse_monitored(*args: Any, **kwargs: Any) -> Any:
+            return observe(await parse(*args, **kwargs))
+    else:
+        def parse_monitored(*args: Any, **kwargs: Any) -> Any:
+            return observe(parse(*args, **kwargs))
+
+    def never_parsed(latency_ms: float = (_perf() - started) * 1000.0) -> None:
+        if "result" not in state:
+            call.latency_ms = latency_ms
+            monitor._submit(call)
+
+    response.parse = parse_monitored
+    weakref.finalize(response, never_parsed)
+    return response

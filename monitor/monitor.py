@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import re
 import sys
 from pathlib import Path
@@ -67,7 +68,12 @@ class Monitor:
         return {**self._base_attributes, **(scoped or {}), **(explicit or {})}
 
     def _submit(self, call: PendingCall) -> None:
-        self._writer.submit(call)
+        self._live_writer().submit(call)
+
+    def _live_writer(self):
+        if self._writer.pid != os.getpid():        # we are a forked child: get this process's own writer
+            self._writer = writer_for(self.db_path)
+        return self._writer
 
     # -- reading --------------------------------------------------------------------------------
     @property
@@ -78,7 +84,7 @@ class Monitor:
 
     def flush(self, timeout: float | None = 30.0) -> None:
         """Return once every call logged so far is committed to the store."""
-        if not self._writer.flush(timeout):
+        if not self._live_writer().flush(timeout):
             raise TimeoutError(f"the store writer did not finish within {timeout} s ({self._writer.last_error or 'busy'})")
 
     def records(self) -> list[Record]:
@@ -89,7 +95,7 @@ class Monitor:
     def close(self) -> None:
         if self.closed:
             return
-        self._writer.flush()
+        self._live_writer().flush()
         if self._store is not None:
             self._store.close()
         self.closed = True

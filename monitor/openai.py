@@ -6,6 +6,7 @@ from the environment exactly as the openai SDK reads them (OPENAI_API_KEY, OPENA
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from typing import Any, Iterable, Iterator
@@ -52,14 +53,17 @@ def _monitor() -> Monitor:
 
 
 def _client(monitor: Monitor, asynchronous: bool = False) -> Any:
-    # One client per (monitor, key, base URL), so changing the environment takes effect like the old SDK.
-    key = (id(monitor), asynchronous, os.environ.get("OPENAI_API_KEY"), os.environ.get("OPENAI_BASE_URL"))
+    # One client per (monitor, key, base URL), so changing the environment takes effect like the old SDK;
+    # an async client belongs to one event loop (each asyncio.run() makes a new one).
+    setting = (id(monitor), os.environ.get("OPENAI_API_KEY"), os.environ.get("OPENAI_BASE_URL"))
+    kind = ("async", id(asyncio.get_running_loop())) if asynchronous else ("sync",)
     with _clients_lock:
-        client = _clients.get(key)
+        client = _clients.get((setting, kind))
         if client is None:
+            for old in [k for k in _clients if k[0] != setting or (asynchronous and k[1][0] == "async")]:
+                del _clients[old]     # other settings or a finished loop: not coming back
             client = monitor.wrap(_sdk.AsyncOpenAI() if asynchronous else _sdk.OpenAI())
-            _clients.clear()   # old keys/base URLs are not coming back; drop their connection pools
-            _clients[key] = client
+            _clients[(setting, kind)] = client
         return client
 
 

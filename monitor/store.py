@@ -6,6 +6,7 @@ refused rather than guessed at.  Reads use short-lived connections so any thread
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -102,14 +103,39 @@ def connect(path: Path | str, *, timeout: float = 30.0) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"), timeout)
         conn.execute("PRAGMA synchronous = NORMAL")   # WAL + NORMAL: durable at checkpoint, fast commits
         conn.execute("PRAGMA foreign_keys = ON")
-        migrate(conn, path)
+        _retry_locked(lambda: migrate(conn, path), timeout)
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if _is_locked(exc):
+            raise StoreError(f"{path} stayed locked by another process for {timeout:.0f} s") from None
+        raise StoreError(f"{path} is not a usable OpenAI Monitor store: {exc}") from None
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StoreError(f"{path} is not a usable OpenAI Monitor store: {exc}") from None
     return conn
+
+
+def _is_locked(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _retry_locked(step, timeout: float):
+    """Switching a new file to WAL (and migrating it) fails at once with SQLITE_BUSY when several processes
+    start together — the busy timeout does not cover it — so retry with backoff."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if not _is_locked(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
 
 def migrate(conn: sqlite3.Connection, path: Path | str = "") -> None:
@@ -257,12 +283,26 @@ def stream_id(conn: sqlite3.Connection, name: str, *, create: bool = True, origi
     return conn.execute("SELECT id FROM streams WHERE name = ?", (name,)).fetchone()[0]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: str | None) -> str | None:
+    """SQLite text must be valid UTF-8; a server can send a lone surrogate (half an emoji)."""
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", value)
+
+
 def record_row(sid: int, r: Record) -> tuple:
     return (
-        sid, r.timestamp, r.latency_ms, r.ttft_ms, r.api, r.model, r.response_model, r.status, r.error,
+        sid, r.timestamp, r.latency_ms, r.ttft_ms, r.api, r.model, r.response_model, r.status, _text(r.error),
         r.prompt_tokens, r.completion_tokens, r.total_tokens, r.cached_tokens, r.reasoning_tokens,
         int(bool(r.usage_estimated)), r.cost_usd, int(bool(r.streamed)),
-        json.dumps(r.request, default=jsonable) if r.request else None, r.output,
+        json.dumps(r.request, default=jsonable) if r.request else None, _text(r.output),
         json.dumps(r.attributes, default=jsonable) if r.attributes else None,
     )
 

@@ -5,7 +5,9 @@ closes or drops it early (cancelled, with the partial output).
 """
 from __future__ import annotations
 
+import json
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from .capture import PendingCall
@@ -14,6 +16,17 @@ if TYPE_CHECKING:
     from .monitor import Monitor
 
 _perf = time.perf_counter
+
+# Streams still open when the interpreter exits are logged (as cancelled) before the writers stop.
+_open_streams: "weakref.WeakSet[_Observer]" = weakref.WeakSet()
+
+
+def finish_open_streams() -> None:
+    for proxy in list(_open_streams):
+        try:
+            proxy._finish("cancelled")
+        except Exception:
+            pass
 
 
 class _Observer:
@@ -26,7 +39,10 @@ class _Observer:
         self._started = started
         self._hide_usage = hide_usage
         self._parts: list[str] = []
+        self._tool_calls: dict[int, dict[str, str]] = {}
+        self._finish_reason: str | None = None
         self._done = False
+        _open_streams.add(self)
 
     def _observe(self, item: Any) -> bool:
         """Note what the item carries; returns False when the caller must not see it."""
@@ -57,16 +73,23 @@ class _Observer:
         choices = getattr(item, "choices", None)
         if not choices:
             return not (self._hide_usage and usage is not None)
-        choice = choices[0]
-        if api == "completions":
-            self._text(getattr(choice, "text", None) or "")
-        else:
+        for choice in choices:
+            if getattr(choice, "index", 0) != 0:     # n > 1: the record keeps choice 0, like non-stream calls
+                continue
+            if getattr(choice, "finish_reason", None):
+                self._finish_reason = choice.finish_reason
+            if api == "completions":
+                self._text(getattr(choice, "text", None) or "")
+                continue
             delta = getattr(choice, "delta", None)
-            content = getattr(delta, "content", None)
-            if content:
-                self._text(content)
-            elif getattr(delta, "tool_calls", None) and call.ttft_ms is None:
-                call.ttft_ms = (_perf() - self._started) * 1000.0
+            self._text(getattr(delta, "content", None) or "")
+            for tool in getattr(delta, "tool_calls", None) or []:
+                if call.ttft_ms is None:
+                    call.ttft_ms = (_perf() - self._started) * 1000.0
+                slot = self._tool_calls.setdefault(getattr(tool, "index", 0) or 0, {"name": "", "arguments": ""})
+                function = getattr(tool, "function", None)
+                slot["name"] += getattr(function, "name", None) or ""
+                slot["arguments"] += getattr(function, "arguments", None) or ""
         return True
 
     def _text(self, text: str) -> None:
@@ -79,12 +102,17 @@ class _Observer:
         if self._done:
             return
         self._done = True
+        _open_streams.discard(self)
         call = self._call
         call.latency_ms = (_perf() - self._started) * 1000.0
+        if status == "cancelled" and self._finish_reason is not None:
+            status = "success"               # closed after the reply was complete (before the usage chunk)
         if call.status != "error":           # a response.failed event already said why
             call.status = status
             call.error = error
         call.output = "".join(self._parts)
+        if not call.output and self._tool_calls:
+            call.output = json.dumps([self._tool_calls[i] for i in sorted(self._tool_calls)])
         self._monitor._submit(call)
 
     @staticmethod

@@ -11,16 +11,21 @@ import atexit
 import logging
 import os
 import queue
+import sqlite3
+import sys
 import threading
+import time
 from pathlib import Path
 
 from . import pricing, tokens
 from .capture import PendingCall, finalize
 from .store import INSERT_CALL_SQL, connect, record_row, stream_id
+from .streams import finish_open_streams
 
 log = logging.getLogger("openai_monitor")
 
 MAX_BATCH = 5000
+LOCK_PATIENCE_S = 120.0   # beyond SQLite's 30 s busy timeout, keep retrying a locked store this long
 
 
 class _Flush:
@@ -40,6 +45,7 @@ class RecordWriter:
         self.path = Path(path)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._stream_ids: dict[str, int] = {}
+        self.pid = os.getpid()          # a forked child must not use its parent's (threadless) writer
         self.written = 0
         self.failed = 0
         self.last_error: str | None = None
@@ -84,7 +90,8 @@ class RecordWriter:
                     except queue.Empty:
                         break
                 if batch:
-                    self._commit(conn, batch)
+                    with _no_fork_during_commit:
+                        self._commit(conn, batch)
                 for marker in markers:
                     marker.event.set()
                 if stop:
@@ -102,7 +109,16 @@ class RecordWriter:
                 self.failed += 1
                 self.last_error = f"could not record a {call.api} call: {type(exc).__name__}: {exc}"
                 log.warning(self.last_error)
-        for attempt in range(3):
+        problem = self._insert(conn, rows)
+        if problem is None or len(rows) == 1 or _is_locked(problem):
+            return
+        for row in rows:        # the batch failed for a reason other than a lock: isolate the bad row
+            self._insert(conn, [row])
+
+    def _insert(self, conn, rows: list) -> Exception | None:
+        """Insert rows in one transaction, waiting out other processes' locks.  Returns what went wrong."""
+        deadline = time.monotonic() + LOCK_PATIENCE_S
+        while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -113,11 +129,16 @@ class RecordWriter:
                     self._stream_ids.clear()     # a rolled-back stream insert must not stay cached
                     raise
                 self.written += len(rows)
-                return
+                return None
             except Exception as exc:
                 self.last_error = f"could not write {len(rows)} calls to {self.path}: {exc}"
+                locked = _is_locked(exc)
+                if locked and time.monotonic() < deadline:
+                    continue
                 log.warning(self.last_error)
-        self.failed += len(rows)
+                if len(rows) == 1 or locked:
+                    self.failed += len(rows)
+                return exc
 
     def _rows(self, conn, rows: list) -> list[tuple]:
         params = []
@@ -141,6 +162,14 @@ class RecordWriter:
         return sid
 
 
+def _is_locked(exc: Exception) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()
+
+
+# fork() while this thread is inside SQLite would hand the child SQLite's (or our) locks held forever,
+# so a fork waits for the commit in progress to end.
+_no_fork_during_commit = threading.Lock()
+
 _writers: dict[Path, RecordWriter] = {}
 _lock = threading.Lock()
 
@@ -152,10 +181,20 @@ def writer_for(path: Path) -> RecordWriter:
         writer = _writers.get(key)
         if writer is None or not writer._thread.is_alive():
             writer = _writers[key] = RecordWriter(key)
+            _drain_at_multiprocessing_exit()
         return writer
 
 
+def _drain_at_multiprocessing_exit() -> None:
+    # multiprocessing children leave through os._exit (no atexit), but run their finalizers first.
+    # (Registered here, not at fork: the child's bootstrap clears the registry after forking.)
+    mp = sys.modules.get("multiprocessing")
+    if mp is not None and mp.parent_process() is not None:
+        mp.util.Finalize(None, close_all, exitpriority=10)
+
+
 def close_all() -> None:
+    finish_open_streams()
     with _lock:
         writers = list(_writers.values())
         _writers.clear()
@@ -167,9 +206,11 @@ def _after_fork_in_child() -> None:
     # The writer thread does not survive fork(); a child starts its own on first use.
     global _lock
     _lock = threading.Lock()
+    _no_fork_during_commit.release()
     _writers.clear()
 
 
 atexit.register(close_all)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_no_fork_during_commit.acquire, after_in_parent=_no_fork_during_commit.release,
+                        after_in_child=_after_fork_in_child)

@@ -104,3 +104,17 @@ def test_seed_walkthrough(sim_env, db_path, capsys):
         assert rec.cost_usd is not None and rec.cost_usd > 0
         assert rec.latency_ms > 0
     m.close()
+
+
+def test_facade_acreate_across_event_loops(sim_env, db_path):
+    import asyncio
+
+    from monitor import init_monitor, openai
+
+    m = init_monitor("facade/async", db_path=db_path, quiet=True)
+    for _ in range(3):                       # each asyncio.run() is a new event loop
+        r = asyncio.run(openai.ChatCompletion.acreate(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]))
+        assert r["choices"][0]["message"]["content"]
+    openai.ChatCompletion.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    assert [r.status for r in m.records()] == ["success"] * 4
+    m.close()

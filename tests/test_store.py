@@ -136,3 +136,57 @@ def test_env_var_and_default_location(monkeypatch, tmp_path):
     monkeypatch.delenv("OPENAI_MONITOR_DB")
     from monitor.paths import default_db_path
     assert default_db_path().name == "monitor.db" and "openai-monitor" in str(default_db_path())
+
+
+FORK_SCRIPT = textwrap.dedent("""
+    import multiprocessing as mp, os, sys, openai
+    from monitor import init_monitor
+    base_url, db = sys.argv[1], sys.argv[2]
+    m = init_monitor("forked", db_path=db, quiet=True)
+
+    def work(i):
+        # a client per call: a keep-alive socket shared across fork() is not the monitor's business
+        client = m.wrap(openai.OpenAI(base_url=base_url, api_key="sk-x", max_retries=0))
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}],
+                                       monitor_attributes={"i": i})
+        return i
+
+    work(-1)
+    pool = mp.get_context("fork").Pool(2)
+    pool.map(work, range(4))
+    pool.close()      # workers exit normally (Pool.__exit__ would terminate them: a hard kill)
+    pool.join()
+    pid = os.fork()
+    if pid == 0:
+        work(100)
+        m.flush()
+        os._exit(0)
+    os.waitpid(pid, 0)
+""")
+
+
+def test_calls_in_forked_children_are_logged(sim, db_path):
+    subprocess.run([sys.executable, "-c", FORK_SCRIPT, sim.base_url, str(db_path)], check=True, timeout=60)
+    assert sorted(r.attributes["i"] for r in Store(db_path).records("forked")) == [-1, 0, 1, 2, 3, 100]
+
+
+def test_three_processes_starting_together_on_a_new_store(sim, tmp_path):
+    db = tmp_path / "fresh.db"
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER_SCRIPT, sim.base_url, str(db), f"p{k}", "20", "exit"])
+             for k in range(3)]
+    assert [p.wait(60) for p in procs] == [0, 0, 0]
+    assert {s.name: s.calls for s in Store(db).streams()} == {"p0": 20, "p1": 20, "p2": 20}
+
+
+def test_open_stream_at_exit_is_logged_as_cancelled(sim, db_path):
+    script = textwrap.dedent("""
+        import sys, openai
+        from monitor import init_monitor
+        m = init_monitor("exit", db_path=sys.argv[2], quiet=True)
+        client = m.wrap(openai.OpenAI(base_url=sys.argv[1], api_key="sk-x", max_retries=0))
+        KEEP = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], stream=True)
+        next(KEEP)
+    """)
+    subprocess.run([sys.executable, "-c", script, sim.base_url, str(db_path)], check=True, timeout=60)
+    [rec] = Store(db_path).records("exit")
+    assert rec.status == "cancelled"

@@ -260,3 +260,97 @@ def test_odd_attribute_values_do_not_lose_calls(m, wrapped):
     assert len(recs) == 3 and recs[2].attributes == {"fine": 1}
     assert recs[1].attributes["_unserialisable"].startswith("{'loop'")     # kept, as text
     assert "unserialisable" in m._writer.last_error
+
+
+def test_request_is_what_was_sent_even_if_the_caller_mutates_messages(m, wrapped):
+    messages = [{"role": "user", "content": "turn 1"}]
+    for turn in range(3):
+        r = wrapped.chat.completions.create(model="gpt-4o-mini", messages=messages)
+        messages.append({"role": "assistant", "content": r.choices[0].message.content})
+        messages.append({"role": "user", "content": f"turn {turn + 2}"})
+        messages[0]["content"] = "edited later"
+    assert [len(r.request["messages"]) for r in m.records()] == [1, 3, 5]
+    assert m.records()[0].request["messages"][0]["content"] == "turn 1"
+
+
+def test_copies_and_with_options_stay_monitored(m, wrapped):
+    wrapped.with_options(timeout=5).chat.completions.create(model="gpt-4o-mini", messages=MSG,
+                                                            monitor_attributes={"via": "with_options"})
+    wrapped.copy(max_retries=0).embeddings.create(model="text-embedding-3-small", input="x")
+    a, b = m.records()
+    assert a.attributes == {"via": "with_options"} and b.api == "embeddings"
+
+
+def test_explicit_stream_options_none_is_respected(m, sim):
+    bodies = []
+    http = openai.DefaultHttpxClient(event_hooks={"request": [lambda request: bodies.append(request.read())]})
+    client = m.wrap(openai.OpenAI(base_url=sim.base_url, api_key=KEY, max_retries=0, http_client=http))
+    list(client.chat.completions.create(model="gpt-4o-mini", messages=MSG, stream=True, stream_options=None))
+    assert b'"include_usage"' not in bodies[0]
+    [rec] = m.records()
+    assert rec.usage_estimated and rec.status == "success"
+
+
+def test_raw_responses_are_logged_once_with_usage(m, wrapped):
+    raw = wrapped.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MSG)
+    assert raw.http_response.status_code == 200
+    parsed = raw.parse()
+    raw_stream = wrapped.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MSG, stream=True)
+    chunks = list(raw_stream.parse())
+    with wrapped.chat.completions.with_streaming_response.create(model="gpt-4o-mini", messages=MSG) as resp:
+        streamed_parsed = resp.parse()
+    a, b, c = m.records()
+    assert a.output == parsed.choices[0].message.content and a.completion_tokens == parsed.usage.completion_tokens
+    assert not a.usage_estimated
+    assert b.streamed and b.status == "success" and b.output == "".join(ch.choices[0].delta.content or "" for ch in chunks)
+    assert c.output == streamed_parsed.choices[0].message.content
+
+
+def test_break_at_finish_reason_is_success(m, wrapped):
+    text = ""
+    for chunk in wrapped.chat.completions.create(model="gpt-4o-mini", messages=MSG, stream=True):
+        text += chunk.choices[0].delta.content or ""
+        if chunk.choices[0].finish_reason:
+            break                       # common pattern: stop at the end of the reply, before the usage chunk
+    gc.collect()
+    [rec] = m.records()
+    assert rec.status == "success" and rec.output == text
+
+
+def test_streamed_n2_keeps_choice_zero_like_non_stream(m, wrapped):
+    chunks = list(wrapped.chat.completions.create(model="gpt-4o-mini", messages=MSG, stream=True, n=2))
+    first = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices[0].index == 0)
+    [rec] = m.records()
+    assert rec.output == first
+
+
+def test_stream_broken_after_output_is_estimated_not_free(m, wrapped):
+    with pytest.raises(openai.APIConnectionError):
+        for _ in wrapped.chat.completions.create(model="gpt-4o-mini", messages=MSG, stream=True,
+                                                 extra_headers={"X-Sim-Break-After": "6"}):
+            pass
+    [rec] = m.records()
+    assert rec.status == "error" and rec.output and rec.usage_estimated
+    assert rec.completion_tokens > 0 and rec.cost_usd > 0
+
+
+def test_credentials_in_extra_body_are_not_stored(m, wrapped, db_path):
+    wrapped.chat.completions.create(model="gpt-4o-mini", messages=MSG,
+                                    extra_body={"api_key": "gw-secret-0123456789", "user_tag": "ok"})
+    [rec] = m.records()
+    assert rec.request["extra_body"] == {"user_tag": "ok"}
+    for f in db_path.parent.iterdir():
+        if f.is_file():
+            assert b"gw-secret-0123456789" not in f.read_bytes()
+
+
+def test_half_an_emoji_does_not_lose_calls(m, wrapped):
+    from monitor.capture import PendingCall
+
+    wrapped.chat.completions.create(model="gpt-4o-mini", messages=MSG)
+    odd = PendingCall(m.stream, 1.0, "chat.completions", {"model": "gpt-4o-mini"}, {})
+    odd.output, odd.latency_ms = "half an emoji \ud83d", 1.0     # a lone surrogate, as a broken server may send
+    m._submit(odd)
+    wrapped.chat.completions.create(model="gpt-4o-mini", messages=MSG)
+    recs = m.records()
+    assert len(recs) == 3 and recs[1].output == "half an emoji \ufffd"

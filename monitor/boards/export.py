@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError
 
-from ..capture import scrub
+from ..capture import SECRET_KEY_NAMES, scrub
 from ..record import RECORD_FIELDS, Record
 from ..store import INSERT_CALL_SQL, Store, record_row, row_to_record, stream_id
 from .engine import BoardEngine
@@ -47,8 +47,7 @@ MAX_FILE_BYTES = 200 * 1024 * 1024      # 200 MiB
 MAX_RECORDS = 1_000_000
 MAX_DEPTH = 64                          # JSON nesting, counted from the top of the file
 CONTENT_KEYS = ("messages", "input", "prompt", "instructions")
-_SECRET_KEYS = re.compile(r"^(api[-_]?key|authorization|proxy-authorization|(extra|default)?[-_]?headers|"
-                          r"x-api-key|api-key|cookie|set-cookie|password|secret|client[-_]?secret|bearer)$", re.I)
+_SECRET_KEYS = SECRET_KEY_NAMES
 
 
 class BoardFileError(BoardError):
