@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from . import pricing, tokens
+from .csv_safe import spreadsheet_cell
 from .templates import find_variables, render
 
 REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
@@ -242,13 +243,13 @@ def write_csv(path: str | Path, spec: ExperimentSpec, calls: Sequence[Experiment
         writer.writerow([*CSV_COLUMNS[:2], *names, *CSV_COLUMNS[2:]])
         for call in calls:
             r = results.get(call.index)
-            writer.writerow([
+            writer.writerow([spreadsheet_cell(v) for v in (
                 call.index + 1, call.system_prompt or "", *(call.values.get(n, "") for n in names),
                 call.model, call.repeat, r.status if r else "not run", r.output if r else "",
                 (r.error or "") if r else "", _blank(r and r.prompt_tokens), _blank(r and r.completion_tokens),
                 _blank(r and r.cost_usd), _blank(r and r.latency_ms and round(r.latency_ms, 1)),
                 _blank(r and r.record_id),
-            ])
+            )])
     return len(calls)
 
 

@@ -276,3 +276,30 @@ def test_failed_write_rolls_back_everything(store, tmp_path, db_path, monkeypatc
     with pytest.raises(RuntimeError):
         import_board(store, path)
     assert _dump_hash(db_path) == before
+
+
+def test_numbers_only_export_hides_prompt_text_in_attributes_but_keeps_the_groups(tmp_path):
+    from monitor.record import Record
+
+    prompts = ["you're extremely flowery and poetic", "you're very direct and precise", "balance brevity with insight"]
+    src = Store(tmp_path / "src.db")
+    src.insert_records([
+        Record(None, "ex4", T0 + i, 100.0 + i, None, "chat.completions", "gpt-3.5-turbo", None, "success", None,
+               10, 5, 15, 0, 0, False, 0.001, False, {"model": "gpt-3.5-turbo"}, "out",
+               {"system_prompt": prompts[i % 3], "prompt_template": "explain {equation}",
+                "params": {"equation": f"x^{i % 2}", "audience": "new student"}})
+        for i in range(12)])
+    spec = new_template_board(src, "ex4").updated(group_by="system_prompt")
+    save_board(src, spec)
+    original = compute_board(src, spec, now=T0 + 60)
+    path = tmp_path / "numbers.json"
+    export_board(src, spec.name, path, include_content=False, now=T0 + 60)
+    text = path.read_text()
+    for secret in prompts + ["explain {equation}", "x^0", "new student"]:
+        assert secret not in text
+    other = Store(tmp_path / "o.db")
+    name, _ = import_board(other, path)
+    imported = compute_board(other, get_board(other, name))
+    assert len(imported.groups) == len(original.groups) == 3
+    assert all(g.startswith("text#") for g in imported.groups)
+    assert imported.summary.requests == 12 and imported.summary.cost_usd == pytest.approx(original.summary.cost_usd)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import hashlib
 import json
 import math
 import os
@@ -35,6 +36,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError
 
 from ..capture import SECRET_KEY_NAMES, scrub
+from ..csv_safe import spreadsheet_cell
 from ..record import RECORD_FIELDS, Record
 from ..store import INSERT_CALL_SQL, Store, record_row, row_to_record, stream_id
 from .engine import BoardEngine
@@ -47,6 +49,9 @@ MAX_FILE_BYTES = 200 * 1024 * 1024      # 200 MiB
 MAX_RECORDS = 1_000_000
 MAX_DEPTH = 64                          # JSON nesting, counted from the top of the file
 CONTENT_KEYS = ("messages", "input", "prompt", "instructions")
+# Attributes the playground, experiments and the seed's examples fill with prompt text: without content
+# they become stable short labels, so a board still groups by them but the file holds no prompt text.
+CONTENT_ATTRIBUTE_KEYS = ("system_prompt", "prompt_template", "prompt", "instructions", "params")
 _SECRET_KEYS = SECRET_KEY_NAMES
 
 
@@ -103,6 +108,8 @@ def export_record(record: Record, include_content: bool = True) -> dict[str, Any
         d["output"] = None
     d["request"] = request
     d["attributes"] = _scrub(d.get("attributes") or {})
+    if not include_content:
+        d["attributes"] = {k: _text_label(v) if k in CONTENT_ATTRIBUTE_KEYS else v for k, v in d["attributes"].items()}
     if d.get("error"):
         d["error"] = scrub(d["error"])
     if isinstance(d.get("output"), str):
@@ -111,6 +118,15 @@ def export_record(record: Record, include_content: bool = True) -> dict[str, Any
         if isinstance(v, float) and not math.isfinite(v):
             d[k] = None
     return d
+
+
+def _text_label(value: Any) -> Any:
+    """'text#1a2b3c4d' for a string (the same text always gets the same label); dicts label their values."""
+    if isinstance(value, dict):
+        return {k: _text_label(v) for k, v in value.items()}
+    if isinstance(value, str):
+        return "text#" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:8]
+    return value
 
 
 def _scrub(value: Any) -> Any:
@@ -183,7 +199,7 @@ def export_csv(store: Store, spec: BoardSpec, path: str | os.PathLike, include_c
                 d["group"] = groups.get(r.id)
                 d["attributes"] = json.dumps(d["attributes"], ensure_ascii=False)
                 d["request"] = json.dumps(d["request"], ensure_ascii=False)
-                w.writerow([_cell(d.get(c)) for c in columns])
+                w.writerow([spreadsheet_cell(d.get(c)) for c in columns])
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -192,16 +208,6 @@ def export_csv(store: Store, spec: BoardSpec, path: str | os.PathLike, include_c
             pass
         raise
     return len(ids)
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 # -- import -----------------------------------------------------------------------------------------------------
