@@ -76,8 +76,6 @@ class BoardView(QScrollArea):
         self._link_x()
         for pid, frame in self.frames.items():
             frame.set_moves_enabled({d: can_move(spec.panels, pid, d) for d in ("left", "right", "up", "down")})
-        if self.data is not None and self.data.name == spec.name:
-            self.apply(self.data)
 
     def _build(self, panel: Panel) -> PanelFrame:
         if panel.kind == "timeseries":

@@ -18,7 +18,8 @@ def _checklist(items: list[str], checked: list[str]) -> QListWidget:
         item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
         item.setCheckState(Qt.Checked if text in checked else Qt.Unchecked)
         view.addItem(item)
-    view.setMaximumHeight(min(max(len(items), 1), 6) * 22 + 6)
+    row = view.sizeHintForRow(0) if items else view.fontMetrics().height() + 4
+    view.setFixedHeight(min(max(len(items), 1), 8) * row + 2 * view.frameWidth() + 4)
     return view
 
 

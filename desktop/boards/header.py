@@ -37,7 +37,8 @@ class TitleEdit(QLineEdit):
         self._fit()
 
     def _fit(self) -> None:
-        width = QFontMetrics(self.font()).horizontalAdvance(self.text() or " ") + 24
+        self.ensurePolished()                   # the stylesheet's font, not the default one
+        width = QFontMetrics(self.font()).horizontalAdvance(self.text() or " ") + 16
         self.setMinimumWidth(min(max(width, 120), 560))
         self.setMaximumWidth(min(max(width, 120), 560))
 
@@ -133,7 +134,7 @@ class BoardHeader(QWidget):
         self.boards_menu.addAction("New OpenAI Monitor Board", self.newBoardRequested)
 
     def show_message(self, text: str, ok: bool = False) -> None:
-        self.message.setProperty("ok", ok)
+        self.message.setProperty("ok", "true" if ok else "false")     # a string: QSS compares text
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
         self.message.setText(text)

@@ -401,6 +401,7 @@ class BoardsPage(QWidget):
         if first or new_calls:
             self.view.reload_tables()
         self.toolbar.set_live_text(self._live_text(data))
+        self.toolbar.set_auto_bucket(data.bucket_s if self.spec.bucket_s is None else None)
 
     def _live_text(self, data: BoardData) -> str:
         s = data.summary

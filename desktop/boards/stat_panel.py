@@ -101,7 +101,7 @@ class StatPanel(QWidget):
             tile.value.setText(format_value(stat.value, stat.unit))
             note, warn = stat_note(stat, data.summary)
             tile.note.setText(note)
-            tile.note.setProperty("warn", warn)
+            tile.note.setProperty("warn", "true" if warn else "false")
             tile.note.style().unpolish(tile.note)
             tile.note.style().polish(tile.note)
             tip = breakdown_html(stat)

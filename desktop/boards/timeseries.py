@@ -89,10 +89,11 @@ class TimeseriesChart(QWidget):
             axis.setPen(pg.mkPen(AXIS_PEN))
             axis.setTextPen(pg.mkPen(TEXT_COLOR))
             axis.setStyle(tickLength=-4, tickTextOffset=4)
-        item.getAxis("left").setWidth(52)
+        item.getAxis("left").setWidth(60)            # the same in every panel: plots line up
         item.layout.setContentsMargins(0, 4, 8, 0)
         self.hover_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#8c959f", width=1, style=Qt.DotLine))
-        self.readout = pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 235), border=pg.mkPen("#d0d7de"))
+        self.readout = pg.TextItem(anchor=(0, 1), color="#24292f", fill=pg.mkBrush(255, 255, 255, 240),
+                                   border=pg.mkPen("#d0d7de"))
         self.readout.setZValue(100)
         for extra in (self.hover_line, self.readout):
             extra.hide()

@@ -127,6 +127,10 @@ class BoardToolbar(QWidget):
     def set_live_text(self, text: str) -> None:
         self.live.setText(text)
 
+    def set_auto_bucket(self, bucket_s: int | None) -> None:
+        """Say which bucket "auto" picked (or a fixed one was coarsened to), once the board is computed."""
+        self.bucket.setItemText(0, f"Auto bucket ({duration_text(bucket_s)})" if bucket_s else "Auto bucket")
+
     # -- user changes ------------------------------------------------------------------------------------
     def _emit(self, **fields) -> None:
         if not self._quiet and self.spec is not None:

@@ -61,8 +61,9 @@ def tick(value: float, unit: str, spacing: float) -> str:
     if unit.startswith("USD"):
         if value == 0:
             return "$0"
-        digits = max(0, -math.floor(math.log10(spacing))) if spacing > 0 else 2
-        return f"${value:,.{min(digits, 6)}f}"
+        if abs(value) >= 1000:
+            return "$" + short(value)
+        return f"${value:.3g}"             # $0.0015, $0.02, $1.5, $120: three digits at most
     if unit == "ms":
         if abs(value) >= 1000 and spacing >= 100:
             return f"{value / 1000:.3g} s"
