@@ -335,8 +335,18 @@ class MainWindow(QMainWindow):
         self.ctx.profilesChanged.emit()
 
     def _on_about_triggered(self) -> None:
-        from monitor.profiles import keyring_status    # asks the keyring: only when the box opens
-        _, keyring_text = keyring_status()
+        # Asking the keyring is a D-Bus round trip (or an unlock prompt): never on the GUI thread.
+        from superqt.utils import create_worker
+
+        from monitor.profiles import keyring_status
+
+        worker = create_worker(keyring_status, _start_thread=False)
+        worker.returned.connect(lambda status: self._show_about(status[1]))
+        worker.errored.connect(lambda exc: self._show_about(f"could not ask the keyring ({type(exc).__name__})"))
+        worker.start()
+        self._about_worker = worker          # keep it alive until it answers
+
+    def _show_about(self, keyring_text: str) -> None:
         QMessageBox.about(self, "About OpenAI Monitor", (
             f"<h3>{APP_TITLE}</h3><p>Every OpenAI API call your programs make — prompt, output, tokens, "
             "cost, latency, errors — kept in one SQLite file on this machine.</p>"

@@ -264,3 +264,19 @@ def test_a_boards_page_module_replaces_the_placeholder(qtbot, ctx, monkeypatch):
     qtbot.waitUntil(lambda: window.sidebar.boards.item(0).text() == "Costs")
     window.sidebar._on_boards_item_activated(window.sidebar.boards.item(0))
     assert page.opened == ["Costs"] and window.current_page == "boards"
+
+
+def test_about_box_asks_the_keyring_off_the_gui_thread(qtbot, ctx, monkeypatch):
+    import threading
+
+    import monitor.profiles as profiles
+    from PySide6.QtWidgets import QMessageBox
+
+    threads, shown = [], []
+    monkeypatch.setattr(profiles, "keyring_status", lambda: (threads.append(threading.current_thread()), (True, "Secret Service"))[1])
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: shown.append(text))
+    window = open_window(qtbot, ctx)
+    window._on_about_triggered()
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert threads and threads[0] is not threading.main_thread()
+    assert "Secret Service" in shown[0] and str(ctx.db_path) in shown[0]
