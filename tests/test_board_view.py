@@ -470,3 +470,26 @@ def test_the_qt_binding_keeps_its_references_to_none_and_true():
         f"PySide6 {pyside_version} on Python {sys.version.split()[0]} drops a reference per call "
         f"(None: {lost_none}, True: {lost_true} per 1000 calls); the app will abort. "
         "Use PySide6-Essentials<6.12 (6.11.3 works) or Python >= 3.12.")
+
+
+def test_duplicate_and_delete_with_confirmation(qtbot, ctx, page, monkeypatch):
+    insert(ctx, sample_records(6))
+    open_template(qtbot, page)
+    first = page.spec.name
+    changed = []
+    page.boardsChanged.connect(lambda: changed.append(True))
+    qtbot.mouseClick(page.header.duplicate_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: page.spec is not None and page.spec.name == f"{first} (copy)", timeout=5000)
+    wait_drawn(qtbot, page)
+    assert changed
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(
+        lambda parent, title, text, *a, **k: asked.append(text) or QMessageBox.Cancel))
+    qtbot.mouseClick(page.header.delete_button, Qt.LeftButton)
+    assert asked and page.spec.name == f"{first} (copy)"          # cancelled: still there
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.Yes))
+    qtbot.mouseClick(page.header.delete_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: page.spec is not None and page.spec.name == first, timeout=5000)   # the other one
+    store = Store(ctx.db_path)
+    assert [b.name for b in list_boards(store)] == [first]
+    store.close()

@@ -32,6 +32,7 @@ from monitor.boards import (BoardData, BoardError, BoardSpec, Measure, Panel, de
 from monitor.boards.repository import first_error
 
 from ..context import AppContext
+from ..throttle import Throttle
 from . import jobs
 from . import layout as panel_layout
 from .board_view import BoardView
@@ -42,6 +43,7 @@ from .panel_editor import PanelEditor
 from .toolbar import BoardToolbar
 
 TICK_MS = 5000          # a relative range ("last hour") slides even when no call lands
+TABLE_RELOAD_MS = 1000  # live calls re-read the requests table at most this often
 
 EMPTY_TEXT = ("<h3>No board for <i>{stream}</i> yet</h3>"
               "<p>The OpenAI Monitor Board shows requests, cost (per bucket and cumulative), latency p50/p95/p99, "
@@ -69,6 +71,7 @@ class BoardsPage(QWidget):
         self._build()
         self.header.export_button.setMenu(self.files.menu)
         self.live = RefreshCoalescer(self._start_refresh, self)
+        self._reload_tables = Throttle(TABLE_RELOAD_MS, self.view.reload_tables, self)
         self._ticker = QTimer(self, interval=TICK_MS)
         self._ticker.timeout.connect(self._on_ticker_timeout)
         self._ticker.start()
@@ -307,8 +310,8 @@ class BoardsPage(QWidget):
         name, stream = self.spec.name, self.spec.stream
         answer = QMessageBox.question(self, "Delete board", f"Delete the board “{name}”?\n\nIts calls stay in the "
                                       "store; only the board (its panels, grouping and filters) goes.",
-                                      QMessageBox.Delete | QMessageBox.Cancel, QMessageBox.Cancel)
-        if answer != QMessageBox.Delete:
+                                      QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
+        if answer != QMessageBox.Yes:
             return
         self.ctx.db.submit(lambda store: delete_board(store, name), lambda _: self._on_deleted(stream),
                            self._on_db_error)
@@ -398,8 +401,10 @@ class BoardsPage(QWidget):
         self.data = data
         self._drawn_version = version
         self.view.apply(data)
-        if first or new_calls:
+        if first:
             self.view.reload_tables()
+        elif new_calls:
+            self._reload_tables()                    # throttled: a busy stream re-reads the table 1/s
         self.toolbar.set_live_text(self._live_text(data))
         self.toolbar.set_auto_bucket(data.bucket_s if self.spec.bucket_s is None else None)
 

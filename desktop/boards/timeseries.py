@@ -4,7 +4,8 @@ Colours follow the group (the same in every panel); several measures in one pane
 (lines) or shade (bars).  Bars of one measure stack by group; several measures sit side by side in the
 bucket.  The bottom axis is a DateAxisItem over epoch seconds; X is linked across the board's panels.
 A hover shows the bucket, the nearest series and its value; a left click on a bucket emits
-bucketClicked(bucket start, group of the series under the pointer or None).
+bucketClicked(bucket start, group of the series under the pointer or None); wheel/drag zoom and pan
+time, a double click shows the whole range again.
 """
 from __future__ import annotations
 
@@ -285,6 +286,9 @@ class TimeseriesChart(QWidget):
         vb = self.view_box
         pos = event.scenePos()
         if not vb.sceneBoundingRect().contains(pos):
+            return
+        if event.double():                       # back to the whole range (and following live data)
+            vb.enableAutoRange(x=True, y=True)
             return
         p = vb.mapSceneToView(pos)
         i = self._bucket_index(p.x())
