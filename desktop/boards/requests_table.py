@@ -7,6 +7,7 @@ from typing import Callable
 
 import shiboken6
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableView,
                                QToolButton, QVBoxLayout, QWidget)
 
@@ -23,8 +24,10 @@ MAX_RELOAD = 2000          # a live reload re-reads at most this many of the row
 HEADERS = {"ts": "Time", "model": "Model", "status": "Status", "api": "API", "prompt_tokens": "Prompt",
            "completion_tokens": "Output", "total_tokens": "Total", "cost_usd": "Cost",
            "latency_ms": "Latency", "ttft_ms": "TTFT", "group": "Group"}
-WIDTHS = {"ts": 100, "model": 120, "status": 62, "api": 104, "group": 104, "cost_usd": 80, "latency_ms": 66,
-          "ttft_ms": 58}
+# the widest usual text of each column: widths come from the font, not from pixels guessed on one screen
+SAMPLES = {"ts": "Nov 26 18:32:14", "model": "gpt-4o-mini-2024", "status": "cancelled", "api": "chat.completions",
+           "prompt_tokens": "Prompt", "completion_tokens": "12,345", "total_tokens": "12,345",
+           "cost_usd": "$0.00000002", "latency_ms": "1,050 ms", "ttft_ms": "1,050 ms", "group": "summarize-v2"}
 NUMERIC = {"prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "latency_ms", "ttft_ms"}
 
 # fetch_page(offset, limit, bucket, group, on_done(RequestsPage)); fetch_record(id, on_done(Record | None))
@@ -158,8 +161,14 @@ class RequestsTablePanel(QWidget):
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setStretchLastSection(True)
+        cells = self.table.fontMetrics()
+        bold = QFont(self.table.font())
+        bold.setBold(True)                       # the stylesheet sets headers in bold
+        heads = QFontMetrics(bold)
         for i, column in enumerate(self.model.columns):
-            header.resizeSection(i, WIDTHS.get(column, 58))
+            width = max(cells.horizontalAdvance(SAMPLES.get(column, "12,345")),
+                        heads.horizontalAdvance(HEADERS.get(column, column)))
+            header.resizeSection(i, width + 18)
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
 
         self.detail = RecordDetail()
@@ -168,8 +177,8 @@ class RequestsTablePanel(QWidget):
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 5)
-        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -126,10 +126,11 @@ class TimeseriesChart(QWidget):
         if self.panel.chart == "bar":
             self._apply_bars(data, pd)
         else:
+            centres = x + data.bucket_s / 2          # a point stands for its bucket, as a bar does
             for series in pd.series:
                 curve = self.curves[series.key]
                 curve.x, curve.y = x, series.y
-                curve.item.setData(x, series.y)
+                curve.item.setData(centres, series.y)
 
     def _slot(self, series: Series) -> int:
         key = f"{series.metric}.{series.agg}"
@@ -179,13 +180,13 @@ class TimeseriesChart(QWidget):
             stacks[curve.slot] = base + height
 
     def series_data(self, key: str) -> tuple[np.ndarray, np.ndarray]:
-        """(x, y) the item holds: a line's or area's data as given to setData (its getData() is that, clipped
-        to the view and downsampled), a bar chart's bucket starts and bar heights."""
+        """(bucket starts, y) the item holds: a line's or area's y as given to setData (drawn at bucket
+        centres; its getData() is that, clipped to the view and downsampled), a bar chart's bar heights."""
         curve = self.curves[key]
         if isinstance(curve.item, pg.BarGraphItem):
             return curve.x, np.asarray(curve.item.opts["height"])
         x, y = curve.item.getOriginalDataset()
-        return np.asarray(x), np.asarray(y)
+        return np.asarray(x) - self.data.bucket_s / 2, np.asarray(y)
 
     def legend_entries(self) -> list[tuple[str, QColor, str]]:
         """(label, colour, kind) for the panel's legend: one per group, then one per measure (by style)."""
@@ -214,7 +215,7 @@ class TimeseriesChart(QWidget):
         if self.panel.chart == "bar":           # a bar fills its bucket
             start = d.bucket_at(x)
             return None if start is None else int(round((start - d.x[0]) / d.bucket_s))
-        i = int(round((x - d.x[0]) / d.bucket_s))    # a line's points sit at bucket starts: the nearest
+        i = int(round((x - d.x[0]) / d.bucket_s - 0.5))    # a line's points sit at bucket centres: the nearest
         return i if 0 <= i < len(d.x) else None
 
     def _pick(self, i: int, view_pos: QPointF) -> _Curve | None:
@@ -255,7 +256,7 @@ class TimeseriesChart(QWidget):
             self.readout.hide()
             return
         d = self.data
-        self.hover_line.setPos(d.x[i] + (d.bucket_s / 2 if self.panel.chart == "bar" else 0))
+        self.hover_line.setPos(d.x[i] + d.bucket_s / 2)
         self.hover_line.show()
         self.readout.setHtml(self._readout_html(i, picked))
         (x0, x1), (y0, y1) = vb.viewRange()

@@ -112,7 +112,10 @@ class BoardToolbar(QWidget):
         if keys:
             self.group.insertSeparator(self.group.count())
         for key in keys:
-            self.group.addItem(f"{key}", key if key not in ("model", "status", "api") else f"attributes.{key}")
+            if key in ("model", "status", "api"):          # an attribute that shares a call field's name
+                self.group.addItem(f"{key} (attribute)", f"attributes.{key}")
+            else:
+                self.group.addItem(key, key)
         self.group.setCurrentIndex(max(self.group.findData(current), 0))
 
     def _show_custom(self, on: bool) -> None:
