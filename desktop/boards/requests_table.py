@@ -16,7 +16,7 @@ from monitor.record import Record
 
 from .. import formatting as fmt
 from ..record_detail import RecordDetail
-from ..style import MUTED, status_color
+from ..style import status_color
 from .units import bucket_text
 
 PAGE_SIZE = 200
