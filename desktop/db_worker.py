@@ -69,22 +69,28 @@ class DbWorker(QObject):
             if job is None:
                 break
             seq, key, fn, on_done, on_error = job
+            job = None
             if key is not None and self._latest.get(key) != seq:
-                continue                            # a newer request for the same thing is queued
+                # A newer request for the same thing is queued.  The job still goes back to the GUI
+                # thread: its closures may hold the last reference to a Qt object, which must not be
+                # destroyed on this thread.
+                self._finished.emit(None, (fn, on_done, on_error), False)
+                continue
             try:
                 if store is None:
                     store = Store(self.db_path)
                 value = fn(store)
             except Exception as exc:
-                if on_error is not None:
-                    self._finished.emit(on_error, f"{type(exc).__name__}: {exc}", True)
-                else:
+                if on_error is None:
                     traceback.print_exc()
-                continue
-            if on_done is not None:
-                self._finished.emit(on_done, value, False)
+                self._finished.emit(on_error, (fn, f"{type(exc).__name__}: {exc}", on_done), True)
+            else:
+                self._finished.emit(on_done, (fn, value, on_error), False)
+            fn = on_done = on_error = value = None      # the signal now holds the only references
         if store is not None:
             store.close()
 
-    def _deliver(self, callback: Callable, value: Any, is_error: bool) -> None:
-        callback(value)
+    def _deliver(self, callback: Callable | None, payload: tuple, is_error: bool) -> None:
+        # payload = (fn, value, other callback): delivered here so it is also released here
+        if callback is not None:
+            callback(payload[1])

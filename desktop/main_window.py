@@ -2,7 +2,7 @@
 
 Integration API (for the Playground, Experiments and Boards pages):
     window.add_page(key, title, widget, shortcut=None, icon=None, follows_stream=False)
-        # a new page, or a new widget for an existing key (the Boards page replaces the placeholder)
+        # a new page, or a new widget for an existing key
     window.show_page(key); window.page(key); window.current_page     # "playground", "boards", "requests", ...
     window.streamSelected(str); window.current_stream; window.select_stream(name)
     window.pageChanged(str); window.boardSelected(str)
@@ -11,11 +11,9 @@ Requests and Boards pages view that stream; the Playground and Experiments keep 
 so a click in the sidebar never redirects where they log).  Any page may define `save_state()`, called
 when the window closes.
 
-The Boards UI plugs in without editing this file: a class `BoardsPage(ctx)` in `desktop/boards_page.py`
-(or exported by the `desktop.boards` package) replaces the placeholder (it gets set_stream; optional `open_board(name)` is called
-when a saved board is clicked in the sidebar, `open_board_file(path)` enables File ▸ Open board file…,
-and a `boardsChanged` signal refreshes the sidebar's saved boards).  The Playground's `load_record(record)` receives
-"Open in Playground" from the Requests page.
+The Boards page's file actions (Open board file…, Export board…, PNG, CSV) sit in the File menu; its
+`boardsChanged` refreshes the sidebar's saved boards and a click on a saved board calls `open_board(name)`.
+The Playground's `load_record(record)` receives "Open in Playground" from the Requests page.
 """
 from __future__ import annotations
 
@@ -33,9 +31,10 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QMainWindow, QMessageBox, QS
 from monitor.boards.repository import list_boards
 from monitor.store import StreamInfo
 
-from .boards_placeholder import BoardsPlaceholder
+from .boards import BoardsPage
 from .context import AppContext
-from .placeholder import PlaceholderPage
+from .experiments import ExperimentsPage
+from .playground import PlaygroundPage
 from .requests_page import RequestsPage
 from .settings_dialog import SettingsDialog
 from .sidebar import Sidebar
@@ -54,22 +53,6 @@ class _Page:
     action: QAction
     follows_stream: bool
     frame: QScrollArea
-
-
-def load_page_class(module: str, name: str) -> tuple[type | None, str]:
-    """A page class written elsewhere, or (None, why not): a missing module or class is "not built yet",
-    a broken module is reported, and neither stops the window from opening."""
-    try:
-        cls = getattr(importlib.import_module(f"desktop.{module}"), name, None)
-    except ModuleNotFoundError as exc:
-        if exc.name == f"desktop.{module}":
-            return None, "not built yet"
-        traceback.print_exc()
-        return None, f"could not be loaded: {exc}"
-    except Exception as exc:      # a half-finished module must not take the whole app down
-        traceback.print_exc()
-        return None, f"could not be loaded: {type(exc).__name__}: {exc}"
-    return (cls, "") if cls is not None else (None, "not built yet")
 
 
 class MainWindow(QMainWindow):
@@ -130,12 +113,12 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        file_menu = self.file_menu = bar.addMenu("&File")
         file_menu.setToolTipsVisible(True)
         self.open_store_action = file_menu.addAction("&Open store…", self._on_open_store_triggered)
         self.open_store_action.setShortcut(QKeySequence.Open)
-        self.open_board_file_action = file_menu.addAction("Open &board file…", self._on_open_board_file_triggered)
         file_menu.addSeparator()
+        self._file_menu_tail = file_menu.addSeparator()     # the Boards page's actions go before this
         self.quit_action = file_menu.addAction("&Quit", self.close)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setMenuRole(QAction.QuitRole)
@@ -158,29 +141,22 @@ class MainWindow(QMainWindow):
         self.about_action.setMenuRole(QAction.AboutRole)
 
     def _add_default_pages(self) -> None:
-        playground_cls, why = load_page_class("playground", "PlaygroundPage")
-        if playground_cls is not None:
-            self.add_page("playground", "Playground", playground_cls(self.ctx), "Ctrl+1")
-        else:
-            self.add_page("playground", "Playground", PlaceholderPage(
-                "The Playground is coming",
-                f"The prompt playground {why}. Meanwhile, every call logged by your programs is on the "
-                "Requests page (Ctrl+3), and “Copy as Python” there gives you a script to run it again."), "Ctrl+1")
-        boards_cls, _ = load_page_class("boards_page", "BoardsPage")
-        if boards_cls is None:
-            boards_cls, _ = load_page_class("boards", "BoardsPage")
-        boards = boards_cls(self.ctx) if boards_cls is not None else BoardsPlaceholder(self.ctx)
-        self.add_page("boards", "Boards", boards, "Ctrl+2", follows_stream=True)
+        self.add_page("playground", "Playground", PlaygroundPage(self.ctx), "Ctrl+1")
+        self.boards_page = BoardsPage(self.ctx)
+        self.add_page("boards", "Boards", self.boards_page, "Ctrl+2", follows_stream=True)
         self.requests_page = RequestsPage(self.ctx)
         self.requests_page.openInPlaygroundRequested.connect(self._on_requests_open_in_playground)
         self.requests_page.message.connect(lambda text: self.status.showMessage(text, 5000))
-        self.requests_page.set_playground_available(playground_cls is not None)
+        self.requests_page.set_playground_available(True)
         self.add_page("requests", "Requests", self.requests_page, "Ctrl+3", follows_stream=True)
         self.edit_menu.addAction(self.requests_page.open_in_playground_action)
         self.edit_menu.addAction(self.requests_page.copy_action)
-        experiments_cls, _ = load_page_class("experiments", "ExperimentsPage")
-        if experiments_cls is not None:
-            self.add_page("experiments", "Experiments", experiments_cls(self.ctx), "Ctrl+4")
+        self.add_page("experiments", "Experiments", ExperimentsPage(self.ctx), "Ctrl+4")
+        # The board's file actions (open, export as file/PNG/CSV) live in the File menu.
+        board_actions = self.boards_page.actions()
+        self.file_menu.insertActions(self._file_menu_tail, board_actions)
+        self.open_board_file_action = next(a for a in board_actions if "Open" in a.text())
+        self.open_board_file_action.triggered.connect(lambda: self.show_page("boards"))
 
     # -- pages --------------------------------------------------------------------------------------
     def add_page(self, key: str, title: str, widget: QWidget, shortcut: str | None = None,
@@ -209,10 +185,8 @@ class MainWindow(QMainWindow):
         self.sidebar.add_page(key, title, icon)
         if follows_stream and self._current_stream:
             widget.set_stream(self._current_stream)
-        if key == "boards":
-            self._update_board_file_action()
-            if hasattr(widget, "boardsChanged"):
-                widget.boardsChanged.connect(self.refresh_boards)
+        if key == "boards" and hasattr(widget, "boardsChanged"):
+            widget.boardsChanged.connect(self.refresh_boards)
 
     def page(self, key: str) -> QWidget | None:
         page = self._pages.get(key)
@@ -233,11 +207,6 @@ class MainWindow(QMainWindow):
             self._current_page = key
             self.ctx.settings.setValue("window/page", key)
             self.pageChanged.emit(key)
-
-    def _update_board_file_action(self) -> None:
-        can = hasattr(self.page("boards"), "open_board_file")
-        self.open_board_file_action.setEnabled(can)
-        self.open_board_file_action.setToolTip("" if can else "Boards are not built yet: board files open here soon")
 
     # -- streams ------------------------------------------------------------------------------------
     @property
@@ -314,15 +283,6 @@ class MainWindow(QMainWindow):
                                               "OpenAI Monitor stores (*.db *.sqlite *.sqlite3);;All files (*)")
         if path:
             self.openStoreRequested.emit(Path(path))
-
-    def _on_open_board_file_triggered(self) -> None:
-        boards = self.page("boards")
-        if not hasattr(boards, "open_board_file"):
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Open board file", "", "Board files (*.json);;All files (*)")
-        if path:
-            self.show_page("boards")
-            boards.open_board_file(Path(path))
 
     def _on_settings_triggered(self) -> None:
         dialog = SettingsDialog(self.ctx.profiles, self)

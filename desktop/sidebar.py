@@ -54,6 +54,9 @@ class Sidebar(QWidget):
 
         self.boards = QListWidget(objectName="boardList")
         self.boards.setIconSize(QSize(16, 16))
+        # Long board names ("OpenAI Monitor Board · team/project/stream") elide; the tooltip has it all.
+        self.boards.setTextElideMode(Qt.ElideRight)
+        self.boards.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.boards.itemActivated.connect(self._on_boards_item_activated)
         self.boards.itemClicked.connect(self._on_boards_item_activated)
 
