@@ -166,3 +166,49 @@ def secret_service_fixture() -> Iterator[RunningSecretService]:
             else:
                 os.environ[key] = value
         service.stop()
+
+
+# -- fixtures shared by the keyring tests (test_profiles, test_settings_dialog import them) ------------------
+import keyring  # noqa: E402
+import keyring.backends.fail  # noqa: E402
+import keyring.backends.SecretService  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def secret_service():
+    yield from secret_service_fixture()
+
+
+@pytest.fixture
+def real_keyring(secret_service):
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.SecretService.Keyring())
+    yield secret_service
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def no_keyring():
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def _no_env_key(monkeypatch):
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def config_dir(tmp_path) -> Path:
+    return tmp_path / "config"
+
+
+@pytest.fixture
+def store(config_dir):
+    from monitor.profiles import ProfileStore
+
+    return ProfileStore(config_dir / "profiles.json")

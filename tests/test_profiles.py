@@ -20,51 +20,14 @@ from monitor.simulator import Simulator, SimulatorConfig
 from monitor.profiles import (ENV_PROFILE_NAME, SERVICE, ConnectionTestFailed, KeyringUnavailable,
                               MissingApiKey, Profile, ProfileStore, keyring_status, make_client,
                               test_connection)
+from keyring_service import (config_dir, no_keyring, real_keyring, secret_service,  # noqa: F401
+                             store, _no_env_key)
 
-try:
-    from tests.keyring_service import secret_service_fixture
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    from keyring_service import secret_service_fixture
 
 SECRET = "sk-test-Zq8xVb41LmN0pRsT7uWy3456"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session")
-def secret_service():
-    yield from secret_service_fixture()
-
-
-@pytest.fixture
-def real_keyring(secret_service):
-    previous = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.SecretService.Keyring())
-    yield secret_service
-    keyring.set_keyring(previous)
-
-
-@pytest.fixture
-def no_keyring():
-    previous = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-    yield
-    keyring.set_keyring(previous)
-
-
-@pytest.fixture(autouse=True)
-def _no_env_key(monkeypatch):
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def config_dir(tmp_path) -> Path:
-    return tmp_path / "config"
-
-
-@pytest.fixture
-def store(config_dir) -> ProfileStore:
-    return ProfileStore(config_dir / "profiles.json")
 
 
 def unique(prefix="work") -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..stats import percentile
 from ..store import Store
 from .columns import TOKEN_COLUMNS, ColumnCache, attribute_label, columns_for
 from .data import BoardData, PanelData, RequestRow, RequestsPage, Series, StatValue, Summary
@@ -78,13 +79,8 @@ def bucket_index(ts: Any, start: float, bucket_s: int) -> Any:
 
 def percentile_sorted(values: np.ndarray, q: float) -> float | None:
     """monitor.stats.percentile on a sorted numpy array (same arithmetic, same result)."""
-    n = len(values)
-    if n == 0:
-        return None
-    pos = (n - 1) * q / 100.0
-    lo = math.floor(pos)
-    hi = min(lo + 1, n - 1)
-    return float(values[lo] + (values[hi] - values[lo]) * (pos - lo))
+    value = percentile(values, q)
+    return None if value is None else float(value)
 
 
 def _flat_percentiles(flat: np.ndarray, starts: np.ndarray, counts: np.ndarray, agg: str) -> np.ndarray:
