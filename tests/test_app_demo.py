@@ -41,7 +41,8 @@ def test_demo_starts_seeds_history_makes_live_calls_and_quits_cleanly(qtbot, tmp
         seen["banner"] = window.findChild(QWidget, "demoBanner") is not None
         seen["profile"] = window.status.profile_button.text()
         rows = window.requests_page.model.rowCount()
-        if rows > 20 and "live_at" not in seen:                # history (20) plus at least one live call
+        counted = window.sidebar.stream_count(DEMO_STREAM) or 0   # the sidebar's own query may land a tick later
+        if rows > 20 and counted >= 21 and "live_at" not in seen:  # history (20) plus at least one live call
             seen["live_at"] = time.monotonic()
             seen["rows"] = rows
             seen["sidebar"] = window.sidebar.stream_count(DEMO_STREAM)

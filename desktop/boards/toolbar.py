@@ -38,6 +38,9 @@ class BoardToolbar(QWidget):
         self.range_dash = QLabel("–")
         self.bucket = QComboBox(toolTip="Bucket: the time each bar or point covers")
         self.bucket.addItem("Auto bucket", None)
+        # wide enough for "Auto bucket (15 min)", the text set once the board knows its bucket
+        self.bucket.setMinimumContentsLength(len("Auto bucket (15 min)"))
+        self.bucket.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         for seconds in BUCKETS:
             self.bucket.addItem(f"{duration_text(seconds)} buckets", seconds)
         self.group = QComboBox(toolTip="Split every series by this (one colour per group)")
