@@ -354,3 +354,18 @@ def test_half_an_emoji_does_not_lose_calls(m, wrapped):
     wrapped.chat.completions.create(model="gpt-4o-mini", messages=MSG)
     recs = m.records()
     assert len(recs) == 3 and recs[1].output == "half an emoji \ufffd"
+
+
+def test_sdk_stream_helpers_are_logged(m, wrapped):
+    with wrapped.chat.completions.stream(model="gpt-4o-mini", messages=MSG) as s:
+        for _ in s:
+            pass
+        final = s.get_final_completion()
+    with wrapped.responses.stream(model="gpt-4o-mini", input="hi") as s:
+        for _ in s:
+            pass
+        final_response = s.get_final_response()
+    chat, resp = m.records()
+    assert chat.streamed and chat.status == "success" and not chat.usage_estimated
+    assert chat.output == final.choices[0].message.content
+    assert resp.api == "responses" and resp.output == final_response.output_text and not resp.usage_estimated
