@@ -18,8 +18,6 @@ The Playground's `load_record(record)` receives "Open in Playground" from the Re
 from __future__ import annotations
 
 import hashlib
-import importlib
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 

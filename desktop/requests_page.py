@@ -11,7 +11,7 @@ from monitor.record import STATUSES, Record
 from . import formatting as fmt
 from .context import AppContext
 from .record_detail import COPY_AS_PYTHON_SHORTCUT, OPEN_IN_PLAYGROUND_SHORTCUT, RecordDetail
-from .requests_model import COLUMNS, RequestFilter, RequestsModel, stream_models
+from .requests_model import RequestFilter, RequestsModel, stream_models
 from .snippet import python_snippet
 
 _COLUMN_WIDTHS = (112, 150, 118, 86, 92, 96, 88, 80, 70, 150)

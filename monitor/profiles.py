@@ -6,11 +6,9 @@ plaintext, and no error text this module produces contains a key.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ import keyring.backends.null
 import keyring.errors
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .files import atomic_text_file
 from .paths import user_config_dir
 
 SERVICE = "openai-monitor"
@@ -238,16 +237,8 @@ class ProfileStore:
             # Keep the unreadable file's content rather than silently replacing it.
             self.path.replace(self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}"))
         body = _ProfilesFile(profiles=[_ProfileModel(**asdict(p)) for p in profiles])
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".profiles-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(body.model_dump_json(indent=2))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)   # atomic: readers see the old or the new file, never half
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_text_file(self.path, fsync=True) as f:
+            f.write(body.model_dump_json(indent=2))
         self.load_error = None
 
     def _check_writable(self, profile: Profile, api_key: str | None) -> None:

@@ -161,7 +161,8 @@ def migrate(conn: sqlite3.Connection, path: Path | str = "") -> None:
         raise
 
 
-def _loads(text: str | None) -> Any:
+def loads_json(text: str | None) -> Any:
+    """A stored JSON column: {} when empty, a marked snippet when unreadable."""
     if not text:
         return {}
     try:
@@ -175,8 +176,8 @@ def row_to_record(row: Sequence[Any]) -> Record:
         id=row[0], stream=row[1], timestamp=row[2], latency_ms=row[3], ttft_ms=row[4], api=row[5],
         model=row[6], response_model=row[7], status=row[8], error=row[9], prompt_tokens=row[10],
         completion_tokens=row[11], total_tokens=row[12], cached_tokens=row[13], reasoning_tokens=row[14],
-        usage_estimated=bool(row[15]), cost_usd=row[16], streamed=bool(row[17]), request=_loads(row[18]),
-        output=row[19], attributes=_loads(row[20]),
+        usage_estimated=bool(row[15]), cost_usd=row[16], streamed=bool(row[17]), request=loads_json(row[18]),
+        output=row[19], attributes=loads_json(row[20]),
     )
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..store import Store
+from ..store import Store, loads_json
 from .spec import MISSING_LABEL
 
 CHUNK_ROWS = 8192
@@ -498,7 +498,7 @@ class ColumnCache:
                     out.append(lbl)
             else:
                 cur = conn.execute("SELECT attributes FROM calls " + _RANGE_WHERE, params)
-                out = [record_attribute_label(_loads(t), arg) for (t,) in cur]
+                out = [record_attribute_label(loads_json(t), arg) for (t,) in cur]
             if len(out) != end - start:
                 raise RuntimeError(f"stream {self.stream!r} changed while reading attribute {arg!r}")
             return d.dict.encode(out)
@@ -509,7 +509,7 @@ class ColumnCache:
             "SELECT id, request, output FROM calls WHERE +stream_id = ? AND id BETWEEN ? AND ? AND "
             "(instr(lower(request), ?) > 0 OR instr(lower(request), ?) > 0 OR instr(lower(output), ?) > 0)",
             (*params, needle, escaped, needle))
-        hits = [row_id for row_id, request, output in cur if text_matches(arg, _loads(request), output)]
+        hits = [row_id for row_id, request, output in cur if text_matches(arg, loads_json(request), output)]
         return np.isin(ids, np.array(hits, dtype=np.int64))
 
     def _store_derived(self, d: _Derived, chunks: list[tuple[int, bytes]]) -> None:
@@ -540,15 +540,6 @@ def _return_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-def _loads(text: str | None) -> Any:
-    if not text:
-        return {}
-    try:
-        return json.loads(text)
-    except ValueError:
-        return {}
 
 
 # -- chunk blobs: b"OMC1" + u32 header length + JSON header + raw little-endian arrays --------------------

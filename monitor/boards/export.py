@@ -27,8 +27,6 @@ import hashlib
 import json
 import math
 import os
-import re
-import tempfile
 import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError
 
 from ..capture import SECRET_KEY_NAMES, scrub
 from ..csv_safe import spreadsheet_cell
+from ..files import atomic_text_file
 from ..record import RECORD_FIELDS, Record
 from ..store import INSERT_CALL_SQL, Store, record_row, row_to_record, stream_id
 from .engine import BoardEngine
@@ -77,25 +76,14 @@ def export_board(store: Store, name: str, path: str | os.PathLike, include_conte
         "board": frozen.model_dump(mode="json"), "stream": {"name": spec.stream, "records": int(len(ids))},
     }
     text = json.dumps(head, ensure_ascii=False, allow_nan=False)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text[:-1] + ', "records": [')
-            first = True
-            for record in _records_by_id(store, spec.stream, ids):
-                f.write(("\n" if first else ",\n") + json.dumps(export_record(record, include_content),
-                                                                 ensure_ascii=False, allow_nan=False))
-                first = False
-            f.write("\n]}\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_text_file(path) as f:
+        f.write(text[:-1] + ', "records": [')
+        first = True
+        for record in _records_by_id(store, spec.stream, ids):
+            f.write(("\n" if first else ",\n") + json.dumps(export_record(record, include_content),
+                                                             ensure_ascii=False, allow_nan=False))
+            first = False
+        f.write("\n]}\n")
     return int(len(ids))
 
 
@@ -187,26 +175,16 @@ def export_csv(store: Store, spec: BoardSpec, path: str | os.PathLike, include_c
     ids, labels = engine.covered_calls()
     groups = dict(zip(ids.tolist(), labels))
     columns = [c for c in CSV_COLUMNS if include_content or c not in ("request", "output")]
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(columns)
-            for r in _records_by_id(store, spec.stream, ids.tolist()):
-                d = export_record(r, include_content)
-                d["time_utc"] = _dt.datetime.fromtimestamp(r.timestamp, _dt.timezone.utc).isoformat()
-                d["group"] = groups.get(r.id)
-                d["attributes"] = json.dumps(d["attributes"], ensure_ascii=False)
-                d["request"] = json.dumps(d["request"], ensure_ascii=False)
-                w.writerow([spreadsheet_cell(d.get(c)) for c in columns])
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_text_file(path, newline="") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        for r in _records_by_id(store, spec.stream, ids.tolist()):
+            d = export_record(r, include_content)
+            d["time_utc"] = _dt.datetime.fromtimestamp(r.timestamp, _dt.timezone.utc).isoformat()
+            d["group"] = groups.get(r.id)
+            d["attributes"] = json.dumps(d["attributes"], ensure_ascii=False)
+            d["request"] = json.dumps(d["request"], ensure_ascii=False)
+            w.writerow([spreadsheet_cell(d.get(c)) for c in columns])
     return len(ids)
 
 
