@@ -94,9 +94,9 @@ Name = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f
 StreamName = Annotated[str, Field(min_length=1, max_length=400, pattern=r"^[^\x00-\x1f\x7f]+$")]
 RangeKind = Literal["15m", "1h", "24h", "7d", "all", "custom"]
 RANGE_SECONDS = {"15m": 900, "1h": 3600, "24h": 86400, "7d": 7 * 86400}
-MAX_BUCKET_S = 366 * 86400
+MAX_BUCKET_S = 4 * 366 * 86400          # the auto bucket of the widest range (EPOCH_MIN..EPOCH_MAX) fits
 # Custom ranges and imported timestamps lie in 1970-01-01 .. 2100-01-01 UTC: beyond that no call was
-# made, and a span this size still fits MAX_BUCKET_S at the engine's bucket cap (±1.5e308 broke exports).
+# made (±1.5e308 imported, then broke every export).
 EPOCH_MIN = 0.0
 EPOCH_MAX = 4_102_444_800.0
 # Unicode "format" characters (bidi overrides like U+202E, zero-width spaces/joiners, BOM) and line/paragraph
