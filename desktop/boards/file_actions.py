@@ -84,7 +84,7 @@ class FileActions:
         self.menu.addAction(self.export_web_page)
 
     def file_menu_actions(self) -> list[QAction]:
-        return [self.export_board, self.open_board_file, self.export_png, self.export_csv, self.export_web_page]
+        return [self.export_board, self.open_board_file, self.export_png, self.export_csv]
 
     def set_board_open(self, is_open: bool) -> None:
         for action in (self.export_board, self.export_numbers, self.export_png, self.export_csv, self.export_web_page):
