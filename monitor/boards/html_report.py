@@ -241,7 +241,7 @@ def _chart(p: PanelData, data: BoardData) -> str:
                     continue
                 bottom = base[j] if stacked else 0.0
                 left = px(x[j]) + bw * 0.1 + (0 if stacked else i * width)
-                out.append(f'<rect x="{left:.1f}" y="{py(bottom + v):.1f}" width="{max(width, 0.8):.1f}" '
+                out.append(f'<rect x="{left:.1f}" y="{py(bottom + v):.1f}" width="{max(width, 2.0):.1f}" '
                            f'height="{max(py(bottom) - py(bottom + v), 0.5):.1f}" fill="{color}">'
                            f"<title>{_e(_point_title(s, x[j], v, scale))}</title></rect>")
             if stacked:
