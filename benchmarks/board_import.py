@@ -84,13 +84,16 @@ def run_import(code_dir: Path, board_file: Path, tmp: Path) -> dict:
     db = tmp / f"import-{code_dir.name}.db"
     for p in tmp.glob(db.name + "*"):
         p.unlink()
+    # cwd=tmp: `python -c` puts the working directory first on sys.path, before PYTHONPATH
+    env = {**os.environ, "PYTHONPATH": str(code_dir)}
     subprocess.run([sys.executable, "-c", "import sys; from monitor.store import Store; Store(sys.argv[1])",
-                                 str(db)], env={**os.environ, "PYTHONPATH": str(code_dir)}, check=True)
+                    str(db)], env=env, cwd=tmp, check=True)
     stop = tmp / "stop"
     stop.unlink(missing_ok=True)
-    probe = subprocess.Popen([sys.executable, "-c", PROBE, str(db), str(stop)], stdout=subprocess.PIPE, text=True)
+    probe = subprocess.Popen([sys.executable, "-c", PROBE, str(db), str(stop)], stdout=subprocess.PIPE, text=True,
+                             cwd=tmp)
     child = subprocess.run([sys.executable, "-c", CHILD, str(board_file), str(db)], capture_output=True, text=True,
-                           env={**os.environ, "PYTHONPATH": str(code_dir)})
+                           env=env, cwd=tmp)
     stop.touch()
     worst_wait = float(probe.communicate(timeout=120)[0])
     if child.returncode != 0:
