@@ -145,3 +145,35 @@ def test_report_refuses_the_store_and_existing_files(db, tmp_path, capsys):
     existing.write_text("keep")
     code, _, err = run(capsys, "board", "export", "Team board", "-o", str(existing), "--db", db)
     assert code == 2 and existing.read_text() == "keep"
+
+
+@needs_chromium
+def test_the_page_requests_nothing_but_itself(db, tmp_path, capsys):
+    """Served over HTTP, the browser fetches the page and nothing else (no script, style, font or image)."""
+    import functools
+    import http.server
+    import threading
+
+    site = tmp_path / "site"
+    site.mkdir()
+    assert run(capsys, "board", "export", "Team board", "-o", str(site / "report.html"), "--db", db)[0] == 0
+    asked: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, fmt, *args):
+            asked.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        proc = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run",
+             f"--user-data-dir={tmp_path / 'chromium'}", "--dump-dom",
+             f"http://127.0.0.1:{server.server_address[1]}/report.html#q=gpt-4o"],
+            capture_output=True, text=True, timeout=120)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0 and Page(proc.stdout).rows == 300
+    assert [p for p in asked if p != "/favicon.ico"] == ["/report.html"], asked   # the browser's own favicon aside
