@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from .paths import resolve_db_path
@@ -10,6 +11,48 @@ from .paths import resolve_db_path
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="FILE", help="store file (default: $OPENAI_MONITOR_DB or the user data dir)")
+
+
+# argparse type functions: a bad value is one usage line and exit 2, never a traceback or a silent oddity.
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def fraction(text: str) -> float:
+    value = _number(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1 (e.g. 0.05 for 5 %)")
+    return value
+
+
+def non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
+
+
+def positive(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not above 0")
+    return value
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (0-65535)")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,12 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("simulate", help="run the OpenAI-compatible simulator alone; prints its base URL")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--latency-ms", type=float, default=300.0, help="mean latency of a non-stream reply")
-    p.add_argument("--ttft-ms", type=float, default=250.0, help="time to first token of a stream")
-    p.add_argument("--tokens-per-s", type=float, default=60.0)
-    p.add_argument("--error-rate", type=float, default=0.0, help="fraction of requests answered with HTTP 500")
-    p.add_argument("--rate-limit-rate", type=float, default=0.0, help="fraction answered with HTTP 429")
+    p.add_argument("--port", type=port_number, default=8765, help="TCP port (0 = any free port)")
+    p.add_argument("--latency-ms", type=non_negative, default=300.0, help="mean latency of a non-stream reply")
+    p.add_argument("--ttft-ms", type=non_negative, default=250.0, help="time to first token of a stream")
+    p.add_argument("--tokens-per-s", type=positive, default=60.0)
+    p.add_argument("--error-rate", type=fraction, default=0.0, help="fraction (0-1) of requests answered with HTTP 500")
+    p.add_argument("--rate-limit-rate", type=fraction, default=0.0, help="fraction (0-1) answered with HTTP 429")
 
     p = sub.add_parser("streams", help="list streams with their call counts")
     _add_db(p)
@@ -120,7 +163,11 @@ def _simulate(args) -> int:
 
     config = SimulatorConfig(latency_ms=args.latency_ms, ttft_ms=args.ttft_ms, tokens_per_s=args.tokens_per_s,
                              error_rate=args.error_rate, rate_limit_rate=args.rate_limit_rate)
-    run_forever(args.port, config)
+    try:
+        run_forever(args.port, config)
+    except OSError as exc:            # the port is taken, or not ours to bind
+        raise CliError(f"can't listen on port {args.port}: {exc.strerror or exc} "
+                       "(pick another with --port, or --port 0 for any free one)") from None
     return 0
 
 

@@ -85,3 +85,110 @@ def test_board_needs_an_action(db, capsys):
     with pytest.raises(SystemExit) as info:
         main(["board", "--db", db])
     assert info.value.code == 2
+
+
+# -- where an export may write (issue 7.1) -----------------------------------------------------------------------
+def _dump_hash(db: str) -> str:
+    import hashlib
+
+    st = Store(db)
+    try:
+        return hashlib.sha256("\n".join(st.conn.iterdump()).encode()).hexdigest()
+    finally:
+        st.close()
+
+
+def test_export_never_writes_over_the_store(db, tmp_path, capsys):
+    import os
+
+    run(capsys, "board", "new", "team/s", "--name", "B", "--db", db)
+    before = _dump_hash(db)
+    os.symlink(db, tmp_path / "link.db")
+    os.link(db, tmp_path / "hard.db")
+    for target in (db, db + "-wal", db + "-shm", str(tmp_path / "link.db"), str(tmp_path / "hard.db")):
+        for fmt in ([], ["--force"], ["--force", "--format", "csv"], ["--force", "--format", "html"]):
+            code, out, err = run(capsys, "board", "export", "B", "-o", target, *fmt, "--db", db)
+            assert code == 2 and not out and err.count("\n") == 1 and "store being read" in err, (target, err)
+    assert _dump_hash(db) == before
+    assert Store(db).count("team/s") == 120          # still a store, still whole
+
+
+def test_export_refuses_an_existing_file_unless_forced(db, tmp_path, capsys):
+    run(capsys, "board", "new", "team/s", "--name", "B", "--db", db)
+    target = tmp_path / "mine.json"
+    target.write_text("my notes")
+    code, out, err = run(capsys, "board", "export", "B", "-o", str(target), "--db", db)
+    assert code == 2 and not out and "already exists; pass --force" in err and err.count("\n") == 1
+    assert target.read_text() == "my notes"
+    code, out, _ = run(capsys, "board", "export", "B", "-o", str(target), "--force", "--db", db)
+    assert code == 0 and json.loads(target.read_text())["stream"]["records"] == 120
+    code, _, err = run(capsys, "board", "export", "B", "-o", str(tmp_path), "--force", "--db", db)
+    assert code == 2 and "is a directory" in err
+
+
+def test_export_writes_through_a_symlink_and_to_stdout(db, tmp_path, capsys):
+    import os
+    import subprocess
+    import sys
+
+    run(capsys, "board", "new", "team/s", "--name", "B", "--db", db)
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    os.symlink(real, tmp_path / "latest.json")
+    code, _, _ = run(capsys, "board", "export", "B", "-o", str(tmp_path / "latest.json"), "--force", "--db", db)
+    assert code == 0 and (tmp_path / "latest.json").is_symlink()       # the link is kept, its target written
+    assert json.loads(real.read_text())["stream"]["records"] == 120
+    # /dev/stdout is streamed to, not replaced; the confirmation goes to stderr so the data stays clean
+    for fmt, check in (("json", lambda t: json.loads(t)["stream"]["records"] == 120),
+                       ("csv", lambda t: t.splitlines()[0].startswith("id,time_utc") and len(t.splitlines()) == 121)):
+        proc = subprocess.run([sys.executable, "-m", "monitor.cli", "board", "export", "B", "-o", "/dev/stdout",
+                               "--format", fmt, "--db", db], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and check(proc.stdout), proc.stderr
+        assert "exported" in proc.stderr
+    assert os.path.exists("/dev/stdout") and not os.path.isfile("/dev/null")
+
+
+def test_export_format_by_extension(db, tmp_path, capsys):
+    run(capsys, "board", "new", "team/s", "--name", "B", "--db", db)
+    code, out, _ = run(capsys, "board", "export", "B", "-o", str(tmp_path / "r.csv"), "--db", db)
+    assert code == 0 and (tmp_path / "r.csv").read_text().startswith("id,time_utc,")
+    code, out, _ = run(capsys, "board", "export", "B", "-o", str(tmp_path / "r.html"), "--no-content", "--db", db)
+    assert code == 0 and (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>") and "report" in out
+    assert "question 3" not in (tmp_path / "r.html").read_text()
+
+
+# -- names and arguments (issue 7.10) -------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["", "   ", "invoice\u202egpj.exe", "Mi\u200bne", "a\u2066b", "\ufeffBOM"])
+def test_board_names_that_hide_or_reorder_text_are_refused(db, capsys, name):
+    code, out, err = run(capsys, "board", "new", "team/s", "--name", name, "--db", db)
+    assert code == 2 and not out and err.count("\n") == 1, err
+    assert list_boards(Store(db)) == []
+
+
+def test_renames_refuse_invisible_characters(db):
+    from monitor.boards import new_template_board, rename_board
+
+    st = Store(db)
+    new_template_board(st, "team/s", "Mine")
+    with pytest.raises(ValueError, match="U\\+202E"):
+        rename_board(st, "Mine", "Mi\u202ene")
+    assert [b.name for b in list_boards(st)] == ["Mine"]
+
+
+def test_simulate_refuses_a_busy_port_and_bad_rates(capsys):
+    import socket
+
+    from monitor.cli import build_parser
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = run(capsys, "simulate", "--port", str(port))
+    assert code == 2 and err.count("\n") == 1 and f"port {port}" in err and "Traceback" not in err
+    for argv in (["--error-rate", "2"], ["--error-rate", "-0.1"], ["--rate-limit-rate", "nan"],
+                 ["--port", "70000"], ["--latency-ms", "-5"], ["--tokens-per-s", "0"]):
+        with pytest.raises(SystemExit) as info:
+            build_parser().parse_args(["simulate", *argv])
+        assert info.value.code == 2, argv
+    assert build_parser().parse_args(["simulate", "--error-rate", "0.25"]).error_rate == 0.25

@@ -303,3 +303,105 @@ def test_numbers_only_export_hides_prompt_text_in_attributes_but_keeps_the_group
     assert len(imported.groups) == len(original.groups) == 3
     assert all(g.startswith("text#") for g in imported.groups)
     assert imported.summary.requests == 12 and imported.summary.cost_usd == pytest.approx(original.summary.cost_usd)
+
+
+# -- boards that would import and then break (issue 7.8), duplicate keys (7.10) ------------------------------------
+def _edited(doc: dict, fn) -> dict:
+    d = json.loads(json.dumps(doc))
+    fn(d)
+    return d
+
+
+def _breaking_files(doc: dict) -> dict[str, bytes]:
+    def board(**changes):
+        return json.dumps(_edited(doc, lambda d: d["board"].update(changes))).encode()
+
+    valid = json.dumps(doc)
+    return {
+        "range ±1.5e308": board(time_range={"kind": "custom", "start": -1.5e308, "end": 1.5e308}),
+        "range 0..1e18, 1 s buckets": board(time_range={"kind": "custom", "start": 0, "end": 1e18}, bucket_s=1),
+        "range before 1970": board(time_range={"kind": "custom", "start": -86400.0, "end": T0}),
+        "31 million buckets": board(time_range={"kind": "custom", "start": T0, "end": T0 + 366 * 86400}, bucket_s=1),
+        "record from year 10^292": json.dumps(_edited(doc, lambda d: d["records"][5].__setitem__("timestamp", 1e300))).encode(),
+        "duplicate top-level key": (valid[:-1] + ', "format": "openai-monitor.board"}').encode(),
+        "duplicate key in a record": valid.replace('"latency_ms": ', '"latency_ms": 1.0, "latency_ms": ', 1).encode(),
+        "duplicate key in the board": valid.replace('"bucket_s": ', '"bucket_s": 60, "bucket_s": ', 1).encode(),
+    }
+
+
+def test_files_that_would_break_later_commands_are_refused(store, tmp_path, db_path):
+    doc = _valid_doc(store, tmp_path)
+    before = _dump_hash(db_path)
+    for label, content in _breaking_files(doc).items():
+        path = tmp_path / "breaking.json"
+        path.write_bytes(content)
+        with pytest.raises(BoardFileError) as info:
+            import_board(store, path)
+        message = str(info.value)
+        assert message and "\n" not in message and len(message) < 300, (label, message)
+        assert _dump_hash(db_path) == before, label
+    path.write_bytes(_breaking_files(doc)["duplicate key in a record"])
+    with pytest.raises(BoardFileError, match="duplicate key 'latency_ms'"):
+        import_board(store, path)
+
+
+def test_what_is_accepted_never_breaks_a_later_command(store, tmp_path):
+    """The widest range a board may hold, with the smallest bucket, imports and then exports every way."""
+    from monitor.boards.html_report import export_html
+    from monitor.boards.spec import EPOCH_MAX, EPOCH_MIN
+
+    doc = _valid_doc(store, tmp_path)
+    wide = _edited(doc, lambda d: d["board"].update(time_range={"kind": "custom", "start": EPOCH_MIN,
+                                                                "end": EPOCH_MAX}, bucket_s=None))
+    path = tmp_path / "wide.json"
+    path.write_text(json.dumps(wide))
+    name, stream = import_board(store, path)
+    spec = get_board(store, name)
+    assert export_board(store, name, tmp_path / "again.json") == 400
+    assert export_csv(store, spec, tmp_path / "again.csv") == 400
+    assert export_html(store, name, tmp_path / "again.html") == 400
+    import_board(store, tmp_path / "again.json")                          # and its export imports again
+    save_board(store, spec.updated(bucket_s=1))                           # a 1 s bucket is coarsened, not fatal
+    assert export_board(store, name, tmp_path / "third.json") == 400
+
+
+@pytest.mark.parametrize("time_range", [{"kind": "custom", "start": -1.5e308, "end": 1.5e308},
+                                        {"kind": "custom", "start": 0, "end": 1e18}])
+def test_saving_a_board_validates_its_range(store, time_range):
+    from pydantic import ValidationError
+
+    spec = new_template_board(store, "s")
+    with pytest.raises(ValidationError, match="1970-01-01 and 2100-01-01"):
+        spec.updated(time_range=time_range)
+
+
+def test_import_streams_records_in_chunks_in_any_member_order(store, tmp_path, monkeypatch):
+    doc = _valid_doc(store, tmp_path)
+    reordered = {"records": doc["records"], **{k: v for k, v in doc.items() if k != "records"}}
+    path = tmp_path / "reordered.json"
+    path.write_text(json.dumps(reordered, indent=1))          # records first, and spread over many lines
+    monkeypatch.setattr(export_mod, "IMPORT_CHUNK", 7)
+    from monitor.boards import json_stream
+    monkeypatch.setattr(json_stream, "CHUNK_CHARS", 512)      # values straddle read boundaries
+    name, stream = import_board(store, path)
+    assert store.count(stream) == 400
+    got = compute_board(store, get_board(store, name))
+    want = compute_board(store, get_board(store, "Shared"), now=T0 + 3601)
+    assert got.summary == want.summary
+    assert [s.name for s in store.streams() if "importing" in s.name] == []
+
+
+def test_csv_numbers_are_plain_decimals(store, tmp_path):
+    from monitor.record import Record
+
+    store.insert_records([Record(None, "c", T0 + i, 123.45600000000002, None, "chat.completions", "gpt-4o-mini",
+                                 None, "success", None, 10, 5, 15, 0, 0, False, cost, False, {}, "out", {})
+                          for i, cost in enumerate([5.909999999999999e-05, 2e-05, 1.5e-11, 0.1 + 0.2])])
+    spec = new_template_board(store, "c")
+    export_csv(store, spec, tmp_path / "c.csv", now=T0 + 60)
+    rows = list(csv.DictReader(open(tmp_path / "c.csv", newline="")))
+    assert [r["cost_usd"] for r in rows] == ["0.0000591", "0.00002", "0", "0.3"]
+    assert {r["latency_ms"] for r in rows} == {"123.456"}
+    assert rows[0]["timestamp"] == f"{T0:.0f}"
+    text = (tmp_path / "c.csv").read_text()
+    assert "e-0" not in text and "e+" not in text

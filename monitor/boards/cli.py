@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import sys
 
 
 def add_board_parser(sub, add_db) -> None:
@@ -19,10 +20,15 @@ def add_board_parser(sub, add_db) -> None:
     add_db(p)
     p.set_defaults(handler=_new)
 
-    p = bsub.add_parser("export", help="write board NAME and the records it covers to one JSON file")
+    p = bsub.add_parser("export", help="board NAME as a board file (.json), a web page report (.html) or its "
+                                      "records (.csv), chosen by FILE's extension")
     p.add_argument("name")
-    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="FILE.json: board file; FILE.html: self-contained report; FILE.csv: records; "
+                        "a device such as /dev/stdout is written through")
+    p.add_argument("--format", choices=EXPORT_FORMATS, help="override the format chosen by the extension")
     p.add_argument("--no-content", action="store_true", help="leave out prompt and completion text")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists (never the store itself)")
     add_db(p)
     p.set_defaults(handler=_export)
 
@@ -30,6 +36,15 @@ def add_board_parser(sub, add_db) -> None:
     p.add_argument("file")
     add_db(p)
     p.set_defaults(handler=_import)
+
+
+EXPORT_FORMATS = ("json", "html", "csv")
+
+
+def export_format(path: str) -> str:
+    """'html' for .html/.htm, 'csv' for .csv, else 'json' (a board file)."""
+    suffix = path.lower().rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else ""
+    return {"html": "html", "htm": "html", "csv": "csv"}.get(suffix, "json")
 
 
 def _fmt_time(ts: float) -> str:
@@ -55,6 +70,8 @@ def _new(args: argparse.Namespace) -> int:
     from ..cli import CliError, open_store
     from .repository import BoardError, new_template_board
 
+    if args.name is not None and not args.name.strip():
+        raise CliError("--name can't be empty (leave it out for the default name)")
     store = open_store(args.db)
     if store.stream_id(args.stream, create=False) is None:
         raise CliError(f"no stream named {args.stream!r} in {store.path} (see: openai-monitor streams)")
@@ -70,18 +87,31 @@ def _new(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from ..cli import CliError, open_store
-    from .export import export_board
-    from .repository import BoardError
+    from ..files import OutputPathError, check_output_path
+    from .export import export_board, export_csv
+    from .html_report import export_html
+    from .repository import BoardError, get_board
 
     store = open_store(args.db)
+    fmt = args.format or export_format(args.output)
+    content = not args.no_content
     try:
-        n = export_board(store, args.name, args.output, include_content=not args.no_content)
-    except BoardError as exc:
+        through = check_output_path(args.output, protect=store.path, force=args.force)
+        if fmt == "html":
+            n = export_html(store, args.name, args.output, include_content=content, force=args.force)
+        elif fmt == "csv":
+            n = export_csv(store, get_board(store, args.name), args.output, include_content=content, force=args.force)
+        else:
+            n = export_board(store, args.name, args.output, include_content=content, force=args.force)
+    except (BoardError, OutputPathError) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"can't write {args.output}: {exc.strerror or exc}") from None
     what = "numbers only, no prompt or completion text" if args.no_content else "with prompts and completions"
-    print(f"exported board {args.name!r} with {n:,} records ({what}) to {args.output}")
+    kind = {"json": "board", "html": "report of board", "csv": "records of board"}[fmt]
+    # Written through to a device (e.g. /dev/stdout): the confirmation must not mix into the data.
+    print(f"exported {kind} {args.name!r} with {n:,} records ({what}) to {args.output}",
+          file=sys.stderr if through else sys.stdout)
     return 0
 
 

@@ -16,8 +16,9 @@ the export scrubs anything that looks like one anyway.
 Import refuses, with a one-line BoardFileError and without touching the store: files over
 MAX_FILE_BYTES, non-UTF-8 or non-JSON or truncated text, JSON nested deeper than MAX_DEPTH, NaN or
 Infinity anywhere, another format, a version other than 1 (a newer one asks for an upgrade), any field
-of the wrong type or unknown key, more than MAX_RECORDS records.  Everything is validated before the
-single write transaction that creates the imported stream (origin 'imported') and the board.
+of the wrong type or unknown key, duplicate keys, more than MAX_RECORDS records, a custom range outside
+1970..2100 or of more than MAX_FILE_BUCKETS buckets.  The file is read as a stream (bounded memory) and
+validated completely before anything is written; see import_board for how it is written.
 """
 from __future__ import annotations
 
@@ -29,23 +30,26 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError
 
 from ..capture import SECRET_KEY_NAMES, scrub
 from ..csv_safe import spreadsheet_cell
-from ..files import atomic_text_file
+from ..files import check_output_path, output_text_file
 from ..record import RECORD_FIELDS, Record
 from ..store import INSERT_CALL_SQL, Store, record_row, row_to_record, stream_id
-from .engine import BoardEngine
+from .engine import MAX_BUCKETS, BoardEngine
+from .json_stream import ARRAY, JsonStreamError, members
 from .repository import BoardError, _save, first_error, get_board
-from .spec import BoardSpec, TimeRange
+from .spec import EPOCH_MAX, EPOCH_MIN, BoardSpec, TimeRange
 
 FORMAT = "openai-monitor.board"
 VERSION = 1
 MAX_FILE_BYTES = 200 * 1024 * 1024      # 200 MiB
 MAX_RECORDS = 1_000_000
+MAX_FILE_BUCKETS = MAX_BUCKETS + 2      # an exported board's frozen range and bucket (+ rounding at both ends)
+IMPORT_CHUNK = 5000                     # records per write transaction while importing
 MAX_DEPTH = 64                          # JSON nesting, counted from the top of the file
 CONTENT_KEYS = ("messages", "input", "prompt", "instructions")
 # Attributes the playground, experiments and the seed's examples fill with prompt text: without content
@@ -60,8 +64,11 @@ class BoardFileError(BoardError):
 
 # -- export -------------------------------------------------------------------------------------------------
 def export_board(store: Store, name: str, path: str | os.PathLike, include_content: bool = True,
-                 now: float | None = None) -> int:
-    """Write board `name` and the records it covers to `path` (atomically); returns the record count."""
+                 now: float | None = None, force: bool = True) -> int:
+    """Write board `name` and the records it covers to `path` (atomically); returns the record count.
+    Never over the store itself, nor over an existing file unless `force` (OutputPathError, see
+    monitor.files.check_output_path)."""
+    check_output_path(path, protect=store.path, force=force)
     spec = get_board(store, name)
     engine = BoardEngine(store, spec)
     data = engine.refresh(now)
@@ -76,7 +83,7 @@ def export_board(store: Store, name: str, path: str | os.PathLike, include_conte
         "board": frozen.model_dump(mode="json"), "stream": {"name": spec.stream, "records": int(len(ids))},
     }
     text = json.dumps(head, ensure_ascii=False, allow_nan=False)
-    with atomic_text_file(path) as f:
+    with output_text_file(path, protect=store.path, force=force) as f:
         f.write(text[:-1] + ', "records": [')
         first = True
         for record in _records_by_id(store, spec.stream, ids):
@@ -167,15 +174,17 @@ CSV_COLUMNS = ("id", "time_utc", "timestamp", "stream", "api", "model", "respons
 
 
 def export_csv(store: Store, spec: BoardSpec, path: str | os.PathLike, include_content: bool = True,
-               now: float | None = None) -> int:
+               now: float | None = None, force: bool = True) -> int:
     """The board's records (its range and filters) as CSV, oldest first; returns the row count.  Text
-    cells that a spreadsheet would run as a formula (= + - @ first) get a leading apostrophe."""
+    cells that a spreadsheet would run as a formula (= + - @ first) get a leading apostrophe; numbers are
+    plain decimals.  The output path follows export_board's rules."""
+    check_output_path(path, protect=store.path, force=force)
     engine = BoardEngine(store, spec)
     engine.refresh(now)
     ids, labels = engine.covered_calls()
     groups = dict(zip(ids.tolist(), labels))
     columns = [c for c in CSV_COLUMNS if include_content or c not in ("request", "output")]
-    with atomic_text_file(path, newline="") as f:
+    with output_text_file(path, protect=store.path, force=force, newline="") as f:
         w = csv.writer(f)
         w.writerow(columns)
         for r in _records_by_id(store, spec.stream, ids.tolist()):
@@ -200,7 +209,7 @@ Text = Annotated[str, Field(max_length=50_000_000)]
 class FileRecord(_Strict):
     id: Annotated[int, Field(ge=0)] | None = None
     stream: Annotated[str, Field(max_length=400)]
-    timestamp: FiniteFloat
+    timestamp: Annotated[float, Field(ge=EPOCH_MIN, le=EPOCH_MAX, allow_inf_nan=False)]
     latency_ms: FiniteFloat | None
     ttft_ms: FiniteFloat | None
     api: Annotated[str, Field(min_length=1, max_length=40)]
@@ -227,6 +236,7 @@ class FileStream(_Strict):
 
 
 class BoardFile(_Strict):
+    """Everything in a board file but its records (those are read and validated one at a time)."""
     format: Literal["openai-monitor.board"]
     version: Literal[1]
     exported_at: FiniteFloat | None = None
@@ -234,7 +244,7 @@ class BoardFile(_Strict):
     content: Literal["full", "numbers"] = "full"
     board: dict[str, Any]
     stream: FileStream
-    records: Annotated[list[FileRecord], Field(max_length=MAX_RECORDS)]
+    records: int = 0                      # how many the file holds (counted while reading)
 
 
 def _reject_constant(name: str) -> Any:
@@ -246,69 +256,114 @@ class _NonFinite(ValueError):
 
 
 def read_board_file(path: str | os.PathLike) -> tuple[BoardFile, BoardSpec]:
-    """Parse and validate a board file completely; BoardFileError (one line) if anything is wrong."""
+    """Parse and validate a board file completely, in bounded memory (records are checked one by one and
+    not kept); BoardFileError (one line) if anything is wrong."""
+    header: dict[str, Any] = {}
+    count = 0
+    for count, _record in _file_records(path, header):
+        pass
+    return _check_header(Path(path).name, header, count)
+
+
+def _file_records(path: str | os.PathLike, header: dict[str, Any]) -> Iterator[tuple[int, FileRecord]]:
+    """(n, record) for each valid record, numbered from 1; fills `header` with the other top-level members.
+    Any problem raises BoardFileError."""
     path = Path(path)
+    name = path.name
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise BoardFileError(f"{path.name} is {size / 2**20:.0f} MB; board files are limited to "
+            raise BoardFileError(f"{name} is {size / 2**20:.0f} MB; board files are limited to "
                                  f"{MAX_FILE_BYTES // 2**20} MB")
-        with open(path, "rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
+        f = open(path, encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise BoardFileError(f"can't read {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise BoardFileError(f"{path.name} is over {MAX_FILE_BYTES // 2**20} MB; board files are limited to that")
-    if not raw.strip():
-        raise BoardFileError(f"{path.name} is empty, not a board file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise BoardFileError(f"{path.name} is not UTF-8 text, so not a board file") from None
-    del raw
-    if not text.lstrip().startswith("{"):
-        raise BoardFileError(f"{path.name} is not a board file (not a JSON object)")
-    try:
-        obj = json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise BoardFileError(f"{path.name} is nested too deeply to be a board file") from None
-    except _NonFinite as exc:
-        raise BoardFileError(f"{path.name} contains {exc}, which board files never hold") from None
-    except json.JSONDecodeError as exc:
-        cut = not text.rstrip().endswith("}") or exc.pos >= len(text.rstrip()) - 1
-        what = "is truncated or damaged" if cut else "is not valid JSON"
-        raise BoardFileError(f"{path.name} {what} (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    except ValueError as exc:            # an integer with thousands of digits (int_max_str_digits)
-        reason = "an integer with too many digits" if "digits" in str(exc) else str(exc).splitlines()[0][:100]
-        raise BoardFileError(f"{path.name} is not a usable board file: {reason}") from None
-    del text
-    if not isinstance(obj, dict):
-        raise BoardFileError(f"{path.name} is not a board file (not a JSON object)")
-    if obj.get("format") != FORMAT:
-        raise BoardFileError(f"{path.name} is not an OpenAI Monitor board file (format is {_show(obj.get('format'))}, "
-                             f"expected {FORMAT!r})")
-    version = obj.get("version")
+    n = 0
+    with f:
+        try:
+            first = f.read(64)
+            if not first.strip():
+                raise BoardFileError(f"{name} is empty, not a board file")
+            if not first.lstrip().startswith("{"):
+                raise BoardFileError(f"{name} is not a board file (not a JSON object)")
+            f.seek(0)
+            in_records = False
+            for key, value in members(f, "records", parse_constant=_reject_constant):
+                if key is None:
+                    n += 1
+                    if n > MAX_RECORDS:
+                        raise BoardFileError(f"{name} holds more than {MAX_RECORDS:,} records; board files are "
+                                             f"limited to {MAX_RECORDS:,}")
+                    _check_depth(value, name, 3)
+                    try:
+                        record = FileRecord.model_validate(value)
+                    except ValidationError as exc:
+                        raise BoardFileError(f"{name} is not a valid board file: records.{n - 1}."
+                                             f"{first_error(exc)}") from None
+                    yield n, record
+                    continue
+                in_records = key == "records" and value is ARRAY
+                if key == "format" and value != FORMAT:
+                    raise BoardFileError(f"{name} is not an OpenAI Monitor board file (format is {_show(value)}, "
+                                         f"expected {FORMAT!r})")
+                if key == "version":
+                    _check_version(name, value)
+                if not in_records:
+                    _check_depth(value, name, 2)
+                    header[key] = value
+                else:
+                    header[key] = []
+        except BoardFileError:
+            raise
+        except UnicodeDecodeError:
+            raise BoardFileError(f"{name} is not UTF-8 text, so not a board file") from None
+        except RecursionError:
+            raise BoardFileError(f"{name} is nested too deeply to be a board file") from None
+        except _NonFinite as exc:
+            raise BoardFileError(f"{name} contains {exc}, which board files never hold") from None
+        except JsonStreamError as exc:
+            what = "is truncated or damaged" if exc.truncated else "is not valid JSON"
+            raise BoardFileError(f"{name} {what} (line {exc.line}, column {exc.col}: {exc.msg})") from None
+        except ValueError as exc:            # an integer with thousands of digits (int_max_str_digits)
+            reason = "an integer with too many digits" if "digits" in str(exc) else str(exc).splitlines()[0][:100]
+            raise BoardFileError(f"{name} is not a usable board file: {reason}") from None
+        except OSError as exc:
+            raise BoardFileError(f"can't read {path}: {exc.strerror or exc}") from None
+
+
+def _check_version(name: str, version: Any) -> None:
     if type(version) is not int:
-        raise BoardFileError(f"{path.name} has no valid version number (got {_show(version)})")
+        raise BoardFileError(f"{name} has no valid version number (got {_show(version)})")
     if version > VERSION:
-        raise BoardFileError(f"{path.name} was written by a newer OpenAI Monitor (board file version {version}; "
+        raise BoardFileError(f"{name} was written by a newer OpenAI Monitor (board file version {version}; "
                              f"this one reads version {VERSION}): upgrade openai-monitor to open it")
     if version != VERSION:
-        raise BoardFileError(f"{path.name} has unsupported board file version {version}")
-    records = obj.get("records")
-    if isinstance(records, list) and len(records) > MAX_RECORDS:
-        raise BoardFileError(f"{path.name} holds {len(records):,} records; board files are limited to {MAX_RECORDS:,}")
-    _check_depth(obj, path.name)
+        raise BoardFileError(f"{name} has unsupported board file version {version}")
+
+
+def _check_header(name: str, header: dict[str, Any], count: int) -> tuple[BoardFile, BoardSpec]:
+    if header.get("format") != FORMAT:
+        raise BoardFileError(f"{name} is not an OpenAI Monitor board file (format is {_show(header.get('format'))}, "
+                             f"expected {FORMAT!r})")
+    _check_version(name, header.get("version"))
+    if "records" not in header:
+        raise BoardFileError(f"{name} is not a valid board file: records: Field required")
+    if not isinstance(header["records"], list):
+        raise BoardFileError(f"{name} is not a valid board file: records: Input should be a valid list")
     try:
-        bf = BoardFile.model_validate(obj)
+        bf = BoardFile.model_validate({**header, "records": count})
     except ValidationError as exc:
-        raise BoardFileError(f"{path.name} is not a valid board file: {first_error(exc)}") from None
+        raise BoardFileError(f"{name} is not a valid board file: {first_error(exc)}") from None
     try:
         spec = BoardSpec.model_validate(bf.board)
     except ValidationError as exc:
-        raise BoardFileError(f"{path.name} holds an invalid board: {first_error(exc)}") from None
-    if bf.stream.records != len(bf.records):
-        raise BoardFileError(f"{path.name} says it holds {bf.stream.records} records but holds {len(bf.records)} "
+        raise BoardFileError(f"{name} holds an invalid board: {first_error(exc)}") from None
+    tr = spec.time_range
+    if tr.kind == "custom" and spec.bucket_s and (tr.end - tr.start) / spec.bucket_s > MAX_FILE_BUCKETS:
+        raise BoardFileError(f"{name} holds a board of {(tr.end - tr.start) / spec.bucket_s:,.0f} buckets "
+                             f"(its range over {spec.bucket_s} s buckets); boards have at most {MAX_FILE_BUCKETS:,}")
+    if bf.stream.records != count:
+        raise BoardFileError(f"{name} says it holds {bf.stream.records} records but holds {count} "
                              "(damaged file?)")
     return bf, spec
 
@@ -318,9 +373,10 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _check_depth(obj: Any, name: str) -> None:
-    """Iteratively: nesting <= MAX_DEPTH and every float finite (1e999 parses as inf)."""
-    stack = [(obj, 1)]
+def _check_depth(obj: Any, name: str, depth: int = 1) -> None:
+    """Iteratively: nesting <= MAX_DEPTH (counted from the top of the file; `obj` is at `depth`) and every
+    float finite (1e999 parses as inf)."""
+    stack = [(obj, depth)]
     while stack:
         value, depth = stack.pop()
         if depth > MAX_DEPTH:
@@ -335,26 +391,66 @@ def _check_depth(obj: Any, name: str) -> None:
 
 def import_board(store: Store, path: str | os.PathLike) -> tuple[str, str]:
     """Import a board file as a new board over a new imported stream (``<stream> (imported)``, made
-    unique); returns (board name, stream name).  Nothing in the store changes unless it all succeeds."""
+    unique); returns (board name, stream name).
+
+    Nothing in the store changes unless it all succeeds: a first pass validates the whole file without
+    writing; the second inserts the records into a staging stream in short transactions of
+    IMPORT_CHUNK records (so other writers, e.g. the monitored program, wait at most one chunk), and
+    a last short transaction renames it and saves the board.  Any failure deletes the staging stream."""
     bf, spec = read_board_file(path)
-    now = time.time()
-    with store.transaction() as conn:
-        def stream_taken(n: str) -> bool:
-            return conn.execute("SELECT 1 FROM streams WHERE name = ?", (n,)).fetchone() is not None
-
-        def board_taken(n: str) -> bool:
-            return conn.execute("SELECT 1 FROM boards WHERE name = ?", (n,)).fetchone() is not None
-
-        stream_name = _unique_suffix(stream_taken, bf.stream.name, "imported")
-        board_name = spec.name if not board_taken(spec.name) else _unique_suffix(board_taken, spec.name[:95], "imported")
-        sid = stream_id(conn, stream_name, create=True, origin="imported")
+    staging = None
+    try:
+        with store.transaction() as conn:
+            staging = _unique_suffix(lambda n: _stream_taken(conn, n), bf.stream.name[:380], "importing")
+            sid = stream_id(conn, staging, create=True, origin="imported")
         fields = [f for f in RECORD_FIELDS if f not in ("id", "stream")]
-        rows = (record_row(sid, Record(id=None, stream=stream_name, **{f: getattr(r, f) for f in fields}))
-                for r in bf.records)
-        conn.executemany(INSERT_CALL_SQL, rows)
-        board = BoardSpec.model_validate({**spec.model_dump(), "name": board_name, "stream": stream_name})
-        _save(conn, board, now, overwrite=False)
+        batch: list = []
+        header: dict[str, Any] = {}
+        count = 0
+        for count, r in _file_records(path, header):
+            batch.append(record_row(sid, Record(id=None, stream=staging, **{f: getattr(r, f) for f in fields})))
+            if len(batch) >= IMPORT_CHUNK:
+                with store.transaction() as conn:
+                    conn.executemany(INSERT_CALL_SQL, batch)
+                batch.clear()
+        _check_header(Path(path).name, header, count)            # the file changed since the first pass?
+        with store.transaction() as conn:
+            conn.executemany(INSERT_CALL_SQL, batch)
+            stream_name = _unique_suffix(lambda n: _stream_taken(conn, n), bf.stream.name, "imported")
+            board_name = spec.name if not _board_taken(conn, spec.name) else _unique_suffix(
+                lambda n: _board_taken(conn, n), spec.name[:95], "imported")
+            conn.execute("UPDATE streams SET name = ? WHERE id = ?", (stream_name, sid))
+            board = BoardSpec.model_validate({**spec.model_dump(), "name": board_name, "stream": stream_name})
+            _save(conn, board, time.time(), overwrite=False)
+        staging = None
+    finally:
+        if staging is not None:
+            _drop_stream(store, staging)
     return board_name, stream_name
+
+
+def _drop_stream(store: Store, name: str) -> None:
+    """Remove a staging stream and its calls (in chunks, so no single transaction is long)."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT id FROM streams WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        return
+    while True:
+        with store.transaction() as conn:
+            n = conn.execute("DELETE FROM calls WHERE id IN (SELECT id FROM calls WHERE stream_id = ? LIMIT ?)",
+                             (row[0], IMPORT_CHUNK)).rowcount
+        if not n:
+            break
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM streams WHERE id = ?", (row[0],))
+
+
+def _stream_taken(conn, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM streams WHERE name = ?", (name,)).fetchone() is not None
+
+
+def _board_taken(conn, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM boards WHERE name = ?", (name,)).fetchone() is not None
 
 
 def _unique_suffix(taken, base: str, word: str) -> str:

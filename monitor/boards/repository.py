@@ -123,6 +123,8 @@ def _unique(taken, base: str) -> str:
 def new_template_board(store: Store, stream: str, name: str | None = None) -> BoardSpec:
     """Save a new "OpenAI Monitor Board" over `stream`.  Without a name it gets a free one; an explicit
     name that is taken raises BoardExists."""
+    if name is not None and not name.strip():
+        raise BoardError("a board name can't be blank")
     if name is None:
         name = unique_board_name(store, template_spec(stream).name)
     return save_board(store, template_spec(stream, name), overwrite=False)

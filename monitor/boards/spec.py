@@ -17,6 +17,7 @@ Definitions (the same as ``monitor.stats``):
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator, model_validator
@@ -93,7 +94,23 @@ Name = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f
 StreamName = Annotated[str, Field(min_length=1, max_length=400, pattern=r"^[^\x00-\x1f\x7f]+$")]
 RangeKind = Literal["15m", "1h", "24h", "7d", "all", "custom"]
 RANGE_SECONDS = {"15m": 900, "1h": 3600, "24h": 86400, "7d": 7 * 86400}
-MAX_BUCKET_S = 366 * 86400
+MAX_BUCKET_S = 4 * 366 * 86400          # the auto bucket of the widest range (EPOCH_MIN..EPOCH_MAX) fits
+# Custom ranges and imported timestamps lie in 1970-01-01 .. 2100-01-01 UTC: beyond that no call was
+# made (±1.5e308 imported, then broke every export).
+EPOCH_MIN = 0.0
+EPOCH_MAX = 4_102_444_800.0
+# Unicode "format" characters (bidi overrides like U+202E, zero-width spaces/joiners, BOM) and line/paragraph
+# separators: invisible in `board list` and the sidebar, so a name holding one can pass for another.
+_INVISIBLE_CATEGORIES = ("Cf", "Zl", "Zp", "Co", "Cs")
+
+
+def check_visible_name(value: str) -> str:
+    """ValueError (one line) if a name holds a character that displays as nothing or reorders the text."""
+    for ch in value:
+        if unicodedata.category(ch) in _INVISIBLE_CATEGORIES:
+            raise ValueError(f"must not contain the invisible or text-reordering character U+{ord(ch):04X} "
+                             f"({unicodedata.name(ch, 'unnamed')})")
+    return value
 
 
 class TimeRange(_Model):
@@ -109,6 +126,9 @@ class TimeRange(_Model):
                 raise ValueError("a custom time range needs start and end (epoch seconds)")
             if not self.start < self.end:
                 raise ValueError("a custom time range needs start < end")
+            if self.start < EPOCH_MIN or self.end > EPOCH_MAX:
+                raise ValueError("a custom time range must lie between 1970-01-01 and 2100-01-01 "
+                                 f"(epoch seconds {EPOCH_MIN:.0f} to {EPOCH_MAX:.0f})")
         elif self.start is not None or self.end is not None:
             raise ValueError(f"start/end are only for a custom time range, not {self.kind!r}")
         return self
@@ -221,6 +241,11 @@ class BoardSpec(_Model):
         if not v:
             raise ValueError("must not be blank")
         return v
+
+    @field_validator("name")
+    @classmethod
+    def _visible(cls, v: str) -> str:
+        return check_visible_name(v)
 
     @field_validator("group_by")
     @classmethod
