@@ -192,8 +192,9 @@ def finalize(call: PendingCall, pricing, tokens) -> Record:
         estimated = True
     cost = None
     if prompt is not None:
+        billing = dict(pricing.media_tokens(usage), service_tier=_get(response, "service_tier"))
         for name in (response_model, model):
-            cost = pricing.cost_usd(name, prompt, completion or 0, cached or 0, reasoning or 0) if name else None
+            cost = pricing.cost_usd(name, prompt, completion or 0, cached or 0, reasoning or 0, **billing) if name else None
             if cost is not None:
                 break
     elif (call.status == "error" and _refused_by_server(call.error)

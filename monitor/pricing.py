@@ -38,12 +38,14 @@ import json
 import logging
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from monitor import maintained_prices as _maintained
 from monitor.paths import resource_path, user_config_dir
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ class _Entry(BaseModel):
     aliases: list[str] = []
     snapshots: list[str] = []
     note: str | None = None
+    pin: bool = False   # built-in rows only: this row wins over the maintained table (they disagree)
 
 
 class _PriceFile(BaseModel):
@@ -138,6 +141,10 @@ class Price:
     input: float                # USD per 1M tokens
     cached_input: float | None  # None: cached tokens cost the input price
     output: float | None        # None: output not billed (embeddings)
+    origin: str = field(default="builtin", compare=False)  # "user" (your prices.json), "pinned", "builtin" or "maintained"
+
+
+STALE_AFTER_DAYS = 183          # the app warns when the price data is older than about six months
 
 
 _DEFAULT_USER_FILE = object()  # sentinel: "the user's config folder", resolved at load time
@@ -145,16 +152,19 @@ _DEFAULT_USER_FILE = object()  # sentinel: "the user's config folder", resolved 
 
 class PriceTable:
     def __init__(self, as_of: str, entries: dict[str, Price], names: dict[str, str],
-                 order: list[str], warnings: list[str] | None = None):
+                 order: list[str], warnings: list[str] | None = None, *, maintained: bool = True):
         self.as_of = as_of
+        self.maintained = maintained and _maintained.available()   # consult genai-prices
         self._entries = entries   # lower-case canonical name -> Price
         self._names = names       # lower-case name/alias/snapshot -> lower-case canonical name
         self._order = order       # canonical names as written, built-ins first
         self.warnings: list[str] = list(warnings or [])
 
     @classmethod
-    def load(cls, user_file: Path | None = _DEFAULT_USER_FILE) -> "PriceTable":  # type: ignore[assignment]
-        """The built-in table plus the user's file (default ``user_config_dir()/prices.json``; None = none)."""
+    def load(cls, user_file: Path | None = _DEFAULT_USER_FILE,  # type: ignore[assignment]
+             *, maintained: bool = True) -> "PriceTable":
+        """The built-in table plus the user's file (default ``user_config_dir()/prices.json``; None = none),
+        and the maintained table (genai-prices) unless ``maintained=False``."""
         warnings: list[str] = []
         layers: list[_PriceFile] = []
         try:
@@ -171,19 +181,24 @@ class PriceTable:
         for w in warnings:
             log.warning("%s", w)
         as_of = layers[0].as_of if layers and layers[0].as_of else "unknown"
-        return cls._from_layers(as_of, layers, warnings)
+        table = cls._from_layers(as_of, layers, warnings, user_layer=len(layers) == 2)
+        table.maintained = maintained and _maintained.available()
+        return table
 
     @classmethod
-    def _from_layers(cls, as_of: str, layers: list[_PriceFile], warnings: list[str]) -> "PriceTable":
+    def _from_layers(cls, as_of: str, layers: list[_PriceFile], warnings: list[str], *,
+                     user_layer: bool = False) -> "PriceTable":
         entries: dict[str, Price] = {}
         names: dict[str, str] = {}
         order: list[str] = []
-        for layer in layers:  # later layers (the user's) win, name by name
+        for i, layer in enumerate(layers):  # later layers (the user's) win, name by name
+            is_user = user_layer and i == len(layers) - 1
             for name, e in layer.models.items():
                 key = name.strip().lower()
                 if key not in entries:
                     order.append(name.strip())
-                entries[key] = Price(name.strip(), e.input, e.cached_input, e.output)
+                origin = "user" if is_user else ("pinned" if e.pin else "builtin")
+                entries[key] = Price(name.strip(), e.input, e.cached_input, e.output, origin)
                 names[key] = key
             for name, e in layer.models.items():
                 for other in [*e.aliases, *e.snapshots]:
@@ -198,8 +213,19 @@ class PriceTable:
         return self._entries.get(key) if key else None
 
     def price_for(self, model: str | None) -> Price | None:
+        """The standard-tier, short-context price per 1M tokens (for estimates and pickers), or None."""
         if not model or not model.strip():
             return None
+        found = self._file_price(model)
+        if found is not None and found.origin in ("user", "pinned"):
+            return found
+        if self.maintained:
+            units = _maintained.unit_prices(model)
+            if units is not None:
+                return Price(found.model if found else units[0], *units[1:], "maintained")
+        return found
+
+    def _file_price(self, model: str) -> Price | None:
         name = model.strip().lower()
         if name.startswith("ft:"):
             return self._price_for_fine_tune(name)
@@ -227,22 +253,62 @@ class PriceTable:
         return None
 
     def cost_usd(self, model: str | None, prompt_tokens: int | None, completion_tokens: int | None,
-                 cached_tokens: int | None = 0, reasoning_tokens: int | None = 0) -> float | None:
+                 cached_tokens: int | None = 0, reasoning_tokens: int | None = 0, *,
+                 service_tier: str | None = None, audio_input_tokens: int | None = 0,
+                 audio_output_tokens: int | None = 0, image_input_tokens: int | None = 0,
+                 image_output_tokens: int | None = 0) -> float | None:
         """USD for one call, or None when the model's price or the prompt token count is unknown.
 
         Cached tokens are part of prompt_tokens (billed at cached_input, or input if none); reasoning
         tokens are part of completion_tokens and already billed there, so reasoning_tokens is accepted
-        but never changes the cost.
+        but never changes the cost. Audio and image tokens are parts of the prompt/completion billed at
+        their own rates; `service_tier` is the tier the response reports (flex/batch: half price,
+        priority: the table's premium price). Order: your prices.json, pinned built-in rows, the
+        maintained table (genai-prices: 2026 models, long-context tiers, service tiers, audio and image
+        rates), then the built-in table. Whatever can't be priced exactly is None, never a guess.
         """
-        price = self.price_for(model)
-        if price is None or prompt_tokens is None:
+        if not model or not model.strip() or prompt_tokens is None:
             return None
         prompt = max(0, int(prompt_tokens))
         completion = max(0, int(completion_tokens or 0))
         cached = min(prompt, max(0, int(cached_tokens or 0)))  # can't exceed the prompt it's part of
-        cached_rate = price.cached_input if price.cached_input is not None else price.input
-        output_rate = price.output if price.output is not None else 0.0
-        return ((prompt - cached) * price.input + cached * cached_rate + completion * output_rate) / 1e6
+        media = [max(0, int(n or 0)) for n in (audio_input_tokens, audio_output_tokens,
+                                                 image_input_tokens, image_output_tokens)]
+        found = self._file_price(model)
+        if self.maintained and (found is None or found.origin == "builtin"):
+            cost = _maintained.cost_usd(model, prompt, completion, cached, service_tier=service_tier,
+                                        audio_input=media[0], audio_output=media[1],
+                                        image_input=media[2], image_output=media[3])
+            if cost is not None or _maintained.model_price(model) is not None:
+                return cost           # the maintained table knows the model: its answer (maybe None) stands
+        if found is None or any(media):
+            return None               # a file row has no audio/image rates: unknown, not a text-rate guess
+        factor = _tier_factor(service_tier)
+        if factor is None:
+            return None
+        cached_rate = found.cached_input if found.cached_input is not None else found.input
+        output_rate = found.output if found.output is not None else 0.0
+        return factor * ((prompt - cached) * found.input + cached * cached_rate + completion * output_rate) / 1e6
+
+    def source(self) -> str:
+        """What the prices come from, for the app's About/Settings: e.g. 'genai-prices 0.2.3 + built-in 2026-11'."""
+        parts = [_maintained.source()] if self.maintained else []
+        parts.append(f"built-in table {self.as_of}")
+        if any(p.origin == "user" for p in self._entries.values()):
+            parts.append("your prices.json")
+        return " + ".join(p for p in parts if p)
+
+    def staleness_warning(self, today: date) -> str | None:
+        """A one-line warning when the price data is older than about six months, else None."""
+        try:
+            as_of = date.fromisoformat(self.as_of if len(self.as_of) > 7 else self.as_of + "-01")
+        except ValueError:
+            return f"The price table's date is unknown ({self.as_of!r}); costs may be out of date."
+        age = (today - as_of).days
+        if age <= STALE_AFTER_DAYS:
+            return None
+        return (f"Prices are from {self.as_of} ({age // 30} months ago): update openai-monitor (and "
+                "genai-prices), or add current prices in your prices.json.")
 
     def models(self) -> list[str]:
         """Canonical model names for a picker (ft: entries are price patterns, not callable names)."""
@@ -274,6 +340,39 @@ def reload_default_table() -> None:
         _default = None
 
 
+def _detail(usage, *path):
+    for name in path:
+        usage = usage.get(name) if isinstance(usage, dict) else getattr(usage, name, None)
+        if usage is None:
+            return 0
+    return usage if isinstance(usage, int) else 0
+
+
+def media_tokens(usage) -> dict[str, int]:
+    """Audio and image token counts of a usage object (chat, Responses or images shape), as cost_usd kwargs."""
+    if usage is None:
+        return {}
+    counts = {
+        "audio_input_tokens": _detail(usage, "prompt_tokens_details", "audio_tokens")
+        or _detail(usage, "input_tokens_details", "audio_tokens"),
+        "audio_output_tokens": _detail(usage, "completion_tokens_details", "audio_tokens")
+        or _detail(usage, "output_tokens_details", "audio_tokens"),
+        "image_input_tokens": _detail(usage, "input_tokens_details", "image_tokens"),
+        "image_output_tokens": _detail(usage, "output_tokens_details", "image_tokens"),
+    }
+    return {k: v for k, v in counts.items() if v}
+
+
+def _tier_factor(service_tier: str | None) -> float | None:
+    """A file row holds standard prices: flex and batch bill half; priority's premium is unknown."""
+    tier = (service_tier or "").strip().lower()
+    if tier in ("flex", "batch"):
+        return 0.5
+    return None if tier == "priority" else 1.0
+
+
 def cost_usd(model: str | None, prompt_tokens: int | None, completion_tokens: int | None,
-             cached_tokens: int | None = 0, reasoning_tokens: int | None = 0) -> float | None:
-    return default_table().cost_usd(model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens)
+             cached_tokens: int | None = 0, reasoning_tokens: int | None = 0, **media_and_tier) -> float | None:
+    """The default table's `PriceTable.cost_usd` (keyword arguments: service_tier, audio/image tokens)."""
+    return default_table().cost_usd(model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,
+                                    **media_and_tier)

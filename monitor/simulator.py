@@ -317,20 +317,21 @@ class _Handler(BaseHTTPRequestHandler):
                              schema=(fmt.get("json_schema") or {}).get("schema"))
         usage = None if self._no_usage() else _chat_usage(gen)
         cid, created, snap = _new_id("chatcmpl-"), int(time.time()), SNAPSHOTS.get(model, model)
+        tier = req.get("service_tier") if req.get("service_tier") in ("flex", "priority") else "default"  # echoed
         if not req.get("stream"):
             self._wait(gen, sum(sim_text.count(t, model) for t in gen.texts))
             choices = [{"index": i, "message": {"role": "assistant", "content": t, "refusal": None,
                                                 "annotations": []},
                         "logprobs": None, "finish_reason": f} for i, (t, f) in enumerate(zip(gen.texts, gen.finish))]
             obj = {"id": cid, "object": "chat.completion", "created": created, "model": snap,
-                   "choices": choices, "service_tier": "default", "system_fingerprint": "fp_sim"}
+                   "choices": choices, "service_tier": tier, "system_fingerprint": "fp_sim"}
             if usage:
                 obj["usage"] = usage
             return self._send_json(200, obj)
 
         want_usage = bool((req.get("stream_options") or {}).get("include_usage")) and usage is not None
         base = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": snap,
-                "service_tier": "default", "system_fingerprint": "fp_sim"}
+                "service_tier": tier, "system_fingerprint": "fp_sim"}
         if want_usage:
             base["usage"] = None  # OpenAI marks every chunk so, then sends usage in a last extra chunk
 
