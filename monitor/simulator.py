@@ -1,7 +1,8 @@
 """A local OpenAI-compatible HTTP server: the demo's backend and the tests' "OpenAI".
 
 Stdlib only (plus tiktoken for token counts, see sim_text.py). Endpoints: GET /v1/models[/{id}],
-POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/completions, streaming included.
+POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/completions, streaming included; images,
+audio and moderations in sim_media.py.
 
 Deterministic fault injection through request headers (pass them with the client's ``extra_headers=``):
   X-Sim-Status: 500          respond with that HTTP error (429 carries Retry-After)
@@ -12,6 +13,8 @@ Deterministic fault injection through request headers (pass them with the client
                              non-stream: drop the connection without a response
   X-Sim-No-Usage: 1          never report usage (as many non-OpenAI servers do)
   X-Sim-Output: text         the exact reply text (URL-encoded)
+  X-Sim-Refusal: 1           refuse (as "[refuse]" in the last user message does)
+Tool calls, refusals, reasoning summaries and built-in tools follow the rules in sim_tools.py.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
-from . import sim_text
+from . import sim_media, sim_text, sim_tools
 
 __all__ = ["Simulator", "SimulatorConfig", "run_forever", "MODELS", "SNAPSHOTS"]
 
@@ -205,6 +208,14 @@ class _Handler(BaseHTTPRequestHandler):
             head.append("Connection: close")
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)  # one write: no Nagle stalls
 
+    def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
+        head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}", f"Content-Type: {content_type}",
+                f"Content-Length: {len(data)}", f"x-request-id: {self._req_id}"]
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+
+    def _error(self, status: int, message: str, param: str | None) -> None:
+        raise SimError(status, message, param=param)
+
     def _drop_connection(self) -> None:
         """Close abruptly mid-response: the client sees an incomplete body and raises."""
         self.close_connection = True
@@ -275,7 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise SimError(404, f"The model '{mid}' does not exist", param="model", code="model_not_found")
         routes = {"/chat/completions": self._chat, "/responses": self._responses,
                   "/embeddings": self._embeddings, "/completions": self._completions}
-        if method != "POST" or path not in routes:
+        if method != "POST" or (path not in routes and path not in sim_media.ROUTES):
             raise SimError(404, f"Invalid URL ({method} {self.path})", code=None)
 
         # Random faults apply to API calls only (listing models keeps working for the demo).
@@ -285,6 +296,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise SimError(429)
             if r < cfg.rate_limit_rate + cfg.error_rate:
                 raise SimError(500)
+        if path in sim_media.ROUTES:              # multipart forms and binary answers: their own parsing
+            return sim_media.ROUTES[path](self, sim, raw)
         try:
             req = json.loads(raw or b"null")
         except ValueError:
@@ -315,14 +328,16 @@ class _Handler(BaseHTTPRequestHandler):
                              n=_int(req.get("n"), 1), effort=req.get("reasoning_effort"),
                              json_mode=fmt.get("type") in ("json_object", "json_schema"),
                              schema=(fmt.get("json_schema") or {}).get("schema"))
+        plan = self._plan(sim, req, model, messages, _last_user(messages), gen)
         usage = None if self._no_usage() else _chat_usage(gen)
         cid, created, snap = _new_id("chatcmpl-"), int(time.time()), SNAPSHOTS.get(model, model)
         tier = req.get("service_tier") if req.get("service_tier") in ("flex", "priority") else "default"  # echoed
         if not req.get("stream"):
             self._wait(gen, sum(sim_text.count(t, model) for t in gen.texts))
-            choices = [{"index": i, "message": {"role": "assistant", "content": t, "refusal": None,
-                                                "annotations": []},
-                        "logprobs": None, "finish_reason": f} for i, (t, f) in enumerate(zip(gen.texts, gen.finish))]
+            choices = []
+            for i, (t, f) in enumerate(zip(gen.texts, gen.finish)):
+                message, finish = sim_tools.chat_message(plan, t)
+                choices.append({"index": i, "message": message, "logprobs": None, "finish_reason": finish or f})
             obj = {"id": cid, "object": "chat.completion", "created": created, "model": snap,
                    "choices": choices, "service_tier": tier, "system_fingerprint": "fp_sim"}
             if usage:
@@ -340,10 +355,15 @@ class _Handler(BaseHTTPRequestHandler):
             return f"data: {_dumps(c)}\n\n"
 
         def events() -> Iterator[tuple[float, str]]:
+            special = bool(plan.calls or plan.refusal)
             for i, (text, finish) in enumerate(zip(gen.texts, gen.finish)):
-                yield (gen.ttft_s if i == 0 else 0.0), chunk(i, {"role": "assistant", "content": "",
+                yield (gen.ttft_s if i == 0 else 0.0), chunk(i, {"role": "assistant", "content": None if special else "",
                                                                  "refusal": None})
-                for delay, piece in _pieces(text, model, gen):
+                if special:
+                    for delay, delta in sim_tools.chat_deltas(plan, lambda t: _pieces(t, model, gen)):
+                        yield delay, chunk(i, delta)
+                    finish = "tool_calls" if plan.calls else "stop"
+                for delay, piece in ([] if special else _pieces(text, model, gen)):
                     yield delay, chunk(i, {"content": piece})
                 yield 0.0, chunk(i, {}, finish)
             if want_usage:
@@ -369,7 +389,8 @@ class _Handler(BaseHTTPRequestHandler):
                              limit=req.get("max_output_tokens"), n=1,
                              effort=(req.get("reasoning") or {}).get("effort"),
                              json_mode=fmt.get("type") in ("json_object", "json_schema"), schema=fmt.get("schema"))
-        text, incomplete = gen.texts[0], gen.finish[0] == "length"
+        plan = self._plan(sim, req, model, items, _last_user(messages), gen)
+        text, incomplete = gen.texts[0], gen.finish[0] == "length" and not plan.calls
         usage = None if self._no_usage() else {
             "input_tokens": gen.prompt_tokens,
             "input_tokens_details": {"cached_tokens": gen.cached_tokens, "cache_write_tokens": 0},
@@ -398,26 +419,38 @@ class _Handler(BaseHTTPRequestHandler):
         final = "incomplete" if incomplete else "completed"
         if not req.get("stream"):
             self._wait(gen, sim_text.count(text, model))
-            return self._send_json(200, response(final, [item], usage))
+            return self._send_json(200, response(final, sim_tools.response_items(plan, item), usage))
 
         seq_no = iter(range(1_000_000))
 
         def ev(kind: str, **fields: Any) -> str:
             return f"event: {kind}\ndata: {_dumps({'type': kind, 'sequence_number': next(seq_no), **fields})}\n\n"
 
-        def events() -> Iterator[tuple[float, str]]:
-            where = {"item_id": mid, "output_index": 0, "content_index": 0}
-            yield 0.0, ev("response.created", response=response("in_progress", [], None))
-            yield 0.0, ev("response.in_progress", response=response("in_progress", [], None))
-            yield gen.ttft_s, ev("response.output_item.added", output_index=0,
+        def message_events(index: int) -> Iterator[tuple[float, str]]:
+            where = {"item_id": mid, "output_index": index, "content_index": 0}
+            yield gen.ttft_s, ev("response.output_item.added", output_index=index,
                                  item={**item, "status": "in_progress", "content": []})
+            if plan.refusal:
+                refusal = {"type": "refusal", "refusal": plan.refusal}
+                yield 0.0, ev("response.content_part.added", **where, part={**refusal, "refusal": ""})
+                for delay, piece in _pieces(plan.refusal, model, gen):
+                    yield delay, ev("response.refusal.delta", **where, delta=piece)
+                yield 0.0, ev("response.refusal.done", **where, refusal=plan.refusal)
+                yield 0.0, ev("response.content_part.done", **where, part=refusal)
+                yield 0.0, ev("response.output_item.done", output_index=index, item={**item, "content": [refusal]})
+                return
             yield 0.0, ev("response.content_part.added", **where, part={**part, "text": ""})
             for delay, piece in _pieces(text, model, gen):
                 yield delay, ev("response.output_text.delta", **where, delta=piece, logprobs=[])
             yield 0.0, ev("response.output_text.done", **where, text=text, logprobs=[])
             yield 0.0, ev("response.content_part.done", **where, part=part)
-            yield 0.0, ev("response.output_item.done", output_index=0, item=item)
-            yield 0.0, ev(f"response.{final}", response=response(final, [item], usage))
+            yield 0.0, ev("response.output_item.done", output_index=index, item=item)
+
+        def events() -> Iterator[tuple[float, str]]:
+            yield 0.0, ev("response.created", response=response("in_progress", [], None))
+            yield 0.0, ev("response.in_progress", response=response("in_progress", [], None))
+            yield from sim_tools.response_events(plan, ev, lambda t: _pieces(t, model, gen), message_events, gen.ttft_s)
+            yield 0.0, ev(f"response.{final}", response=response(final, sim_tools.response_items(plan, item), usage))
 
         self._send_stream(events(), self._break_after())
 
@@ -525,6 +558,22 @@ class _Handler(BaseHTTPRequestHandler):
         ttft = sim._jitter(_header_float(h, "X-Sim-TTFT-Ms", cfg.ttft_ms)) / 1000 + reasoning * per_token
         return _Gen(texts, finish, prompt_tokens, completion, sim._cached_tokens(model, seq), reasoning,
                     ttft, per_token)
+
+    def _plan(self, sim: "Simulator", req: dict, model: str, turns: list, last_user: str, gen: _Gen) -> sim_tools.Plan:
+        """Tool calls, refusal, summary or built-in tools for this answer; adjusts gen's texts and usage."""
+        rng = (random.Random(f"{req['seed']}|tools|{_dumps(turns)}") if req.get("seed") is not None else sim.rng)
+        flag = (self.headers.get("X-Sim-Refusal") or "").strip().lower() in ("1", "true", "yes")
+        plan = sim_tools.plan(req, turns, last_user, rng, refuse=flag, model=model, reasoning_model=_is_reasoning(model))
+        if plan.calls or plan.refusal:
+            gen.completion_tokens = gen.reasoning_tokens + plan.completion_tokens(model)
+        elif self.headers.get("X-Sim-Output") is None and turns and isinstance(turns[-1], dict) and (
+                turns[-1].get("role") == "tool" or turns[-1].get("type") == "function_call_output"):
+            gen.texts = [sim_tools.tool_result_text(turns)] * len(gen.texts)
+            gen.finish = ["stop"] * len(gen.texts)
+            gen.completion_tokens = gen.reasoning_tokens + sum(sim_text.count(t, model) for t in gen.texts)
+        elif plan.summary:
+            gen.completion_tokens += sim_text.count(plan.summary, model)
+        return plan
 
     def _wait(self, gen: _Gen, visible_tokens: int) -> None:
         """A non-streamed answer arrives when a stream would have finished."""
