@@ -113,11 +113,17 @@ class Monitor:
         return f"Monitor(stream={self.stream!r}, db_path={str(self.db_path)!r})"
 
 
-def init_monitor(stream: str, db_path: str | Path | None = None, *, quiet: bool = False) -> Monitor:
-    """Start logging to `stream`; the `monitor.openai` facade logs through the latest monitor."""
+def init_monitor(stream: str, db_path: str | Path | None = None, *, quiet: bool = False,
+                 otlp_endpoint: str | None = None) -> Monitor:
+    """Start logging to `stream`; the `monitor.openai` facade logs through the latest monitor.
+
+    `otlp_endpoint` (else `$OPENAI_MONITOR_OTLP_ENDPOINT`) also sends every record as an OpenTelemetry span.
+    """
     global _current
     monitor = Monitor(stream, db_path)
     _current = monitor
+    from .export import otlp
+    otlp.route(monitor.stream, otlp_endpoint)
     if not quiet:
         print(
             f"openai-monitor: logging stream '{monitor.stream}' to {monitor.db_path} — "

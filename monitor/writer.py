@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import pricing, tokens
 from .capture import PendingCall, finalize
+from .export import otlp
 from .store import INSERT_CALL_SQL, connect, record_row, stream_id
 from .streams import finish_open_streams
 
@@ -109,6 +110,7 @@ class RecordWriter:
                 self.failed += 1
                 self.last_error = f"could not record a {call.api} call: {type(exc).__name__}: {exc}"
                 log.warning(self.last_error)
+        otlp.emit(record for _, record in rows)      # OpenTelemetry, when configured (never raises)
         problem = self._insert(conn, rows)
         if problem is None or len(rows) == 1 or _is_locked(problem):
             return
@@ -200,6 +202,7 @@ def close_all() -> None:
         _writers.clear()
     for writer in writers:
         writer.close()
+    otlp.shutdown_all()          # queued spans get ≤ 2 s to leave; a dead collector can't hold up exit
 
 
 def _after_fork_in_child() -> None:

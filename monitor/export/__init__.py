@@ -1,0 +1,1 @@
+"""Where records go besides the store: OpenTelemetry (otlp.py)."""
