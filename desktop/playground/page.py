@@ -1,6 +1,6 @@
 """The prompt playground: messages with {variables}, parameters, attributes; every run measured and kept.
 
-The network call runs in a superqt generator worker that yields the reply's text as it streams in.
+The network call runs as a tasks.StreamOp whose generator yields the reply's text as it streams in.
 The numbers shown after a run are read back from the stored record, so they are what boards will show.
 """
 from __future__ import annotations
@@ -14,20 +14,20 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QMenu, QPlainTextEdit, QPushButton,
                                QSplitter, QToolButton, QVBoxLayout, QWidget)
-from superqt.utils import thread_worker
 
 from monitor.experiments import estimate_prompt, max_tokens_param
 from monitor.monitor import normalize_stream_name
 from monitor.profiles import DEFAULT_MODEL, test_connection
+from monitor.queries import find_logged_call
 from monitor.record import Record
 from monitor.templates import (MissingVariables, escape, find_variables_in, missing_variables, render,
                                render_messages)
 
-from . import workers
+from .. import tasks, workers
 from .attributes_editor import AttributesEditor
-from .call_stats import format_call_stats, format_estimate
+from ..call_stats import format_call_stats, format_estimate
 from .message_editor import ROLES, MessageList
-from .param_panel import ModelPicker, ParamPanel
+from ..param_panel import ModelPicker, ParamPanel
 from .template_vars import VariablesTable
 
 DEFAULT_STREAM = "playground"
@@ -61,8 +61,8 @@ class PlaygroundPage(QWidget):
         self.extra_request_options: dict[str, Any] = {}   # merged into every request (tests: extra_headers)
         self.last_record: Record | None = None
         self._state = "idle"
-        self._run_seq = 0
-        self._estimate_seq = 0
+        self._task: tasks.Task | None = None
+        self._estimate_task: tasks.Task | None = None
         self._handle: workers.CallHandle | None = None
         self._pending: _PendingRun | None = None
         self._build()
@@ -271,9 +271,7 @@ class PlaygroundPage(QWidget):
             self._set_banner("error", str(exc))
             return
         profile = self.ctx.current_profile
-        self._run_seq += 1
-        seq = self._run_seq
-        self._handle = workers.CallHandle()
+        self._handle = handle = workers.CallHandle()
         self._pending = _PendingRun(stream, time.time(), request["model"], request["messages"], attributes,
                                     bool(request.get("stream")))
         self._state = "running"
@@ -282,22 +280,21 @@ class PlaygroundPage(QWidget):
         self.stats_label.clear()
         self.last_record = None
         self._set_banner("running", f"Sending to {request['model']}…")
-        worker = workers.chat_call_worker(lambda: self.ctx.client(profile, stream), request, self._handle)
-        worker.yielded.connect(workers.alive(self, lambda piece: self._on_worker_yielded(seq, piece)))
-        worker.returned.connect(workers.alive(self, lambda outcome: self._on_worker_returned(seq, outcome)))
-        worker.errored.connect(workers.alive(self, lambda exc: self._on_worker_errored(seq, exc)))
-        workers.start(worker)
+        ctx = self.ctx
+        self._task = tasks.StreamOp(lambda _token: workers.chat_call(lambda: ctx.client(profile, stream), request, handle),
+                                    parent=self, success=self._finish) \
+            .on_yield(self._on_piece).failure(self._on_call_failed).run_in_background()
 
     def cancel(self) -> None:
         if self._state != "running" or self._handle is None:
             return
         if self._handle.cancel():
             # The stream is closed and logged as cancelled now; the worker may stay blocked in a read
-            # until the socket notices, so finish without it (its late signals are ignored).
-            self._run_seq += 1
+            # until the socket notices, so finish without it (its late answer is dropped).
+            self._task.cancel()
             self._finish(workers.CallOutcome("cancelled", self.output.toPlainText()))
         elif not self._pending.streamed:
-            self._run_seq += 1
+            self._task.cancel()
             self._finish(workers.CallOutcome("cancelled"), look_up=False)
             self._set_banner("cancelled", "Cancelled. A request sent without streaming cannot be stopped "
                                           "once sent: the server's answer will still be logged as a normal call.")
@@ -346,7 +343,8 @@ class PlaygroundPage(QWidget):
     def _on_estimate_due(self) -> None:
         typed = self.messages.messages()
         if not typed:
-            self._estimate_seq += 1               # drop any estimate still on its way
+            if self._estimate_task is not None:
+                self._estimate_task.cancel()      # drop any estimate still on its way
             self.estimate_label.setText("Write a message to see its token count and cost.")
             return
         model = self.model_picker.model() or DEFAULT_MODEL
@@ -354,24 +352,17 @@ class PlaygroundPage(QWidget):
         values = self.variables.values()
         missing = missing_variables([m["content"] for m in typed], values)
         rendered = render_messages(typed, values, strict=False)
-        self._estimate_seq += 1
-        seq = self._estimate_seq
-        worker = thread_worker(estimate_prompt, start_thread=False, ignore_errors=True)(model, rendered, max_out)
-        worker.returned.connect(workers.alive(
-            self, lambda est: self._on_estimate_returned(seq, est, max_out, missing)))
-        workers.start(worker)
+        self._estimate_task = tasks.NetOp(lambda: estimate_prompt(model, rendered, max_out), parent=self,
+                                          success=lambda est: self._on_estimate_returned(est, max_out, missing)) \
+            .latest("estimate").run_in_background()
 
-    def _on_estimate_returned(self, seq: int, est: Any, max_out: int, missing: list[str]) -> None:
-        if seq != self._estimate_seq:
-            return                                          # a newer estimate is on its way
+    def _on_estimate_returned(self, est: Any, max_out: int, missing: list[str]) -> None:
         text = format_estimate(est, max_out)
         if missing:
             text += f" · unfilled: {', '.join('{' + n + '}' for n in missing)}"
         self.estimate_label.setText(text)
 
-    def _on_worker_yielded(self, seq: int, piece: str) -> None:
-        if seq != self._run_seq:
-            return
+    def _on_piece(self, piece: str) -> None:
         if self._state == "running" and not self.output.toPlainText():
             self._set_banner("running", "Streaming…" if self.params.streaming() else "Received.")
         cursor = self.output.textCursor()
@@ -379,14 +370,9 @@ class PlaygroundPage(QWidget):
         cursor.insertText(piece)
         self.output.ensureCursorVisible()
 
-    def _on_worker_returned(self, seq: int, outcome: workers.CallOutcome) -> None:
-        if seq == self._run_seq:
-            self._finish(outcome)
-
-    def _on_worker_errored(self, seq: int, exc: BaseException) -> None:
+    def _on_call_failed(self, exc: BaseException) -> None:
         # chat_call turns every exception into an outcome; this is the safety net for the unexpected.
-        if seq == self._run_seq:
-            self._finish(workers.CallOutcome("error", error=workers.describe_error(exc)))
+        self._finish(workers.CallOutcome("error", error=workers.describe_error(exc)))
 
     def _on_stream_edited(self, name: str) -> None:
         if name.strip():
@@ -402,27 +388,26 @@ class PlaygroundPage(QWidget):
             self._set_banner("cancelled", "Cancelled — logged as cancelled with the output received so far.")
         else:
             self._set_banner("success", f"Done — logged to stream “{self._pending.stream}”.")
-        run, seq = self._pending, self._run_seq
+        run = self._pending
         if not look_up:
             self.callFinished.emit({"id": None, "status": outcome.status, "stream": run.stream,
                                     "error": outcome.error})
             return
         self.stats_label.setText("Reading the stored record…")
-        flush = workers.flush_monitor(self.ctx.monitor(run.stream))
-        flush.finished.connect(workers.alive(self, lambda: self._look_up_record(seq, run, outcome)))
-        workers.start(flush)
+        monitor = self.ctx.monitor(run.stream)
+        # latest wins: a new run makes this run's record look-up moot
+        tasks.NetOp(lambda: workers.flush(monitor), parent=self).failure(lambda _exc: None).finished(
+            lambda: self._look_up_record(run, outcome)).latest("look-up").run_in_background()
 
-    def _look_up_record(self, seq: int, run: "_PendingRun", outcome: workers.CallOutcome) -> None:
-        self.ctx.db.submit(
-            lambda store: workers.find_logged_call(store, run.stream, run.started_ts, run.model, run.messages,
-                                                   run.attributes),
-            workers.alive(self, lambda record: self._on_record_found(seq, run, outcome, record)),
-            workers.alive(self, lambda error: self._on_record_found(seq, run, outcome, None, error)))
+    def _look_up_record(self, run: "_PendingRun", outcome: workers.CallOutcome) -> None:
+        tasks.QueryOp(self.ctx.db, lambda store: find_logged_call(
+            store, run.stream, run.started_ts, run.model, run.messages, run.attributes), parent=self,
+            success=lambda record: self._on_record_found(run, outcome, record)).failure(
+            lambda exc: self._on_record_found(run, outcome, None, f"{type(exc).__name__}: {exc}")) \
+            .latest("look-up").run_in_background()
 
-    def _on_record_found(self, seq: int, run: "_PendingRun", outcome: workers.CallOutcome,
+    def _on_record_found(self, run: "_PendingRun", outcome: workers.CallOutcome,
                          record: Record | None, error: str | None = None) -> None:
-        if seq != self._run_seq:
-            return
         if record is None:
             self.stats_label.setText(f"The call's record was not found in the store ({error or 'not logged'}).")
             self.callFinished.emit({"id": None, "status": outcome.status, "stream": run.stream,
@@ -460,10 +445,10 @@ class PlaygroundPage(QWidget):
         self.model_picker.set_profile_models([profile.default_model])
         if not self.model_picker.model():
             self.model_picker.set_model(profile.default_model)
-        fetch = thread_worker(test_connection, start_thread=False, ignore_errors=True)(self.ctx.profiles, name, 5)
-        fetch.returned.connect(workers.alive(
-            self, lambda models: self._on_profile_models_returned(name, profile.default_model, models)))
-        workers.start(fetch)
+        profiles = self.ctx.profiles
+        tasks.NetOp(lambda: test_connection(profiles, name, 5), parent=self,
+                    success=lambda models: self._on_profile_models_returned(name, profile.default_model, models)) \
+            .failure(lambda _exc: None).latest("profile-models").run_in_background()
 
     def _on_profile_models_returned(self, name: str, default: str, models: list[str]) -> None:
         if name == self.ctx.current_profile:
@@ -473,8 +458,8 @@ class PlaygroundPage(QWidget):
         saved = self.ctx.settings.value("playground/stream")
         self.stream_combo.addItem(DEFAULT_STREAM)
         self.stream_combo.setCurrentText(str(saved or DEFAULT_STREAM))
-        self.ctx.db.submit(lambda store: [s.name for s in store.streams()], workers.alive(self, self._on_streams_loaded),
-                           lambda _error: None, key="playground-streams")
+        tasks.QueryOp(self.ctx.db, lambda store: [s.name for s in store.streams()], parent=self,
+                      success=self._on_streams_loaded).failure(lambda _exc: None).latest("streams").run_in_background()
 
     def _on_streams_loaded(self, names: list[str]) -> None:
         current = self.stream_name()

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPlainT
 from monitor.capture import prompt_messages
 from monitor.record import Record
 
-from . import formatting as fmt
-from .style import MUTED, ROLE_COLORS, STATUS_COLORS
+from .. import formatting as fmt
+from ..style import MUTED, ROLE_COLORS, STATUS_COLORS
 
 _PROMPT_KEYS = {"messages", "input", "instructions", "prompt"}     # shown as messages, not parameters
 OPEN_IN_PLAYGROUND_SHORTCUT = QKeySequence("Ctrl+P")
