@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QMenu, QPlainTextEdit, QPushButton,
-                               QSplitter, QToolButton, QVBoxLayout, QWidget)
+                               QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from monitor.experiments import estimate_prompt, max_tokens_param
 from monitor.monitor import normalize_stream_name
@@ -25,6 +25,7 @@ from monitor.templates import (MissingVariables, escape, find_variables_in, miss
 
 from .. import tasks, workers
 from .attributes_editor import AttributesEditor
+from .compare_view import CompareView
 from ..call_stats import format_call_stats, format_estimate
 from .message_editor import ROLES, MessageList
 from ..param_panel import ModelPicker, ParamPanel
@@ -54,6 +55,7 @@ class _PendingRun:
 
 class PlaygroundPage(QWidget):
     callFinished = Signal(dict)     # the stored record as a dict (or status/stream/error when none was stored)
+    compareFinished = Signal(list)  # compare mode: each column's {label, status, error, record}
 
     def __init__(self, ctx: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -69,6 +71,7 @@ class PlaygroundPage(QWidget):
         self._connect()
         self.messages.set_messages([{"role": "system", "content": ""}, {"role": "user", "content": ""}])
         self._restore_draft()
+        self.compare_button.setChecked(self.compare_view.restore(self.ctx.settings, DEFAULT_MODEL))
         self._refresh_profile()
         self._refresh_streams()
         self._set_banner("info", "Write a prompt and press Run (Ctrl+Enter). Esc cancels a running call.")
@@ -90,16 +93,22 @@ class PlaygroundPage(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the running call (Esc); it is logged as cancelled")
         self.cancel_button.setEnabled(False)
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setCheckable(True)
+        self.compare_button.setToolTip("Send the same prompt to 2–6 variants (model, parameters, system prompt, "
+                                       "profile) side by side")
+        self.model_label = QLabel("Model")
 
         top = QHBoxLayout()
         top.addWidget(self.profile_label)
         top.addSpacing(12)
-        top.addWidget(QLabel("Model"))
+        top.addWidget(self.model_label)
         top.addWidget(self.model_picker)
         top.addSpacing(12)
         top.addWidget(QLabel("Log to stream"))
         top.addWidget(self.stream_combo)
         top.addStretch(1)
+        top.addWidget(self.compare_button)
         top.addWidget(self.run_button)
         top.addWidget(self.cancel_button)
 
@@ -141,9 +150,13 @@ class PlaygroundPage(QWidget):
         output_layout.addWidget(self.output, 1)
         output_layout.addWidget(self.stats_label)
 
+        self.compare_view = CompareView(self.ctx)
+        self.output_stack = QStackedWidget()
+        self.output_stack.addWidget(output_box)
+        self.output_stack.addWidget(self.compare_view)
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(messages_box)
-        left.addWidget(output_box)
+        left.addWidget(self.output_stack)
         left.setStretchFactor(0, 2)
         left.setStretchFactor(1, 3)
         left.setSizes([320, 440])
@@ -167,6 +180,8 @@ class PlaygroundPage(QWidget):
             for widget in body:
                 box_layout.addWidget(widget)
             right_layout.addWidget(box, stretch)
+            if title == "Parameters":
+                self.params_box = box
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
@@ -190,12 +205,17 @@ class PlaygroundPage(QWidget):
         self._estimate_timer.timeout.connect(self._on_estimate_due)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
+        self.compare_button.toggled.connect(self._on_compare_toggled)
+        self.compare_view.runFinished.connect(self._on_compare_finished)
+        self.compare_view.changed.connect(self._estimate_timer.start)
         self.stream_combo.currentTextChanged.connect(self._on_stream_edited)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, self.run, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence("Escape"), self, self.cancel, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.ctx.currentProfileChanged.connect(lambda _name: self._refresh_profile())
         self.ctx.profilesChanged.connect(self._refresh_profile)
+        self.ctx.profilesChanged.connect(self.compare_view.refresh_profiles)
+        self.ctx.currentProfileChanged.connect(lambda _name: self.compare_view.refresh_profiles())
 
     # -- public API ---------------------------------------------------------------------------------
     def set_stream(self, name: str) -> None:
@@ -205,7 +225,10 @@ class PlaygroundPage(QWidget):
         return self.stream_combo.currentText().strip()
 
     def is_running(self) -> bool:
-        return self._state in ("running", "cancelling")
+        return self._state in ("running", "cancelling") or self.compare_view.is_running()
+
+    def comparing(self) -> bool:
+        return self.compare_button.isChecked()
 
     def save_state(self) -> None:
         """Called when the window closes: stop a running call and keep the prompt for next time."""
@@ -215,6 +238,7 @@ class PlaygroundPage(QWidget):
                                                                 "stream": self.params.streaming()},
                  "attributes": self.attributes.attributes()}
         self.ctx.settings.setValue("playground/draft", json.dumps(draft))
+        self.compare_view.save(self.ctx.settings, self.comparing())
 
     def _restore_draft(self) -> None:
         try:
@@ -265,6 +289,9 @@ class PlaygroundPage(QWidget):
     def run(self) -> None:
         if self.is_running():
             return
+        if self.comparing():
+            self._run_compare()
+            return
         try:
             request, attributes, stream = self._build_request()
         except (MissingVariables, ValueError) as exc:
@@ -286,6 +313,10 @@ class PlaygroundPage(QWidget):
             .on_yield(self._on_piece).failure(self._on_call_failed).run_in_background()
 
     def cancel(self) -> None:
+        if self.compare_view.is_running():
+            self.compare_view.cancel()
+            self._set_banner("cancelled", "Cancelled every column — each is logged as cancelled with its output so far.")
+            return
         if self._state != "running" or self._handle is None:
             return
         if self._handle.cancel():
@@ -342,6 +373,8 @@ class PlaygroundPage(QWidget):
 
     def _on_estimate_due(self) -> None:
         typed = self.messages.messages()
+        if self.comparing():
+            self.compare_view.refresh_estimates(typed, self.variables.values())
         if not typed:
             if self._estimate_task is not None:
                 self._estimate_task.cancel()      # drop any estimate still on its way
@@ -429,7 +462,45 @@ class PlaygroundPage(QWidget):
     def _update_buttons(self) -> None:
         running = self.is_running()
         self.run_button.setEnabled(not running)
-        self.cancel_button.setEnabled(self._state == "running")
+        self.cancel_button.setEnabled(self._state == "running" or self.compare_view.is_running())
+        self.compare_button.setEnabled(not running)
+
+    # -- compare mode -------------------------------------------------------------------------------
+    def _on_compare_toggled(self, on: bool) -> None:
+        self.output_stack.setCurrentIndex(1 if on else 0)
+        for widget in (self.model_label, self.model_picker, self.params_box):
+            widget.setVisible(not on)          # each column has its own model and parameters
+        self._estimate_timer.start()
+        if on:
+            self._set_banner("info", "Compare: each column sends the shared messages with its own model, "
+                                     "parameters and system prompt. Run (Ctrl+Enter) sends all; Esc cancels all.")
+
+    def _run_compare(self) -> None:
+        stream = normalize_stream_name(self.stream_name() or DEFAULT_STREAM)
+        typed = self.messages.messages()
+        if not typed:
+            self._set_banner("error", "Write a message first.")
+            return
+        try:
+            self.compare_view.run(typed, self.variables.values(), self.attributes.attributes(), stream,
+                                  self.extra_request_options)
+        except (MissingVariables, ValueError) as exc:
+            self._set_banner("error", str(exc))
+            return
+        self._update_buttons()
+        self._set_banner("running", f"Sending to {len(self.compare_view.columns)} variants…")
+
+    def _on_compare_finished(self, results: list[dict]) -> None:
+        self._update_buttons()
+        statuses = [r["status"] for r in results if r]
+        if any(s == "error" for s in statuses):
+            self._set_banner("error", "Some columns failed — see each column's message.")
+        elif any(s == "cancelled" for s in statuses):
+            self._set_banner("cancelled", "Cancelled — every column is logged as cancelled with its output so far.")
+        else:
+            self._set_banner("success", f"Done — {len(results)} calls logged to stream “{self.stream_name()}” "
+                                        "with a `compare` attribute (group a board by it).")
+        self.compareFinished.emit(results)
 
     def _refresh_profile(self) -> None:
         name = self.ctx.current_profile
