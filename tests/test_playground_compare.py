@@ -65,6 +65,9 @@ def test_three_columns_stream_at_once_and_show_the_stored_numbers(qtbot, page, c
 
     records = {r.attributes["compare"]: r for r in stored_records(ctx, STREAM)}
     assert sorted(records) == ["A", "B", "C"] and all(r["status"] == "success" for r in results)
+    # ...and by the store's own clock: each call started before any of them ended
+    ends = [r.timestamp + r.latency_ms / 1000 for r in records.values()]
+    assert max(r.timestamp for r in records.values()) < min(ends)
     assert records["B"].request["temperature"] == 0.2 and records["B"].request["max_tokens"] == 200
     assert records["C"].request["messages"][0] == {"role": "system", "content": "You answer like a pirate."}
     assert records["A"].request["messages"] == [{"role": "system", "content": "You are terse."},
