@@ -55,6 +55,8 @@ class CompareColumn(QFrame):
     # -- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
         self.title = QLabel(objectName="compareTitle")
+        self.title.setMinimumWidth(40)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.title.setStyleSheet("font-weight:600; font-size:13px;")
         self.remove_button = QToolButton(text="✕", autoRaise=True, toolTip="Remove this column")
@@ -66,14 +68,15 @@ class CompareColumn(QFrame):
         self.model_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.temperature = QDoubleSpinBox(decimals=2, singleStep=0.1, specialValueText="default")
         self.temperature.setRange(-0.1, 2.0)
-        self.max_tokens = QSpinBox(singleStep=64, specialValueText="no limit", maximum=1_000_000)
+        self.max_tokens = QSpinBox(singleStep=64, specialValueText="none", maximum=1_000_000,
+                                   toolTip="Max output tokens (none: no limit)")
         self.system = QPlainTextEdit(placeholderText="System prompt for this column (empty: the shared one)")
         self.system.setTabChangesFocus(True)
-        self.system.setFixedHeight(52)
+        self.system.setFixedHeight(44)
         self.estimate_label = QLabel(wordWrap=True, objectName="mutedLabel")
         self.estimate_label.setStyleSheet("color: palette(placeholder-text);")
         self.output = QPlainTextEdit(readOnly=True, placeholderText="The reply streams in here.")
-        self.output.setMinimumHeight(120)
+        self.output.setMinimumHeight(80)
         self.status_label = QLabel(wordWrap=True)
         self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self.stats_label = QLabel(wordWrap=True, objectName="compareStats")
@@ -102,9 +105,9 @@ class CompareColumn(QFrame):
         layout.addLayout(form)
         layout.addWidget(self.system)
         layout.addWidget(self.estimate_label)
-        layout.addWidget(self.output, 1)
         layout.addWidget(self.status_label)
-        layout.addWidget(self.stats_label)
+        layout.addWidget(self.stats_label)          # above the output: the numbers stay in view
+        layout.addWidget(self.output, 1)
 
         self._append_timer = QTimer(self, singleShot=True, interval=APPEND_EVERY_MS)
         self._append_timer.timeout.connect(self._flush_text)
@@ -124,8 +127,14 @@ class CompareColumn(QFrame):
 
     def _show_title(self) -> None:
         model = self.model_picker.model() or "no model"
-        self.title.setText(f"{self.label} · {model}")
-        self.title.setToolTip(f"Calls from this column carry the attribute compare = {self.label!r}")
+        full = f"{self.label} · {model}"
+        room = max(self.title.width(), 60)
+        self.title.setText(self.title.fontMetrics().elidedText(full, Qt.TextElideMode.ElideMiddle, room))
+        self.title.setToolTip(f"{full}\nCalls from this column carry the attribute compare = {self.label!r}")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override: re-elide the title
+        super().resizeEvent(event)
+        self._show_title()
 
     def set_profiles(self, names: list[str], current: str) -> None:
         chosen = self.profile_combo.currentData()
@@ -184,11 +193,14 @@ class CompareColumn(QFrame):
         self.estimate = est
         mark = "" if est.exact else "~"
         if est.cost_usd is None:
-            text = f"{mark}{est.prompt_tokens:,} prompt tok · price unknown"
+            text = f"Est. {mark}{est.prompt_tokens:,} tok · price unknown"
         elif est.includes_output:
-            text = f"{mark}{est.prompt_tokens:,} prompt tok · ≤ {format_usd(est.cost_usd)} (≤ {max_out:,} out)"
+            text = f"Est. {mark}{est.prompt_tokens:,} tok · ≤ {format_usd(est.cost_usd)}"
         else:
-            text = f"{mark}{est.prompt_tokens:,} prompt tok · {format_usd(est.cost_usd)} + output"
+            text = f"Est. {mark}{est.prompt_tokens:,} tok · {format_usd(est.cost_usd)} + output"
+        self.estimate_label.setToolTip("Before sending: prompt tokens and cost" + (
+            f", worst case with {max_out:,} output tokens" if est.includes_output else
+            "; output not included (no max tokens)"))
         self.estimate_label.setText(text)
         self.estimated.emit()
 
@@ -266,6 +278,7 @@ class CompareColumn(QFrame):
             self.state = "idle"
             self.record = record
             self.stats_label.setText(format_column_stats(record) if record else "The call's record was not found.")
+            self.stats_label.setToolTip(f"call #{record.id} in stream “{record.stream}”" if record else "")
             self.finished.emit({"label": self.label, "status": outcome.status, "error": outcome.error,
                                 "record": record})
 
@@ -287,5 +300,4 @@ def format_column_stats(record: Record) -> str:
     est = record.usage_estimated
     cost = ("~" if est and record.cost_usd is not None else "") + format_usd(record.cost_usd)
     return (f"{format_tokens(record.prompt_tokens, est)} → {format_tokens(record.completion_tokens, est)} tokens"
-            f" · {cost}\nlatency {format_ms(record.latency_ms)} · first token {format_ms(record.ttft_ms)}"
-            f" · #{record.id}")
+            f" · {cost}\nlatency {format_ms(record.latency_ms)} · TTFT {format_ms(record.ttft_ms)}")

@@ -15,7 +15,7 @@ from .variants import LABELS, MAX_COLUMNS, MIN_COLUMNS, Variant, build_request, 
 from .word_diff import similarity, word_diff_html
 
 SETTINGS_KEY = "playground/compare"
-COLUMN_MIN_WIDTH = 240
+COLUMN_MIN_WIDTH = 200
 
 
 class CompareView(QWidget):
@@ -62,7 +62,10 @@ class CompareView(QWidget):
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.diff_view = QTextBrowser(objectName="wordDiff")
         self.diff_view.hide()
-        split = QSplitter(Qt.Orientation.Vertical)
+        self.scroll.setMinimumHeight(300)
+        self.diff_view.setMinimumHeight(90)
+        self.split = split = QSplitter(Qt.Orientation.Vertical)
+        split.setChildrenCollapsible(False)
         split.addWidget(self.scroll)
         split.addWidget(self.diff_view)
         split.setStretchFactor(0, 3)
@@ -188,6 +191,9 @@ class CompareView(QWidget):
     # -- diff -----------------------------------------------------------------------------------------
     def _on_diff_toggled(self, on: bool) -> None:
         self.diff_view.setVisible(on)
+        if on:
+            total = max(self.split.height(), 400)
+            self.split.setSizes([int(total * 0.74), int(total * 0.26)])
         self.update_diff()
 
     def update_diff(self) -> None:

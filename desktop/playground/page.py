@@ -154,7 +154,7 @@ class PlaygroundPage(QWidget):
         self.output_stack = QStackedWidget()
         self.output_stack.addWidget(output_box)
         self.output_stack.addWidget(self.compare_view)
-        left = QSplitter(Qt.Orientation.Vertical)
+        self.left_split = left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(messages_box)
         left.addWidget(self.output_stack)
         left.setStretchFactor(0, 2)
@@ -183,7 +183,7 @@ class PlaygroundPage(QWidget):
             if title == "Parameters":
                 self.params_box = box
 
-        split = QSplitter(Qt.Orientation.Horizontal)
+        self.main_split = split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(0, 3)
@@ -468,6 +468,12 @@ class PlaygroundPage(QWidget):
     # -- compare mode -------------------------------------------------------------------------------
     def _on_compare_toggled(self, on: bool) -> None:
         self.output_stack.setCurrentIndex(1 if on else 0)
+        total = max(self.left_split.height(), 700)
+        share = 0.26 if on else 0.42              # the columns need the room more than the messages
+        self.left_split.setSizes([int(total * share), int(total * (1 - share))])
+        width = max(self.main_split.width(), 1000)
+        side = 280 if on else 340
+        self.main_split.setSizes([width - side, side])
         for widget in (self.model_label, self.model_picker, self.params_box):
             widget.setVisible(not on)          # each column has its own model and parameters
         self._estimate_timer.start()
