@@ -138,7 +138,8 @@ class Op:
         return self
 
     def latest(self, key: str) -> "Op":
-        """Latest wins: a newer op with this key (for the same parent) makes this one's answer stale."""
+        """Latest wins: a newer op with this key (for the same parent) makes this one's answer stale, and a
+        DB op still queued is skipped — so never key a write."""
         self._key = (id(self._parent) if self._parent is not None else None, key)
         return self
 

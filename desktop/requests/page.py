@@ -14,6 +14,7 @@ from .. import tasks
 from ..context import AppContext
 from .record_detail import COPY_AS_PYTHON_SHORTCUT, OPEN_IN_PLAYGROUND_SHORTCUT, RecordDetail
 from .model import RequestFilter, RequestsModel
+from . import scores_adapter
 from .snippet import python_snippet
 
 _COLUMN_WIDTHS = (112, 150, 118, 86, 92, 96, 88, 80, 70, 150)
@@ -102,6 +103,8 @@ class RequestsPage(QWidget):
         self.detail = RecordDetail()
         self.detail.openInPlaygroundRequested.connect(self.openInPlaygroundRequested)
         self.detail.copyAsPythonRequested.connect(self._copy_as_python)
+        self.detail.enable_rating(scores_adapter.AVAILABLE)
+        self.detail.ratingGiven.connect(self._on_rating_given)
 
         self.splitter = QSplitter(Qt.Vertical, objectName="requestsSplitter")
         self.splitter.addWidget(self.table_stack)
@@ -225,6 +228,23 @@ class RequestsPage(QWidget):
     def _on_record_loaded(self, record: Record | None) -> None:
         self.detail.set_record(record)
         self._update_actions()
+        if record is not None and scores_adapter.AVAILABLE:
+            record_id = record.id
+            tasks.QueryOp(self.ctx.db, lambda s: scores_adapter.load(s, record_id), parent=self,
+                          success=self._on_scores_loaded).failure(self._on_detail_failed) \
+                .latest("scores").run_in_background()
+
+    def _on_rating_given(self, record_id: int, name: str, value: object, passed: object) -> None:
+        # A write: never keyed (latest-wins would skip it); the read after it is.
+        tasks.QueryOp(self.ctx.db, lambda s: scores_adapter.rate(s, record_id, name, value=value, passed=passed),
+                      parent=self).failure(self._on_detail_failed).run_in_background()
+        tasks.QueryOp(self.ctx.db, lambda s: scores_adapter.load(s, record_id), parent=self,
+                      success=self._on_scores_loaded).failure(self._on_detail_failed) \
+            .latest("scores").run_in_background()
+        self.message.emit(f"Rated call #{record_id}.")
+
+    def _on_scores_loaded(self, scores: list[dict]) -> None:
+        self.detail.set_scores([scores_adapter.describe(s) for s in scores])
 
     def _on_detail_failed(self, exc: BaseException) -> None:
         self.message.emit(f"Could not read the call: {type(exc).__name__}: {exc}")
