@@ -245,8 +245,10 @@ class CompareColumn(QFrame):
             self._set_status("running", f"Streaming… first token after {format_ms(self._ttft_ms)}")
             self.firstText.emit(self.label)
         self._buffer.append(piece)
-        if not self._append_timer.isActive():
-            self._append_timer.start()
+        if APPEND_EVERY_MS <= 0:
+            self._flush_text()                   # one append per piece (benchmarks/gui_stall.py's "before")
+        elif not self._append_timer.isActive():
+            self._append_timer.start(APPEND_EVERY_MS)
 
     def _flush_text(self) -> None:
         if not self._buffer:
