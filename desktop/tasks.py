@@ -348,7 +348,10 @@ class DbLane(QObject):
     def submit(self, fn: Callable[[Store], Any], on_done: Callable[[Any], None] | None = None,
                on_error: Callable[[str], None] | None = None, key: str | None = None,
                parent: QObject | None = None) -> Task:
-        """Shorthand for a QueryOp (on_error gets the error as one line of text)."""
+        """Shorthand for a QueryOp (on_error gets the error as one line of text).  Without `parent`, a bound
+        method's QObject is the parent, so a page closed meanwhile is not called back."""
+        if parent is None and isinstance(getattr(on_done, "__self__", None), QObject):
+            parent = on_done.__self__
         op = QueryOp(self, fn, parent=parent, success=on_done)
         if on_error is not None:
             op.failure(lambda exc: on_error(f"{type(exc).__name__}: {exc}"))

@@ -189,3 +189,23 @@ def test_stream_values_arriving_while_the_gui_is_busy_come_in_one_event(qtbot, m
     qtbot.waitUntil(lambda: bool(done), timeout=10_000)
     assert pieces == list(range(500))
     assert len(posts) == 2          # one delivery for all 500 values, one for the end (not 501 events)
+
+
+def test_submit_shorthand_skips_a_destroyed_pages_bound_method(qtbot, lane):
+    class Page(QWidget):
+        def __init__(self):
+            super().__init__()
+            self.got = []
+
+        def on_done(self, value):
+            self.got.append(value)
+
+    page, gate, landed = Page(), threading.Event(), []
+    got = page.got
+    lane.submit(lambda s: gate.wait(10), page.on_done)
+    lane.submit(lambda s: "after", landed.append)
+    page.deleteLater()
+    qtbot.waitUntil(lambda: not _valid(page), timeout=5_000)
+    gate.set()
+    qtbot.waitUntil(lambda: landed == ["after"], timeout=10_000)
+    assert got == []
