@@ -9,6 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from PySide6.QtCore import Qt
 
+from desktop import tasks
 from desktop.call_stats import format_usd
 from desktop.playground import PlaygroundPage
 from desktop.playground.compare_column import format_column_stats
@@ -152,3 +153,15 @@ def test_word_diff():
 def test_a_column_without_a_model_stops_the_run_with_a_message():
     with pytest.raises(ValueError, match="Column B: pick a model"):
         build_request(Variant("B"), [{"role": "user", "content": "hi"}], {}, {})
+
+
+def test_a_missing_value_blocks_every_column_with_a_visible_message(qtbot, page, ctx, sim):
+    page.show()
+    page.variables.set_value("topic", "")
+    assert tasks.wait_for_network(10_000)               # the page's model-list fetch is a request too
+    before = sim.request_count
+    page.run()
+    assert not page.is_running() and page.banner_kind() == "error" and "{topic}" in page.banner.text()
+    assert page.banner.isVisible()                      # the banner is shown in compare mode too
+    qtbot.wait(100)
+    assert sim.request_count == before and stored_records(ctx, STREAM) == []

@@ -66,7 +66,8 @@ class CompareColumn(QFrame):
         self.model_picker = ModelPicker()
         self.model_picker.setMinimumContentsLength(8)
         self.model_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.temperature = QDoubleSpinBox(decimals=2, singleStep=0.1, specialValueText="default")
+        self.temperature = QDoubleSpinBox(decimals=2, singleStep=0.1, specialValueText="auto",
+                                          toolTip="Temperature (auto: not sent, the server's default)")
         self.temperature.setRange(-0.1, 2.0)
         self.max_tokens = QSpinBox(singleStep=64, specialValueText="none", maximum=1_000_000,
                                    toolTip="Max output tokens (none: no limit)")

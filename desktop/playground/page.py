@@ -146,7 +146,6 @@ class PlaygroundPage(QWidget):
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         output_box = QGroupBox("Output")
         output_layout = QVBoxLayout(output_box)
-        output_layout.addWidget(self.banner)
         output_layout.addWidget(self.output, 1)
         output_layout.addWidget(self.stats_label)
 
@@ -156,7 +155,12 @@ class PlaygroundPage(QWidget):
         self.output_stack.addWidget(self.compare_view)
         self.left_split = left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(messages_box)
-        left.addWidget(self.output_stack)
+        lower = QWidget()                          # the banner speaks for both modes
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.banner)
+        lower_layout.addWidget(self.output_stack, 1)
+        left.addWidget(lower)
         left.setStretchFactor(0, 2)
         left.setStretchFactor(1, 3)
         left.setSizes([320, 440])
@@ -480,6 +484,8 @@ class PlaygroundPage(QWidget):
         if on:
             self._set_banner("info", "Compare: each column sends the shared messages with its own model, "
                                      "parameters and system prompt. Run (Ctrl+Enter) sends all; Esc cancels all.")
+        else:
+            self._set_banner("info", "Write a prompt and press Run (Ctrl+Enter). Esc cancels a running call.")
 
     def _run_compare(self) -> None:
         stream = normalize_stream_name(self.stream_name() or DEFAULT_STREAM)
