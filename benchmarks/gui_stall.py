@@ -1,6 +1,13 @@
-"""Does the main window keep answering while an experiment's calls land?  (issue 3, "Never frozen")
+"""Does the main window keep answering while an experiment's calls land, and while 4 Compare columns
+stream at once?  (issue 3, "Never frozen"; issue 12)
 
-    python benchmarks/gui_stall.py [--calls 100] [--concurrency 8] [--latency-ms 50] [--history 20000]
+    python benchmarks/gui_stall.py [--case all|experiment|compare] [--calls 100] [--concurrency 8]
+                                   [--latency-ms 50] [--history 20000] [--compare-tokens-per-s 300]
+
+Compare case: the Playground in compare mode with 4 columns, each streaming a ~900-token reply from the
+simulator at --compare-tokens-per-s (all four at once), measured twice in one run: with one text append
+per token (how the single-prompt output works) and with the columns' ~30 ms coalesced appends.  Target:
+longest stall < 50 ms.
 
 The real main window (offscreen) shows the Requests page of the stream being written, with the
 sidebar's live counts and the status bar's "today" figures, over a store that already holds
@@ -15,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import statistics
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -61,9 +70,54 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--history", type=int, default=20_000, help="calls already in the stream")
     parser.add_argument("--tick-ms", type=int, default=5)
+    parser.add_argument("--case", choices=("all", "experiment", "compare"), default="all")
+    parser.add_argument("--compare-tokens-per-s", type=float, default=300)
     args = parser.parse_args()
 
     app: QApplication = application()
+    result: dict = {}
+    if args.case in ("all", "experiment"):
+        result.update(experiment_case(app, args))
+        if "error" in result:
+            print(result["error"], file=sys.stderr)
+            return 1
+    if args.case in ("all", "compare"):
+        result.update(compare_case(app, args))
+    print(json.dumps(result))
+    return 0
+
+
+class StallMeter:
+    """A PreciseTimer ticking every tick_ms; a gap longer than that is time the event loop could not answer."""
+
+    def __init__(self, tick_ms: int):
+        self.tick_ms = tick_ms
+        self.gaps: list[float] = []
+        self.clock = QElapsedTimer()
+        self.ticker = QTimer(interval=tick_ms, timerType=Qt.PreciseTimer)
+        self.ticker.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        self.gaps.append(self.clock.nsecsElapsed() / 1e6)
+        self.clock.restart()
+
+    def start(self) -> None:
+        self.gaps.clear()
+        self.clock.start()
+        self.ticker.start()
+
+    def stop(self) -> None:
+        self.ticker.stop()
+
+    def longest(self) -> float:
+        return max(self.gaps, default=0.0) - self.tick_ms
+
+    def p99(self) -> float:
+        stalls = sorted(g - self.tick_ms for g in self.gaps)
+        return stalls[int(len(stalls) * 0.99)] if stalls else 0.0
+
+
+def experiment_case(app: QApplication, args) -> dict:
     sim = Simulator(SimulatorConfig(latency_ms=args.latency_ms, ttft_ms=args.latency_ms / 2, jitter=0.3)).start()
     db = _tmp / "bench.db"
     insert(db, [make_record(STREAM, i, ts=time.time() - 3600 + i * 0.1) for i in range(args.history)])
@@ -132,8 +186,7 @@ def main() -> int:
     ctx.shutdown()
 
     if "shown" not in timing:
-        print("the calls did not all reach the window within 120 s", file=sys.stderr)
-        return 1
+        return {"error": "the calls did not all reach the window within 120 s"}
     stalls = sorted(g - args.tick_ms for g in gaps)
     p99 = stalls[int(len(stalls) * 0.99)]
     print(f"{args.calls} calls, concurrency {args.concurrency}, simulator latency ~{args.latency_ms:.0f} ms, "
@@ -143,7 +196,80 @@ def main() -> int:
     print(f"event loop: {len(gaps)} ticks of {args.tick_ms} ms; median gap {statistics.median(gaps):.1f} ms, "
           f"p99 stall {p99:.1f} ms")
     print(f"longest event-loop stall: {stalls[-1]:.1f} ms (target < 100 ms)")
-    return 0
+    sim.stop()
+    return {"experiment_calls": args.calls, "experiment_longest_stall_ms": round(stalls[-1], 1),
+            "experiment_p99_stall_ms": round(p99, 1)}
+
+
+REPLY = " ".join(["Rate limits protect a shared service; a client that retries with exponential backoff "
+                  "and jitter keeps working when the server is busy, and logs every retry."] * 30)
+
+
+def compare_case(app: QApplication, args) -> dict:
+    from desktop.playground import compare_column
+    from desktop.playground.variants import Variant
+
+    sim = Simulator(SimulatorConfig(latency_ms=20, ttft_ms=50, jitter=0.1)).start()
+    db = _tmp / "compare.db"
+    profiles = ProfileStore(_tmp / "compare-profiles.json")
+    profiles.save(Profile("sim", base_url=sim.base_url, kind="demo"))
+    ctx = AppContext(db, profiles=profiles, simulator=sim)
+    ctx.set_current_profile("sim")
+    window = MainWindow(ctx, stream="bench/compare")
+    window.resize(1360, 860)
+    window.show()
+    window.show_page("playground")
+    page = window.page("playground")
+    page.compare_button.setChecked(True)
+    page.compare_view.set_variants([Variant(label, model=model) for label, model in
+                                    zip("ABCD", ("gpt-4o-mini", "gpt-4o", "gpt-4.1-nano", "gpt-4.1-mini"))])
+    page.messages.editors[1].text.setPlainText("Explain rate limits.")
+    page.extra_request_options = {"extra_headers": {
+        "X-Sim-Tokens-Per-S": str(args.compare_tokens_per_s), "X-Sim-Output": urllib.parse.quote(REPLY)}}
+    meter = StallMeter(args.tick_ms)
+    figures: dict[str, float] = {}
+
+    def one_run(mode: str, append_ms: int, then) -> None:
+        compare_column.APPEND_EVERY_MS = append_ms
+        started = time.perf_counter()
+
+        def finished(results: list) -> None:
+            page.compareFinished.disconnect(finished)
+            meter.stop()
+            ok = all(r and r["status"] == "success" for r in results)
+            figures[mode] = meter.longest()
+            figures[mode + "_p99"] = meter.p99()
+            figures[mode + "_s"] = time.perf_counter() - started
+            if not ok:
+                figures[mode + "_failed"] = 1
+            QTimer.singleShot(300, then)
+
+        page.compareFinished.connect(finished)
+        meter.start()
+        page.run()
+
+    QTimer.singleShot(1000, lambda: one_run("per_token", 0, lambda: one_run("coalesced", 30, app.quit)))
+    QTimer.singleShot(180_000, app.quit)
+    app.exec()
+    window.close()
+    ctx.shutdown()
+    compare_column.APPEND_EVERY_MS = 30
+    if "coalesced" not in figures:
+        return {"compare_error": "the compare runs did not finish within 180 s"}
+    tokens = len(REPLY.split()) * 4
+    print(f"4 compare columns streaming at once, ~{args.compare_tokens_per_s:.0f} tokens/s each "
+          f"(~{tokens:,} words in all), per run {figures['per_token_s']:.1f} s / {figures['coalesced_s']:.1f} s")
+    print(f"longest stall with one append per token: {figures['per_token']:.1f} ms (p99 {figures['per_token_p99']:.1f})")
+    print(f"longest stall with 30 ms coalesced appends: {figures['coalesced']:.1f} ms "
+          f"(p99 {figures['coalesced_p99']:.1f}; target < 50 ms)")
+    ratio = figures["per_token"] / max(figures["coalesced"], 0.1)
+    print(f"ratio per-token / coalesced longest stall: {ratio:.2f}x")
+    return {"compare_columns": 4, "compare_tokens_per_s": args.compare_tokens_per_s,
+            "compare_longest_stall_ms_per_token": round(figures["per_token"], 1),
+            "compare_longest_stall_ms": round(figures["coalesced"], 1),
+            "compare_p99_stall_ms": round(figures["coalesced_p99"], 1),
+            "compare_stall_ratio": round(ratio, 2),
+            "compare_failed": bool(figures.get("per_token_failed") or figures.get("coalesced_failed"))}
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from monitor.paths import user_config_dir
 from monitor.profiles import ProfileStore
 from monitor.store import connect
 
-from .db_worker import DbWorker
+from .tasks import DbLane
 
 
 def default_settings() -> QSettings:
@@ -40,7 +40,7 @@ class AppContext(QObject):
         self.simulator = simulator                  # monitor.simulator.Simulator in demo mode
         self.profiles = profiles or ProfileStore()
         self.settings = settings if settings is not None else default_settings()
-        self.db = DbWorker(self.db_path, self)
+        self.db = DbLane(self.db_path, self)
         self._monitors: dict[str, Monitor] = {}
         self._clients: dict[tuple, Any] = {}
         self._clients_lock = threading.Lock()       # client() is called from worker threads too

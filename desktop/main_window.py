@@ -33,8 +33,8 @@ from .boards import BoardsPage
 from .context import AppContext
 from .experiments import ExperimentsPage
 from .playground import PlaygroundPage
-from .requests_page import RequestsPage
-from .settings_dialog import SettingsDialog
+from .requests import RequestsPage
+from .settings import SettingsDialog
 from .sidebar import Sidebar
 from .statusbar import StatusBar
 from .style import icon as named_icon
@@ -294,15 +294,12 @@ class MainWindow(QMainWindow):
 
     def _on_about_triggered(self) -> None:
         # Asking the keyring is a D-Bus round trip (or an unlock prompt): never on the GUI thread.
-        from superqt.utils import create_worker
-
         from monitor.profiles import keyring_status
 
-        worker = create_worker(keyring_status, _start_thread=False)
-        worker.returned.connect(lambda status: self._show_about(status[1]))
-        worker.errored.connect(lambda exc: self._show_about(f"could not ask the keyring ({type(exc).__name__})"))
-        worker.start()
-        self._about_worker = worker          # keep it alive until it answers
+        from .tasks import NetOp
+
+        NetOp(keyring_status, parent=self, success=lambda status: self._show_about(status[1])).failure(
+            lambda exc: self._show_about(f"could not ask the keyring ({type(exc).__name__})")).run_in_background()
 
     def _show_about(self, keyring_text: str) -> None:
         QMessageBox.about(self, "About OpenAI Monitor", (

@@ -1,8 +1,8 @@
-"""Background work for the playground and experiments: network calls, flushes, record look-ups.
+"""Network-call pieces shared by the Playground and Experiments: a chat call as a generator of text
+pieces (run it with tasks.StreamOp), its cancel handle, and errors in words.
 
-Network workers run on a private QThreadPool: superqt's default is the global pool, which has one
-thread per core (2 here), so a long stream plus a running experiment would starve every short job
-(token estimates, flushes, exports) queued behind them.
+`start`, `alive`, `flush_monitor` and `chat_call_worker` are the older superqt spelling, kept for the
+Experiments page until it moves to desktop/tasks.py; they run on the same private pool as tasks' network lane.
 """
 from __future__ import annotations
 
@@ -12,27 +12,21 @@ from typing import Any, Callable
 
 import openai
 import shiboken6
-from PySide6.QtCore import QThreadPool
 from superqt.utils import WorkerBase, thread_worker
 
 from monitor.profiles import KeyringUnavailable, MissingApiKey, scrub
-from monitor.record import Record
-from monitor.store import Store
 
-_pool: QThreadPool | None = None
+from . import tasks
+
 _live: set[WorkerBase] = set()      # keeps started workers alive until they finish
 
 
-def worker_pool() -> QThreadPool:
-    global _pool
-    if _pool is None:
-        _pool = QThreadPool()
-        _pool.setMaxThreadCount(16)
-    return _pool
+def worker_pool():
+    return tasks.net_pool()
 
 
 def start(worker: WorkerBase) -> WorkerBase:
-    """Start a superqt worker on our pool (instead of worker.start(), which uses the global one)."""
+    """Start a superqt worker on the network lane's pool (instead of worker.start(), the global one)."""
     _live.add(worker)
     worker.finished.connect(lambda: _live.discard(worker))
     worker_pool().start(worker)
@@ -49,8 +43,8 @@ def alive(widget: Any, callback: Callable) -> Callable:
 
 
 def wait_for_workers(msecs: int = 10_000) -> bool:
-    """For tests and shutdown: wait until every worker started here has finished."""
-    return worker_pool().waitForDone(msecs)
+    """For tests and shutdown: wait until every network op and worker started so far has finished."""
+    return tasks.wait_for_network(msecs)
 
 
 # -- errors, in words -------------------------------------------------------------------------------
@@ -126,7 +120,7 @@ class CallOutcome:
 
 
 def chat_call(get_client: Callable[[], Any], request: dict, handle: CallHandle):
-    """Generator for a superqt GeneratorWorker: yields the reply's text pieces, returns a CallOutcome.
+    """Generator (for tasks.StreamOp): yields the reply's text pieces, returns a CallOutcome.
 
     The client is made here (a keyring read may block) and every exception becomes the outcome's error.
     """
@@ -170,22 +164,8 @@ def chat_call(get_client: Callable[[], Any], request: dict, handle: CallHandle):
 chat_call_worker = thread_worker(chat_call, start_thread=False, ignore_errors=True)
 
 
-@thread_worker(start_thread=False, ignore_errors=True)
-def flush_monitor(monitor: Any, timeout: float = 15.0) -> None:
+def flush(monitor: Any, timeout: float = 15.0) -> None:
     monitor.flush(timeout=timeout)
 
 
-def find_logged_call(store: Store, stream: str, since_ts: float, model: str, messages: list[dict],
-                     attributes: dict) -> Record | None:
-    """The record a call produced: newest in its stream, started no earlier than we sent it, with our
-    model, messages and attributes (other processes may log to the same stream meanwhile)."""
-    rows = store.conn.execute(
-        "SELECT c.id FROM calls c JOIN streams s ON s.id = c.stream_id "
-        "WHERE s.name = ? AND c.ts >= ? ORDER BY c.id DESC LIMIT 200",
-        (stream, since_ts - 1.0)).fetchall()
-    for (record_id,) in rows:
-        record = store.record(record_id)
-        if (record is not None and record.model == model and record.request.get("messages") == messages
-                and record.attributes == attributes):
-            return record
-    return None
+flush_monitor = thread_worker(flush, start_thread=False, ignore_errors=True)

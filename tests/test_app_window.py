@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from desktop.main_window import MainWindow
-from desktop.requests_model import PAGE_SIZE
+from desktop.requests.model import PAGE_SIZE
 from monitor.boards.repository import new_template_board
 
 try:

@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from desktop import formatting as fmt
-from desktop.requests_model import COLUMNS, COST_COLUMN, PAGE_SIZE, STATUS_COLUMN, RequestFilter
-from desktop.requests_page import RequestsPage
-from desktop.snippet import python_snippet
+from desktop.requests.model import COLUMNS, COST_COLUMN, PAGE_SIZE, STATUS_COLUMN, RequestFilter
+from desktop.requests import RequestsPage
+from desktop.requests.snippet import python_snippet
 from monitor.store import Store
 
 try:
@@ -199,7 +199,7 @@ def test_copy_as_python_makes_the_same_call_again(qtbot, ctx, page, sim, tmp_pat
 
 
 def test_query_filter_escapes_like_wildcards(ctx):
-    from desktop.requests_model import count_rows
+    from monitor.queries import count_calls as count_rows
 
     insert(ctx.db_path, [make_record(STREAM, 1, output="100% sure"), make_record(STREAM, 2, output="1000 sure")])
     store = Store(ctx.db_path)

@@ -20,9 +20,10 @@ import keyring.backends.fail
 import keyring.backends.SecretService
 import keyring.errors
 import pytest
-from PySide6.QtCore import QThreadPool, Qt
+from PySide6.QtCore import Qt
 
-from desktop.settings_dialog import CHECKING, READ_ONLY_ROLE, SettingsDialog
+from desktop import tasks
+from desktop.settings.dialog import CHECKING, READ_ONLY_ROLE, SettingsDialog
 from monitor.profiles import ENV_PROFILE_NAME, SERVICE, Profile, ProfileStore
 from monitor.simulator import MODELS, Simulator, SimulatorConfig
 from keyring_service import (config_dir, no_keyring, real_keyring, secret_service,  # noqa: F401
@@ -43,7 +44,7 @@ def dialog_for(qtbot):
         return dlg
     yield make
     # Keyring workers still running must not outlive the keyring fixture that is torn down next.
-    assert QThreadPool.globalInstance().waitForDone(15000)
+    assert tasks.wait_for_network(15000)
 
 
 class SlowKeyring(keyring.backend.KeyringBackend):
@@ -268,7 +269,7 @@ def test_keyring_calls_never_block_the_gui_thread(slow_keyring, store, dialog_fo
     assert [p.name for p in store.list()] == ["with-key"]
     assert (SERVICE, "renamed") not in slow_keyring.passwords
 
-    assert QThreadPool.globalInstance().waitForDone(15000)
+    assert tasks.wait_for_network(15000)
     methods = {method for method, _thread in slow_keyring.calls}
     assert methods == {"get_password", "set_password", "delete_password"}
     assert [c for c in slow_keyring.calls if c[1] == gui_thread] == []

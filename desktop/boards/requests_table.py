@@ -15,7 +15,7 @@ from monitor.boards import Panel, RequestRow, RequestsPage
 from monitor.record import Record
 
 from .. import formatting as fmt
-from ..record_detail import RecordDetail
+from ..requests.record_detail import RecordDetail
 from ..style import status_color
 from .units import bucket_text
 

@@ -15,11 +15,12 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QMessageBox, QPushButton, QVBoxLayout, QWidget)
-from superqt.utils import create_worker
 
 from monitor.profiles import (DEFAULT_MODEL, ENV_PROFILE_NAME, ConnectionTestFailed, KeyringUnavailable, Profile,
                               ProfileStore, keyring_backend_label, keyring_status, scrub,
                               test_connection)
+
+from .. import tasks
 
 KIND_LABELS = {"openai": "OpenAI", "azure": "Azure OpenAI", "compatible": "OpenAI-compatible"}
 EXTRA_KIND_LABELS = {"demo": "Built-in simulator", "env": "Environment"}   # shown, never chosen
@@ -43,11 +44,11 @@ def _probe_keyring() -> tuple[bool, str, str]:
     return ok, text, keyring_backend_label()
 
 
-def _check_key(store: ProfileStore, seq: int, name: str) -> tuple[int, bool]:
+def _check_key(store: ProfileStore, name: str) -> bool:
     try:
-        return seq, store.has_key(name)
+        return store.has_key(name)
     except Exception:        # has_key already maps keyring failures to False; so does this
-        return seq, False
+        return False
 
 
 def _error_text(exc: BaseException, *secrets: str | None) -> str:
@@ -108,14 +109,12 @@ class SettingsDialog(QDialog):
         self._keyring_ok: bool | None = None
         self._keyring_label: str | None = None
         self._has_key: bool | None = None   # for self._shown
-        self._key_check_seq = 0             # answers of older has_key checks are dropped
         self._write_worker = None           # save / rename / delete in progress
         self._changed = False               # the running write changed profiles -> profilesChanged
         self._close_when_done = False
         self._build()
-        self._status_worker = create_worker(
-            _probe_keyring, _connect={"returned": self._on_keyring_status_returned,
-                                      "errored": self._on_keyring_status_errored})
+        tasks.NetOp(_probe_keyring, parent=self, success=self._on_keyring_status_returned) \
+            .failure(self._on_keyring_status_errored).run_in_background()
         self._reload()
 
     # --- layout ---------------------------------------------------------------------------------
@@ -286,20 +285,19 @@ class SettingsDialog(QDialog):
     def _update_key_field(self, p: Profile) -> None:
         """Show `p`'s key state; asks the keyring on a worker whether a key is stored."""
         self._shown = p
-        self._key_check_seq += 1
         self._has_key = None
         if p.kind in ("env", "demo") or not p.name:
             self._has_key = False     # no keyring involved, or a new profile: nothing stored yet
         else:
-            create_worker(_check_key, self.store, self._key_check_seq, p.name,
-                          _connect={"returned": self._on_check_key_returned})
+            # latest wins: an answer for a profile no longer shown is dropped
+            store, name = self.store, p.name
+            tasks.NetOp(lambda: _check_key(store, name), parent=self,
+                        success=self._on_check_key_returned).latest("has-key").run_in_background()
         self._render_key_field()
 
-    def _on_check_key_returned(self, answer: tuple[int, bool]) -> None:
-        seq, has = answer
-        if seq == self._key_check_seq:      # else: the selection changed meanwhile
-            self._has_key = has
-            self._render_key_field()
+    def _on_check_key_returned(self, has: bool) -> None:
+        self._has_key = has
+        self._render_key_field()
 
     def _render_key_field(self) -> None:
         p = self._shown
@@ -355,9 +353,8 @@ class SettingsDialog(QDialog):
     def _start_write(self, message: str, func, *args, returned) -> None:
         self._say(message)
         self._changed = False
-        self._write_worker = create_worker(
-            func, *args, _connect={"returned": returned, "errored": self._on_write_errored,
-                                   "finished": self._on_write_finished})
+        self._write_worker = tasks.NetOp(lambda: func(*args), parent=self, success=returned) \
+            .failure(self._on_write_errored).finished(self._on_write_finished).run_in_background()
         self._update_buttons()
 
     def _on_write_errored(self, exc: Exception) -> None:
@@ -429,10 +426,10 @@ class SettingsDialog(QDialog):
         self._testing = self._current
         self._say(f"Testing {self._current}…")
         # A network call: never on the GUI thread.
-        self._worker = create_worker(
-            test_connection, self.store, self._current,
-            _connect={"returned": self._on_test_returned, "errored": self._on_test_errored,
-                      "finished": self._on_test_finished})
+        store, name = self.store, self._current
+        self._worker = tasks.NetOp(lambda: test_connection(store, name), parent=self,
+                                   success=self._on_test_returned) \
+            .failure(self._on_test_errored).finished(self._on_test_finished).run_in_background()
 
     def _on_test_returned(self, models: list[str]) -> None:
         if self._testing != self._current:

@@ -1,7 +1,7 @@
 """The Requests table's model: row ids plus a few display fields, loaded a page at a time.
 
 As Anki's browser does, the model keeps only what the visible rows need; the full record (messages,
-output, parameters) is read for the selected row alone.  Pages are fetched on the DB worker, newest
+output, parameters) is read for the selected row alone.  Pages are fetched on the DB lane (desktop/tasks.py), newest
 first by call time, with keyset pagination on (ts, id) — the order of the store's (stream_id, ts) index,
 so a page is an index walk, never a sort: a stream of a million calls costs one page to open and one
 page per scroll to the bottom.  Calls logged since the last look (id > the highest id seen) are
@@ -13,28 +13,21 @@ import bisect
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
+from monitor import queries
+from monitor.queries import CallFilter as RequestFilter
 from monitor.store import Store
 
-from . import formatting as fmt
-from .db_worker import DbWorker
-from .style import MUTED, status_color
+from .. import formatting as fmt
+from .. import tasks
+from ..style import MUTED, status_color
 
 PAGE_SIZE = 200
 LIVE_LIMIT = 1000          # more new calls than this at once: reload instead of prepending
 ID_ROLE = Qt.UserRole + 1
-
-
-@dataclass(frozen=True)
-class RequestFilter:
-    stream: str = ""
-    model: str = ""            # "" = any
-    status: str = ""           # "" = any
-    text: str = ""             # substring of model, request, output, attributes or error
 
 
 @dataclass(frozen=True)
@@ -59,56 +52,11 @@ class Row:
     attributes: str
 
 
-_SELECT = ("SELECT id, ts, model, api, status, substr(error, 1, 400), prompt_tokens, completion_tokens, "
-           "cached_tokens, reasoning_tokens, usage_estimated, cost_usd, latency_ms, ttft_ms, attributes "
-           "FROM calls WHERE ")
-
-
-def _where(store: Store, flt: RequestFilter, *, by_id: bool = False) -> tuple[list[str], list[Any]] | None:
-    sid = store.stream_id(flt.stream, create=False) if flt.stream else None
-    if sid is None:
-        return None
-    # by_id: new calls are found by the rowid range; "+" keeps SQLite off the stream index for that.
-    clauses, params = ["+stream_id = ?" if by_id else "stream_id = ?"], [sid]
-    if flt.model:
-        clauses.append("model = ?")
-        params.append(flt.model)
-    if flt.status:
-        clauses.append("status = ?")
-        params.append(flt.status)
-    if flt.text:
-        # request and attributes are JSON with non-ASCII escaped ("zoë" is stored as "zo\\u00eb").
-        escaped = json.dumps(flt.text)[1:-1]
-        searches = [("model", flt.text), ("output", flt.text), ("error", flt.text),
-                    ("request", escaped), ("attributes", escaped)]
-        clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c, _ in searches) + ")")
-        params += [_like(text) for _, text in searches]
-    return clauses, params
-
-
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def query_rows(store: Store, flt: RequestFilter, *, before: tuple[float, int] | None = None,
                after_id: int | None = None, limit: int = PAGE_SIZE) -> list[Row]:
-    """Runs on the DB worker: one page of rows, newest first, display strings made here, not on the GUI thread.
-
-    before=(ts, id): the page after that row; after_id: calls logged after that id (live updates).
-    """
-    where = _where(store, flt, by_id=after_id is not None)
-    if where is None:
-        return []
-    clauses, params = where
-    if before is not None:
-        clauses.append("(ts, id) < (?, ?)")
-        params += list(before)
-    if after_id is not None:
-        clauses.append("id > ?")
-        params.append(after_id)
-    sql = _SELECT + " AND ".join(clauses) + " ORDER BY ts DESC, id DESC LIMIT ?"
+    """Runs on the DB lane: one page of rows, newest first, display strings made there, not on the GUI thread."""
     now = time.time()
-    return [_row(r, now) for r in store.conn.execute(sql, params + [limit])]
+    return [_row(r, now) for r in queries.list_calls(store, flt, before=before, after_id=after_id, limit=limit)]
 
 
 def _order(row: Row) -> tuple[float, int]:
@@ -120,22 +68,6 @@ def _with_max_id(store: Store, query) -> tuple[list[Row], int]:
     """The store's highest id read before the query: anything later is caught by the next live update."""
     max_id = store.max_id()
     return query(), max_id
-
-
-def count_rows(store: Store, flt: RequestFilter) -> int:
-    where = _where(store, flt)
-    if where is None:
-        return 0
-    clauses, params = where
-    return store.conn.execute("SELECT COUNT(*) FROM calls WHERE " + " AND ".join(clauses), params).fetchone()[0]
-
-
-def stream_models(store: Store, stream: str) -> list[str]:
-    sid = store.stream_id(stream, create=False) if stream else None
-    if sid is None:
-        return []
-    rows = store.conn.execute("SELECT DISTINCT model FROM calls WHERE stream_id = ? AND model IS NOT NULL", (sid,))
-    return sorted(r[0] for r in rows)
 
 
 def _row(r: tuple, now: float) -> Row:
@@ -174,7 +106,7 @@ class RequestsModel(QAbstractTableModel):
     firstPageLoaded = Signal()
     loadFailed = Signal(str)
 
-    def __init__(self, db: DbWorker, parent=None):
+    def __init__(self, db: tasks.DbLane, parent=None):
         super().__init__(parent)
         self.db = db
         self.filter = RequestFilter()
@@ -182,7 +114,7 @@ class RequestsModel(QAbstractTableModel):
         self.total = 0
         self._ids: set[int] = set()
         self._max_id = 0                  # highest id seen: where live updates look from
-        self._generation = 0
+        self._tasks: list[tasks.Task] = []   # in flight; cancelled when the filter changes
         self._loading_first = False
         self._fetching = False
         self._prepending = False
@@ -195,8 +127,18 @@ class RequestsModel(QAbstractTableModel):
         self.filter = flt
         self.reload()
 
+    def _query(self, fn, on_done, key: str | None = None) -> None:
+        """A DB-lane op whose answer is dropped once the model reloads (or a newer op has the same key)."""
+        op = tasks.QueryOp(self.db, fn, parent=self, success=on_done).failure(self._on_load_failed)
+        if key is not None:
+            op.latest(key)
+        self._tasks = [t for t in self._tasks if not t.done]
+        self._tasks.append(op.run_in_background())
+
     def reload(self) -> None:
-        self._generation += 1
+        for task in self._tasks:           # answers for the old filter must not land in the new table
+            task.cancel()
+        self._tasks = []
         self.beginResetModel()
         self.rows, self._ids, self._max_id = [], set(), 0
         self._has_more = self._fetching = self._prepending = self._dirty = False
@@ -208,16 +150,14 @@ class RequestsModel(QAbstractTableModel):
             self._loading_first = False
             return
         self._loading_first = True
-        gen, flt = self._generation, self.filter
-        self.db.submit(lambda s: _with_max_id(s, lambda: query_rows(s, flt)),
-                       lambda result: self._on_first_page_loaded(gen, *result),
-                       self._on_load_failed, key=f"requests-first-{id(self)}")
+        flt = self.filter
+        self._query(lambda s: _with_max_id(s, lambda: query_rows(s, flt)),
+                    lambda result: self._on_first_page_loaded(*result), key="first")
         self._count()
 
     def _count(self) -> None:
-        gen, flt = self._generation, self.filter
-        self.db.submit(lambda s: count_rows(s, flt), lambda n: self._on_total_counted(gen, n),
-                       self._on_load_failed, key=f"requests-count-{id(self)}")
+        flt = self.filter
+        self._query(lambda s: queries.count_calls(s, flt), self._on_total_counted, key="count")
 
     def canFetchMore(self, parent=QModelIndex()) -> bool:
         return not parent.isValid() and self._has_more and not self._fetching and not self._loading_first
@@ -226,10 +166,9 @@ class RequestsModel(QAbstractTableModel):
         if not self.canFetchMore(parent):
             return
         self._fetching = True
-        gen, flt, last = self._generation, self.filter, self.rows[-1]
+        flt, last = self.filter, self.rows[-1]
         before = (last.ts, last.id)
-        self.db.submit(lambda s: query_rows(s, flt, before=before),
-                       lambda rows: self._on_page_fetched(gen, rows), self._on_load_failed)
+        self._query(lambda s: query_rows(s, flt, before=before), self._on_page_fetched)
 
     def refresh_new(self) -> None:
         """New calls may have landed: put those that match the filter in their place (usually the top)."""
@@ -239,15 +178,12 @@ class RequestsModel(QAbstractTableModel):
             self._dirty = True
             return
         self._prepending = True
-        gen, flt = self._generation, self.filter
-        after = self._max_id
-        self.db.submit(lambda s: _with_max_id(s, lambda: query_rows(s, flt, after_id=after, limit=LIVE_LIMIT)),
-                       lambda result: self._on_new_rows_loaded(gen, *result), self._on_load_failed)
+        flt, after = self.filter, self._max_id
+        self._query(lambda s: _with_max_id(s, lambda: query_rows(s, flt, after_id=after, limit=LIVE_LIMIT)),
+                    lambda result: self._on_new_rows_loaded(*result))
 
-    # -- worker answers (GUI thread) ----------------------------------------------------------------
-    def _on_first_page_loaded(self, gen: int, rows: list[Row], max_id: int) -> None:
-        if gen != self._generation:
-            return
+    # -- lane answers (GUI thread) ------------------------------------------------------------------
+    def _on_first_page_loaded(self, rows: list[Row], max_id: int) -> None:
         self._loading_first = False
         self._max_id = max_id
         self.pages_fetched += 1
@@ -256,17 +192,13 @@ class RequestsModel(QAbstractTableModel):
         self.firstPageLoaded.emit()
         self._after_load()
 
-    def _on_page_fetched(self, gen: int, rows: list[Row]) -> None:
-        if gen != self._generation:
-            return
+    def _on_page_fetched(self, rows: list[Row]) -> None:
         self._fetching = False
         self.pages_fetched += 1
         self._has_more = len(rows) == PAGE_SIZE
         self._append(rows)
 
-    def _on_new_rows_loaded(self, gen: int, rows: list[Row], max_id: int) -> None:
-        if gen != self._generation:
-            return
+    def _on_new_rows_loaded(self, rows: list[Row], max_id: int) -> None:
         self._prepending = False
         if len(rows) >= LIVE_LIMIT:        # a flood (an import, a benchmark): start over from the top
             self.reload()
@@ -287,14 +219,13 @@ class RequestsModel(QAbstractTableModel):
             self.totalChanged.emit(self.total)
         self._after_load()
 
-    def _on_total_counted(self, gen: int, n: int) -> None:
-        if gen == self._generation:
-            self.total = max(n, len(self.rows))
-            self.totalChanged.emit(self.total)
+    def _on_total_counted(self, n: int) -> None:
+        self.total = max(n, len(self.rows))
+        self.totalChanged.emit(self.total)
 
-    def _on_load_failed(self, message: str) -> None:
+    def _on_load_failed(self, exc: BaseException) -> None:
         self._loading_first = self._fetching = self._prepending = False
-        self.loadFailed.emit(message)
+        self.loadFailed.emit(f"{type(exc).__name__}: {exc}")
 
     def _append(self, rows: list[Row]) -> None:
         rows = [r for r in rows if r.id not in self._ids]

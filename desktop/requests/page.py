@@ -6,12 +6,15 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QSplitter, QStackedWidget, QTableView, QVBoxLayout, QWidget)
 
+from monitor.queries import stream_models
 from monitor.record import STATUSES, Record
 
-from . import formatting as fmt
-from .context import AppContext
+from .. import formatting as fmt
+from .. import tasks
+from ..context import AppContext
 from .record_detail import COPY_AS_PYTHON_SHORTCUT, OPEN_IN_PLAYGROUND_SHORTCUT, RecordDetail
-from .requests_model import RequestFilter, RequestsModel, stream_models
+from .model import RequestFilter, RequestsModel
+from . import scores_adapter
 from .snippet import python_snippet
 
 _COLUMN_WIDTHS = (112, 150, 118, 86, 92, 96, 88, 80, 70, 150)
@@ -100,6 +103,8 @@ class RequestsPage(QWidget):
         self.detail = RecordDetail()
         self.detail.openInPlaygroundRequested.connect(self.openInPlaygroundRequested)
         self.detail.copyAsPythonRequested.connect(self._copy_as_python)
+        self.detail.enable_rating(scores_adapter.AVAILABLE)
+        self.detail.ratingGiven.connect(self._on_rating_given)
 
         self.splitter = QSplitter(Qt.Vertical, objectName="requestsSplitter")
         self.splitter.addWidget(self.table_stack)
@@ -141,8 +146,8 @@ class RequestsPage(QWidget):
         self.model_filter.addItem("All models", "")
         self.model_filter.blockSignals(False)
         if name:
-            self.ctx.db.submit(lambda s: stream_models(s, name), lambda models: self._on_models_loaded(name, models),
-                               key=f"requests-models-{id(self)}")
+            tasks.QueryOp(self.ctx.db, lambda s: stream_models(s, name), parent=self,
+                          success=lambda models: self._on_models_loaded(name, models)).latest("models").run_in_background()
         self._apply_filter()
 
     def current_filter(self) -> RequestFilter:
@@ -217,13 +222,32 @@ class RequestsPage(QWidget):
         if record_id is None:
             self.detail.set_record(None)
             return
-        self.ctx.db.submit(lambda s: s.record(record_id), lambda r: self._on_record_loaded(record_id, r),
-                           self._on_model_load_failed, key=f"requests-detail-{id(self)}")
+        tasks.QueryOp(self.ctx.db, lambda s: s.record(record_id), parent=self,
+                      success=self._on_record_loaded).failure(self._on_detail_failed).latest("detail").run_in_background()
 
-    def _on_record_loaded(self, record_id: int, record: Record | None) -> None:
-        if record_id == self._selected_id:
-            self.detail.set_record(record)
-            self._update_actions()
+    def _on_record_loaded(self, record: Record | None) -> None:
+        self.detail.set_record(record)
+        self._update_actions()
+        if record is not None and scores_adapter.AVAILABLE:
+            record_id = record.id
+            tasks.QueryOp(self.ctx.db, lambda s: scores_adapter.load(s, record_id), parent=self,
+                          success=self._on_scores_loaded).failure(self._on_detail_failed) \
+                .latest("scores").run_in_background()
+
+    def _on_rating_given(self, record_id: int, name: str, value: object, passed: object) -> None:
+        # A write: never keyed (latest-wins would skip it); the read after it is.
+        tasks.QueryOp(self.ctx.db, lambda s: scores_adapter.rate(s, record_id, name, value=value, passed=passed),
+                      parent=self).failure(self._on_detail_failed).run_in_background()
+        tasks.QueryOp(self.ctx.db, lambda s: scores_adapter.load(s, record_id), parent=self,
+                      success=self._on_scores_loaded).failure(self._on_detail_failed) \
+            .latest("scores").run_in_background()
+        self.message.emit(f"Rated call #{record_id}.")
+
+    def _on_scores_loaded(self, scores: list[dict]) -> None:
+        self.detail.set_scores([scores_adapter.describe(s) for s in scores])
+
+    def _on_detail_failed(self, exc: BaseException) -> None:
+        self.message.emit(f"Could not read the call: {type(exc).__name__}: {exc}")
 
     def _update_actions(self) -> None:
         has = self.detail.record is not None

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPlainT
 from monitor.capture import prompt_messages
 from monitor.record import Record
 
-from . import formatting as fmt
-from .style import MUTED, ROLE_COLORS, STATUS_COLORS
+from .. import formatting as fmt
+from ..style import MUTED, ROLE_COLORS, STATUS_COLORS
 
 _PROMPT_KEYS = {"messages", "input", "instructions", "prompt"}     # shown as messages, not parameters
 OPEN_IN_PLAYGROUND_SHORTCUT = QKeySequence("Ctrl+P")
@@ -111,9 +111,43 @@ class _Metric(QFrame):
         self.setToolTip(tooltip)
 
 
+class RatingBar(QWidget):
+    """👍 / 👎 and 1–5 for the shown call, plus the scores it already has (human, asserts, judges)."""
+    rated = Signal(str, object, object)            # name, value, passed
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        row.addWidget(QLabel("Rate:", objectName="mutedLabel"))
+        # Words and plain glyphs: many Linux desktops have no emoji font.
+        self.up = QPushButton("✓ Good", toolTip="Thumbs up (stored as a human score)", objectName="thumbsUp")
+        self.down = QPushButton("✗ Bad", toolTip="Thumbs down (stored as a human score)", objectName="thumbsDown")
+        self.stars = []
+        for button, passed in ((self.up, True), (self.down, False)):
+            button.clicked.connect(lambda _=False, p=passed: self.rated.emit("thumbs", None, p))
+            row.addWidget(button)
+        row.addSpacing(6)
+        for n in range(1, 6):
+            star = QPushButton(str(n), toolTip=f"Rate {n} out of 5", objectName=f"rate{n}")
+            star.setFixedWidth(26)
+            star.clicked.connect(lambda _=False, n=n: self.rated.emit("rating", float(n), None))
+            self.stars.append(star)
+            row.addWidget(star)
+        self.scores = QLabel(objectName="scoresLabel", wordWrap=True)
+        self.scores.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        row.addSpacing(8)
+        row.addWidget(self.scores, 1)
+
+    def set_scores(self, texts: list[str]) -> None:
+        self.scores.setText("Scores: " + " · ".join(texts) if texts else "No scores yet.")
+
+
 class RecordDetail(QWidget):
     openInPlaygroundRequested = Signal(object)     # Record
     copyAsPythonRequested = Signal(object)         # Record
+    ratingGiven = Signal(int, str, object, object)  # record id, score name, value, passed
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -142,6 +176,10 @@ class RecordDetail(QWidget):
         title_row.addWidget(self.playground_button)
         title_row.addWidget(self.copy_button)
 
+        self.rating = RatingBar()
+        self.rating.hide()                         # shown by pages that can store scores (enable_rating)
+        self.rating.rated.connect(self._on_rated)
+
         self.metrics = {name: _Metric(name) for name in ("Prompt", "Completion", "Total", "Cost", "Latency", "TTFT")}
         metric_row = QGridLayout()
         metric_row.setHorizontalSpacing(6)
@@ -169,6 +207,7 @@ class RecordDetail(QWidget):
         layout.addLayout(title_row)
         layout.addWidget(self.subheader)
         layout.addLayout(metric_row)
+        layout.addWidget(self.rating)
         layout.addWidget(self.tabs, 1)
 
         self.stack = QStackedWidget()
@@ -199,6 +238,7 @@ class RecordDetail(QWidget):
         self.tabs.setTabText(1, f"Attributes ({len(record.attributes or {})})")
         fill_json_tree(self.parameters, {k: v for k, v in (record.request or {}).items() if k not in _PROMPT_KEYS})
         self.raw.setPlainText(json.dumps(record.to_dict(), indent=2, default=str, ensure_ascii=False))
+        self.rating.set_scores([])
 
     def _show_usage(self, r: Record) -> None:
         est = r.usage_estimated
@@ -215,7 +255,17 @@ class RecordDetail(QWidget):
         self.metrics["Latency"].set(fmt.ms(r.latency_ms), "from the request to the last byte")
         self.metrics["TTFT"].set(fmt.ms(r.ttft_ms), "time to first token (streamed calls only)")
 
+    def enable_rating(self, on: bool) -> None:
+        self.rating.setVisible(on)
+
+    def set_scores(self, texts: list[str]) -> None:
+        self.rating.set_scores(texts)
+
     # -- actions ------------------------------------------------------------------------------------
+    def _on_rated(self, name: str, value: object, passed: object) -> None:
+        if self.record is not None:
+            self.ratingGiven.emit(self.record.id, name, value, passed)
+
     def _on_playground_clicked(self) -> None:
         if self.record is not None:
             self.openInPlaygroundRequested.emit(self.record)

@@ -1,6 +1,6 @@
 """The prompt playground: messages with {variables}, parameters, attributes; every run measured and kept.
 
-The network call runs in a superqt generator worker that yields the reply's text as it streams in.
+The network call runs as a tasks.StreamOp whose generator yields the reply's text as it streams in.
 The numbers shown after a run are read back from the stored record, so they are what boards will show.
 """
 from __future__ import annotations
@@ -13,21 +13,22 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QMenu, QPlainTextEdit, QPushButton,
-                               QSplitter, QToolButton, QVBoxLayout, QWidget)
-from superqt.utils import thread_worker
+                               QSplitter, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from monitor.experiments import estimate_prompt, max_tokens_param
 from monitor.monitor import normalize_stream_name
 from monitor.profiles import DEFAULT_MODEL, test_connection
+from monitor.queries import find_logged_call
 from monitor.record import Record
 from monitor.templates import (MissingVariables, escape, find_variables_in, missing_variables, render,
                                render_messages)
 
-from . import workers
+from .. import tasks, workers
 from .attributes_editor import AttributesEditor
-from .call_stats import format_call_stats, format_estimate
+from .compare_view import CompareView
+from ..call_stats import format_call_stats, format_estimate
 from .message_editor import ROLES, MessageList
-from .param_panel import ModelPicker, ParamPanel
+from ..param_panel import ModelPicker, ParamPanel
 from .template_vars import VariablesTable
 
 DEFAULT_STREAM = "playground"
@@ -54,6 +55,7 @@ class _PendingRun:
 
 class PlaygroundPage(QWidget):
     callFinished = Signal(dict)     # the stored record as a dict (or status/stream/error when none was stored)
+    compareFinished = Signal(list)  # compare mode: each column's {label, status, error, record}
 
     def __init__(self, ctx: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -61,14 +63,15 @@ class PlaygroundPage(QWidget):
         self.extra_request_options: dict[str, Any] = {}   # merged into every request (tests: extra_headers)
         self.last_record: Record | None = None
         self._state = "idle"
-        self._run_seq = 0
-        self._estimate_seq = 0
+        self._task: tasks.Task | None = None
+        self._estimate_task: tasks.Task | None = None
         self._handle: workers.CallHandle | None = None
         self._pending: _PendingRun | None = None
         self._build()
         self._connect()
         self.messages.set_messages([{"role": "system", "content": ""}, {"role": "user", "content": ""}])
         self._restore_draft()
+        self.compare_button.setChecked(self.compare_view.restore(self.ctx.settings, DEFAULT_MODEL))
         self._refresh_profile()
         self._refresh_streams()
         self._set_banner("info", "Write a prompt and press Run (Ctrl+Enter). Esc cancels a running call.")
@@ -90,16 +93,22 @@ class PlaygroundPage(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the running call (Esc); it is logged as cancelled")
         self.cancel_button.setEnabled(False)
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setCheckable(True)
+        self.compare_button.setToolTip("Send the same prompt to 2–6 variants (model, parameters, system prompt, "
+                                       "profile) side by side")
+        self.model_label = QLabel("Model")
 
         top = QHBoxLayout()
         top.addWidget(self.profile_label)
         top.addSpacing(12)
-        top.addWidget(QLabel("Model"))
+        top.addWidget(self.model_label)
         top.addWidget(self.model_picker)
         top.addSpacing(12)
         top.addWidget(QLabel("Log to stream"))
         top.addWidget(self.stream_combo)
         top.addStretch(1)
+        top.addWidget(self.compare_button)
         top.addWidget(self.run_button)
         top.addWidget(self.cancel_button)
 
@@ -137,13 +146,21 @@ class PlaygroundPage(QWidget):
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         output_box = QGroupBox("Output")
         output_layout = QVBoxLayout(output_box)
-        output_layout.addWidget(self.banner)
         output_layout.addWidget(self.output, 1)
         output_layout.addWidget(self.stats_label)
 
-        left = QSplitter(Qt.Orientation.Vertical)
+        self.compare_view = CompareView(self.ctx)
+        self.output_stack = QStackedWidget()
+        self.output_stack.addWidget(output_box)
+        self.output_stack.addWidget(self.compare_view)
+        self.left_split = left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(messages_box)
-        left.addWidget(output_box)
+        lower = QWidget()                          # the banner speaks for both modes
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.banner)
+        lower_layout.addWidget(self.output_stack, 1)
+        left.addWidget(lower)
         left.setStretchFactor(0, 2)
         left.setStretchFactor(1, 3)
         left.setSizes([320, 440])
@@ -167,8 +184,10 @@ class PlaygroundPage(QWidget):
             for widget in body:
                 box_layout.addWidget(widget)
             right_layout.addWidget(box, stretch)
+            if title == "Parameters":
+                self.params_box = box
 
-        split = QSplitter(Qt.Orientation.Horizontal)
+        self.main_split = split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(0, 3)
@@ -190,12 +209,17 @@ class PlaygroundPage(QWidget):
         self._estimate_timer.timeout.connect(self._on_estimate_due)
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
+        self.compare_button.toggled.connect(self._on_compare_toggled)
+        self.compare_view.runFinished.connect(self._on_compare_finished)
+        self.compare_view.changed.connect(self._estimate_timer.start)
         self.stream_combo.currentTextChanged.connect(self._on_stream_edited)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, self.run, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence("Escape"), self, self.cancel, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.ctx.currentProfileChanged.connect(lambda _name: self._refresh_profile())
         self.ctx.profilesChanged.connect(self._refresh_profile)
+        self.ctx.profilesChanged.connect(self.compare_view.refresh_profiles)
+        self.ctx.currentProfileChanged.connect(lambda _name: self.compare_view.refresh_profiles())
 
     # -- public API ---------------------------------------------------------------------------------
     def set_stream(self, name: str) -> None:
@@ -205,7 +229,10 @@ class PlaygroundPage(QWidget):
         return self.stream_combo.currentText().strip()
 
     def is_running(self) -> bool:
-        return self._state in ("running", "cancelling")
+        return self._state in ("running", "cancelling") or self.compare_view.is_running()
+
+    def comparing(self) -> bool:
+        return self.compare_button.isChecked()
 
     def save_state(self) -> None:
         """Called when the window closes: stop a running call and keep the prompt for next time."""
@@ -215,6 +242,7 @@ class PlaygroundPage(QWidget):
                                                                 "stream": self.params.streaming()},
                  "attributes": self.attributes.attributes()}
         self.ctx.settings.setValue("playground/draft", json.dumps(draft))
+        self.compare_view.save(self.ctx.settings, self.comparing())
 
     def _restore_draft(self) -> None:
         try:
@@ -265,15 +293,16 @@ class PlaygroundPage(QWidget):
     def run(self) -> None:
         if self.is_running():
             return
+        if self.comparing():
+            self._run_compare()
+            return
         try:
             request, attributes, stream = self._build_request()
         except (MissingVariables, ValueError) as exc:
             self._set_banner("error", str(exc))
             return
         profile = self.ctx.current_profile
-        self._run_seq += 1
-        seq = self._run_seq
-        self._handle = workers.CallHandle()
+        self._handle = handle = workers.CallHandle()
         self._pending = _PendingRun(stream, time.time(), request["model"], request["messages"], attributes,
                                     bool(request.get("stream")))
         self._state = "running"
@@ -282,22 +311,25 @@ class PlaygroundPage(QWidget):
         self.stats_label.clear()
         self.last_record = None
         self._set_banner("running", f"Sending to {request['model']}…")
-        worker = workers.chat_call_worker(lambda: self.ctx.client(profile, stream), request, self._handle)
-        worker.yielded.connect(workers.alive(self, lambda piece: self._on_worker_yielded(seq, piece)))
-        worker.returned.connect(workers.alive(self, lambda outcome: self._on_worker_returned(seq, outcome)))
-        worker.errored.connect(workers.alive(self, lambda exc: self._on_worker_errored(seq, exc)))
-        workers.start(worker)
+        ctx = self.ctx
+        self._task = tasks.StreamOp(lambda _token: workers.chat_call(lambda: ctx.client(profile, stream), request, handle),
+                                    parent=self, success=self._finish) \
+            .on_yield(self._on_piece).failure(self._on_call_failed).run_in_background()
 
     def cancel(self) -> None:
+        if self.compare_view.is_running():
+            self.compare_view.cancel()
+            self._set_banner("cancelled", "Cancelled every column — each is logged as cancelled with its output so far.")
+            return
         if self._state != "running" or self._handle is None:
             return
         if self._handle.cancel():
             # The stream is closed and logged as cancelled now; the worker may stay blocked in a read
-            # until the socket notices, so finish without it (its late signals are ignored).
-            self._run_seq += 1
+            # until the socket notices, so finish without it (its late answer is dropped).
+            self._task.cancel()
             self._finish(workers.CallOutcome("cancelled", self.output.toPlainText()))
         elif not self._pending.streamed:
-            self._run_seq += 1
+            self._task.cancel()
             self._finish(workers.CallOutcome("cancelled"), look_up=False)
             self._set_banner("cancelled", "Cancelled. A request sent without streaming cannot be stopped "
                                           "once sent: the server's answer will still be logged as a normal call.")
@@ -345,8 +377,11 @@ class PlaygroundPage(QWidget):
 
     def _on_estimate_due(self) -> None:
         typed = self.messages.messages()
+        if self.comparing():
+            self.compare_view.refresh_estimates(typed, self.variables.values())
         if not typed:
-            self._estimate_seq += 1               # drop any estimate still on its way
+            if self._estimate_task is not None:
+                self._estimate_task.cancel()      # drop any estimate still on its way
             self.estimate_label.setText("Write a message to see its token count and cost.")
             return
         model = self.model_picker.model() or DEFAULT_MODEL
@@ -354,24 +389,17 @@ class PlaygroundPage(QWidget):
         values = self.variables.values()
         missing = missing_variables([m["content"] for m in typed], values)
         rendered = render_messages(typed, values, strict=False)
-        self._estimate_seq += 1
-        seq = self._estimate_seq
-        worker = thread_worker(estimate_prompt, start_thread=False, ignore_errors=True)(model, rendered, max_out)
-        worker.returned.connect(workers.alive(
-            self, lambda est: self._on_estimate_returned(seq, est, max_out, missing)))
-        workers.start(worker)
+        self._estimate_task = tasks.NetOp(lambda: estimate_prompt(model, rendered, max_out), parent=self,
+                                          success=lambda est: self._on_estimate_returned(est, max_out, missing)) \
+            .latest("estimate").run_in_background()
 
-    def _on_estimate_returned(self, seq: int, est: Any, max_out: int, missing: list[str]) -> None:
-        if seq != self._estimate_seq:
-            return                                          # a newer estimate is on its way
+    def _on_estimate_returned(self, est: Any, max_out: int, missing: list[str]) -> None:
         text = format_estimate(est, max_out)
         if missing:
             text += f" · unfilled: {', '.join('{' + n + '}' for n in missing)}"
         self.estimate_label.setText(text)
 
-    def _on_worker_yielded(self, seq: int, piece: str) -> None:
-        if seq != self._run_seq:
-            return
+    def _on_piece(self, piece: str) -> None:
         if self._state == "running" and not self.output.toPlainText():
             self._set_banner("running", "Streaming…" if self.params.streaming() else "Received.")
         cursor = self.output.textCursor()
@@ -379,14 +407,9 @@ class PlaygroundPage(QWidget):
         cursor.insertText(piece)
         self.output.ensureCursorVisible()
 
-    def _on_worker_returned(self, seq: int, outcome: workers.CallOutcome) -> None:
-        if seq == self._run_seq:
-            self._finish(outcome)
-
-    def _on_worker_errored(self, seq: int, exc: BaseException) -> None:
+    def _on_call_failed(self, exc: BaseException) -> None:
         # chat_call turns every exception into an outcome; this is the safety net for the unexpected.
-        if seq == self._run_seq:
-            self._finish(workers.CallOutcome("error", error=workers.describe_error(exc)))
+        self._finish(workers.CallOutcome("error", error=workers.describe_error(exc)))
 
     def _on_stream_edited(self, name: str) -> None:
         if name.strip():
@@ -402,27 +425,26 @@ class PlaygroundPage(QWidget):
             self._set_banner("cancelled", "Cancelled — logged as cancelled with the output received so far.")
         else:
             self._set_banner("success", f"Done — logged to stream “{self._pending.stream}”.")
-        run, seq = self._pending, self._run_seq
+        run = self._pending
         if not look_up:
             self.callFinished.emit({"id": None, "status": outcome.status, "stream": run.stream,
                                     "error": outcome.error})
             return
         self.stats_label.setText("Reading the stored record…")
-        flush = workers.flush_monitor(self.ctx.monitor(run.stream))
-        flush.finished.connect(workers.alive(self, lambda: self._look_up_record(seq, run, outcome)))
-        workers.start(flush)
+        monitor = self.ctx.monitor(run.stream)
+        # latest wins: a new run makes this run's record look-up moot
+        tasks.NetOp(lambda: workers.flush(monitor), parent=self).failure(lambda _exc: None).finished(
+            lambda: self._look_up_record(run, outcome)).latest("look-up").run_in_background()
 
-    def _look_up_record(self, seq: int, run: "_PendingRun", outcome: workers.CallOutcome) -> None:
-        self.ctx.db.submit(
-            lambda store: workers.find_logged_call(store, run.stream, run.started_ts, run.model, run.messages,
-                                                   run.attributes),
-            workers.alive(self, lambda record: self._on_record_found(seq, run, outcome, record)),
-            workers.alive(self, lambda error: self._on_record_found(seq, run, outcome, None, error)))
+    def _look_up_record(self, run: "_PendingRun", outcome: workers.CallOutcome) -> None:
+        tasks.QueryOp(self.ctx.db, lambda store: find_logged_call(
+            store, run.stream, run.started_ts, run.model, run.messages, run.attributes), parent=self,
+            success=lambda record: self._on_record_found(run, outcome, record)).failure(
+            lambda exc: self._on_record_found(run, outcome, None, f"{type(exc).__name__}: {exc}")) \
+            .latest("look-up").run_in_background()
 
-    def _on_record_found(self, seq: int, run: "_PendingRun", outcome: workers.CallOutcome,
+    def _on_record_found(self, run: "_PendingRun", outcome: workers.CallOutcome,
                          record: Record | None, error: str | None = None) -> None:
-        if seq != self._run_seq:
-            return
         if record is None:
             self.stats_label.setText(f"The call's record was not found in the store ({error or 'not logged'}).")
             self.callFinished.emit({"id": None, "status": outcome.status, "stream": run.stream,
@@ -444,7 +466,53 @@ class PlaygroundPage(QWidget):
     def _update_buttons(self) -> None:
         running = self.is_running()
         self.run_button.setEnabled(not running)
-        self.cancel_button.setEnabled(self._state == "running")
+        self.cancel_button.setEnabled(self._state == "running" or self.compare_view.is_running())
+        self.compare_button.setEnabled(not running)
+
+    # -- compare mode -------------------------------------------------------------------------------
+    def _on_compare_toggled(self, on: bool) -> None:
+        self.output_stack.setCurrentIndex(1 if on else 0)
+        total = max(self.left_split.height(), 700)
+        share = 0.26 if on else 0.42              # the columns need the room more than the messages
+        self.left_split.setSizes([int(total * share), int(total * (1 - share))])
+        width = max(self.main_split.width(), 1000)
+        side = 280 if on else 340
+        self.main_split.setSizes([width - side, side])
+        for widget in (self.model_label, self.model_picker, self.params_box):
+            widget.setVisible(not on)          # each column has its own model and parameters
+        self._estimate_timer.start()
+        if on:
+            self._set_banner("info", "Compare: each column sends the shared messages with its own model, "
+                                     "parameters and system prompt. Run (Ctrl+Enter) sends all; Esc cancels all.")
+        else:
+            self._set_banner("info", "Write a prompt and press Run (Ctrl+Enter). Esc cancels a running call.")
+
+    def _run_compare(self) -> None:
+        stream = normalize_stream_name(self.stream_name() or DEFAULT_STREAM)
+        typed = self.messages.messages()
+        if not typed:
+            self._set_banner("error", "Write a message first.")
+            return
+        try:
+            self.compare_view.run(typed, self.variables.values(), self.attributes.attributes(), stream,
+                                  self.extra_request_options)
+        except (MissingVariables, ValueError) as exc:
+            self._set_banner("error", str(exc))
+            return
+        self._update_buttons()
+        self._set_banner("running", f"Sending to {len(self.compare_view.columns)} variants…")
+
+    def _on_compare_finished(self, results: list[dict]) -> None:
+        self._update_buttons()
+        statuses = [r["status"] for r in results if r]
+        if any(s == "error" for s in statuses):
+            self._set_banner("error", "Some columns failed — see each column's message.")
+        elif any(s == "cancelled" for s in statuses):
+            self._set_banner("cancelled", "Cancelled — every column is logged as cancelled with its output so far.")
+        else:
+            self._set_banner("success", f"Done — {len(results)} calls logged to stream “{self.stream_name()}” "
+                                        "with a `compare` attribute (group a board by it).")
+        self.compareFinished.emit(results)
 
     def _refresh_profile(self) -> None:
         name = self.ctx.current_profile
@@ -460,10 +528,10 @@ class PlaygroundPage(QWidget):
         self.model_picker.set_profile_models([profile.default_model])
         if not self.model_picker.model():
             self.model_picker.set_model(profile.default_model)
-        fetch = thread_worker(test_connection, start_thread=False, ignore_errors=True)(self.ctx.profiles, name, 5)
-        fetch.returned.connect(workers.alive(
-            self, lambda models: self._on_profile_models_returned(name, profile.default_model, models)))
-        workers.start(fetch)
+        profiles = self.ctx.profiles
+        tasks.NetOp(lambda: test_connection(profiles, name, 5), parent=self,
+                    success=lambda models: self._on_profile_models_returned(name, profile.default_model, models)) \
+            .failure(lambda _exc: None).latest("profile-models").run_in_background()
 
     def _on_profile_models_returned(self, name: str, default: str, models: list[str]) -> None:
         if name == self.ctx.current_profile:
@@ -473,8 +541,8 @@ class PlaygroundPage(QWidget):
         saved = self.ctx.settings.value("playground/stream")
         self.stream_combo.addItem(DEFAULT_STREAM)
         self.stream_combo.setCurrentText(str(saved or DEFAULT_STREAM))
-        self.ctx.db.submit(lambda store: [s.name for s in store.streams()], workers.alive(self, self._on_streams_loaded),
-                           lambda _error: None, key="playground-streams")
+        tasks.QueryOp(self.ctx.db, lambda store: [s.name for s in store.streams()], parent=self,
+                      success=self._on_streams_loaded).failure(lambda _exc: None).latest("streams").run_in_background()
 
     def _on_streams_loaded(self, names: list[str]) -> None:
         current = self.stream_name()

@@ -1,0 +1,4 @@
+"""Settings: connection profiles (keys in the OS keyring)."""
+from .dialog import SettingsDialog
+
+__all__ = ["SettingsDialog"]
