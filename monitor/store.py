@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .capture import jsonable
-from .record import Record
+from .record import CALL_FIELDS, Record
 
 # Each entry moves the schema from version i to i+1.  Never edit a released entry: append.
 MIGRATIONS: list[str] = [
@@ -73,23 +73,22 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (stream_id, kind, first_id)
     );
     """,
+    # The reply as the API gave it: its id, why it stopped, and its structure (record.py's new fields).
+    """
+    ALTER TABLE calls ADD COLUMN response_id TEXT;
+    ALTER TABLE calls ADD COLUMN finish_reason TEXT;
+    ALTER TABLE calls ADD COLUMN response TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
-CALL_COLUMNS = (
-    "stream_id", "ts", "latency_ms", "ttft_ms", "api", "model", "response_model", "status", "error",
-    "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens",
-    "usage_estimated", "cost_usd", "streamed", "request", "output", "attributes",
-)
+# Everything below derives from record.py's field list: the column order of INSERT and SELECT, and the codec.
+CALL_COLUMNS = ("stream_id", *(f.column for f in CALL_FIELDS))
 INSERT_CALL_SQL = (
     f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * len(CALL_COLUMNS))})"
 )
-_SELECT_RECORD = (
-    "SELECT c.id, s.name, c.ts, c.latency_ms, c.ttft_ms, c.api, c.model, c.response_model, c.status, c.error, "
-    "c.prompt_tokens, c.completion_tokens, c.total_tokens, c.cached_tokens, c.reasoning_tokens, "
-    "c.usage_estimated, c.cost_usd, c.streamed, c.request, c.output, c.attributes "
-    "FROM calls c JOIN streams s ON s.id = c.stream_id "
-)
+RECORD_SELECT_LIST = "c.id, s.name, " + ", ".join(f"c.{f.column}" for f in CALL_FIELDS)
+_SELECT_RECORD = f"SELECT {RECORD_SELECT_LIST} FROM calls c JOIN streams s ON s.id = c.stream_id "
 
 
 class StoreError(Exception):
@@ -171,14 +170,18 @@ def loads_json(text: str | None) -> Any:
         return {"_unreadable": text[:200]}
 
 
+_DECODE = {"bool": bool, "json": loads_json}
+
+
 def row_to_record(row: Sequence[Any]) -> Record:
-    return Record(
-        id=row[0], stream=row[1], timestamp=row[2], latency_ms=row[3], ttft_ms=row[4], api=row[5],
-        model=row[6], response_model=row[7], status=row[8], error=row[9], prompt_tokens=row[10],
-        completion_tokens=row[11], total_tokens=row[12], cached_tokens=row[13], reasoning_tokens=row[14],
-        usage_estimated=bool(row[15]), cost_usd=row[16], streamed=bool(row[17]), request=loads_json(row[18]),
-        output=row[19], attributes=loads_json(row[20]),
-    )
+    """A Record from a row selected with RECORD_SELECT_LIST (id, stream name, then CALL_FIELDS in order)."""
+    values = {}
+    for f, value in zip(CALL_FIELDS, row[2:]):
+        decode = _DECODE.get(f.kind)
+        values[f.name] = decode(value) if decode is not None else value
+    if values.get("response") == {}:
+        values["response"] = None            # "no reply structure" stays None (loads_json reads NULL as {})
+    return Record(id=row[0], stream=row[1], **values)
 
 
 @dataclass(frozen=True)
@@ -298,14 +301,22 @@ def _text(value: str | None) -> str | None:
         return _SURROGATE.sub("\ufffd", value)
 
 
+def stored_json(value: Any) -> str | None:
+    """A JSON column's text (None for an empty value)."""
+    return json.dumps(value, default=jsonable) if value else None
+
+
+_ENCODE = {"text": _text, "bool": lambda v: int(bool(v)), "json": stored_json}
+
+
 def record_row(sid: int, r: Record) -> tuple:
-    return (
-        sid, r.timestamp, r.latency_ms, r.ttft_ms, r.api, r.model, r.response_model, r.status, _text(r.error),
-        r.prompt_tokens, r.completion_tokens, r.total_tokens, r.cached_tokens, r.reasoning_tokens,
-        int(bool(r.usage_estimated)), r.cost_usd, int(bool(r.streamed)),
-        json.dumps(r.request, default=jsonable) if r.request else None, _text(r.output),
-        json.dumps(r.attributes, default=jsonable) if r.attributes else None,
-    )
+    """The INSERT_CALL_SQL parameters of a Record, in CALL_COLUMNS order."""
+    row = [sid]
+    for f in CALL_FIELDS:
+        encode = _ENCODE.get(f.kind)
+        value = getattr(r, f.name)
+        row.append(encode(value) if encode is not None else value)
+    return tuple(row)
 
 
 class _Transaction:

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QListWidg
 
 from monitor.boards import AttributeFilter, Filters
 
-STATUSES = ("success", "error", "cancelled")
+from monitor.record import STATUSES  # noqa: E402  (defined once, with the Record)
 
 
 def _checklist(items: list[str], checked: list[str]) -> QListWidget:

@@ -32,13 +32,20 @@ import time
 from pathlib import Path
 from typing import Annotated, Any, Iterator, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError
+from dataclasses import MISSING, fields as _dataclass_fields
+
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError, create_model
 
 from ..capture import SECRET_KEY_NAMES, scrub
 from ..csv_safe import spreadsheet_cell
 from ..files import check_output_path, output_text_file
-from ..record import RECORD_FIELDS, Record
-from ..store import INSERT_CALL_SQL, Store, record_row, row_to_record, stream_id
+from ..record import CALL_FIELDS, RECORD_FIELDS, STORED_FIELDS, Record
+
+_REQUIRED = {f.name: f.default is MISSING and f.default_factory is MISSING and f.name != "id"
+             for f in _dataclass_fields(Record)}
+_DEFAULTS = {f.name: (None if f.default_factory is MISSING else f.default_factory()) if f.default is MISSING else f.default
+             for f in _dataclass_fields(Record)}
+from ..store import INSERT_CALL_SQL, RECORD_SELECT_LIST, Store, record_row, row_to_record, stream_id
 from .engine import MAX_BUCKETS, BoardEngine
 from .json_stream import ARRAY, JsonStreamError, members
 from .repository import BoardError, _save, first_error, get_board
@@ -102,6 +109,8 @@ def export_record(record: Record, include_content: bool = True) -> dict[str, Any
         request = {k: v for k, v in request.items() if k not in CONTENT_KEYS}
         d["output"] = None
     d["request"] = request
+    # the reply's structure carries its text: kept (scrubbed) with content, dropped in numbers-only files
+    d["response"] = _scrub(d["response"]) if include_content and d.get("response") else None
     d["attributes"] = _scrub(d.get("attributes") or {})
     if not include_content:
         d["attributes"] = {k: _text_label(v) if k in CONTENT_ATTRIBUTE_KEYS else v for k, v in d["attributes"].items()}
@@ -137,11 +146,8 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-_SELECT = ("SELECT c.id, s.name, c.ts, c.latency_ms, c.ttft_ms, c.api, c.model, c.response_model, c.status, "
-           "c.error, c.prompt_tokens, c.completion_tokens, c.total_tokens, c.cached_tokens, c.reasoning_tokens, "
-           "c.usage_estimated, c.cost_usd, c.streamed, c.request, c.output, c.attributes "
-           "FROM calls c JOIN streams s ON s.id = c.stream_id WHERE +c.stream_id = ? AND c.id BETWEEN ? AND ? "
-           "ORDER BY c.id")
+_SELECT = (f"SELECT {RECORD_SELECT_LIST} FROM calls c JOIN streams s ON s.id = c.stream_id "
+           "WHERE +c.stream_id = ? AND c.id BETWEEN ? AND ? ORDER BY c.id")
 
 
 def _records_by_id(store: Store, stream: str, ids) -> Any:
@@ -167,10 +173,12 @@ def _version() -> str:
 
 
 # -- CSV ------------------------------------------------------------------------------------------------------
-CSV_COLUMNS = ("id", "time_utc", "timestamp", "stream", "api", "model", "response_model", "status", "error",
-               "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens",
-               "usage_estimated", "cost_usd", "latency_ms", "ttft_ms", "streamed", "group", "attributes",
-               "request", "output")
+# From record.py's field list: the scalar fields, the row's group, then the JSON and text bodies.
+CSV_CONTENT_COLUMNS = ("request", "output", "response")
+CSV_COLUMNS = ("id", "time_utc", "stream",
+               *(f.name for f in CALL_FIELDS if f.kind != "json" and f.name not in CSV_CONTENT_COLUMNS), "group",
+               *(f.name for f in CALL_FIELDS if f.kind == "json" or f.name in CSV_CONTENT_COLUMNS))
+_CSV_JSON = tuple(f.name for f in CALL_FIELDS if f.kind == "json")
 
 
 def export_csv(store: Store, spec: BoardSpec, path: str | os.PathLike, include_content: bool = True,
@@ -183,7 +191,7 @@ def export_csv(store: Store, spec: BoardSpec, path: str | os.PathLike, include_c
     engine.refresh(now)
     ids, labels = engine.covered_calls()
     groups = dict(zip(ids.tolist(), labels))
-    columns = [c for c in CSV_COLUMNS if include_content or c not in ("request", "output")]
+    columns = [c for c in CSV_COLUMNS if include_content or c not in CSV_CONTENT_COLUMNS]
     with output_text_file(path, protect=store.path, force=force, newline="") as f:
         w = csv.writer(f)
         w.writerow(columns)
@@ -191,8 +199,9 @@ def export_csv(store: Store, spec: BoardSpec, path: str | os.PathLike, include_c
             d = export_record(r, include_content)
             d["time_utc"] = _dt.datetime.fromtimestamp(r.timestamp, _dt.timezone.utc).isoformat()
             d["group"] = groups.get(r.id)
-            d["attributes"] = json.dumps(d["attributes"], ensure_ascii=False)
-            d["request"] = json.dumps(d["request"], ensure_ascii=False)
+            for name in _CSV_JSON:
+                if d.get(name) is not None:
+                    d[name] = json.dumps(d[name], ensure_ascii=False)
             w.writerow([spreadsheet_cell(d.get(c)) for c in columns])
     return len(ids)
 
@@ -202,32 +211,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-Tokens = Annotated[int, Field(ge=0, le=2**31 - 1)] | None
-Text = Annotated[str, Field(max_length=50_000_000)]
-
-
-class FileRecord(_Strict):
-    id: Annotated[int, Field(ge=0)] | None = None
-    stream: Annotated[str, Field(max_length=400)]
-    timestamp: Annotated[float, Field(ge=EPOCH_MIN, le=EPOCH_MAX, allow_inf_nan=False)]
-    latency_ms: FiniteFloat | None
-    ttft_ms: FiniteFloat | None
-    api: Annotated[str, Field(min_length=1, max_length=40)]
-    model: Annotated[str, Field(max_length=300)] | None
-    response_model: Annotated[str, Field(max_length=300)] | None
-    status: Literal["success", "error", "cancelled"]
-    error: Text | None
-    prompt_tokens: Tokens
-    completion_tokens: Tokens
-    total_tokens: Tokens
-    cached_tokens: Tokens
-    reasoning_tokens: Tokens
-    usage_estimated: bool
-    cost_usd: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None
-    streamed: bool
-    request: dict[str, Any]
-    output: Text | None
-    attributes: dict[str, Any]
+# A board file's record: built from record.py's field list. Fields with a default in Record (the reply
+# fields added in schema 3, output, request, attributes) may be missing, so older files still import.
+_FILE_TYPES = {"timestamp": Annotated[float, Field(ge=EPOCH_MIN, le=EPOCH_MAX, allow_inf_nan=False)]}
+FileRecord = create_model(
+    "FileRecord", __base__=_Strict,
+    **{f.name: (_FILE_TYPES.get(f.name, f.file), ... if _REQUIRED[f.name] else _DEFAULTS[f.name])
+       for f in STORED_FIELDS},
+)
 
 
 class FileStream(_Strict):

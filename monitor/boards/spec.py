@@ -22,6 +22,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator, model_validator
 
+from ..record import APIS, STATUSES
+
 # -- the metric catalogue ---------------------------------------------------------------------------
 COUNT_METRICS = ("requests", "errors")
 SUM_METRICS = ("cost_usd", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
@@ -151,8 +153,8 @@ class AttributeFilter(_Model):
 class Filters(_Model):
     """All given conditions must hold; an empty list means no condition on that field."""
     models: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=100)
-    statuses: list[Literal["success", "error", "cancelled"]] = Field(default_factory=list)
-    apis: list[Literal["chat.completions", "responses", "embeddings", "completions"]] = Field(default_factory=list)
+    statuses: list[Literal[STATUSES]] = Field(default_factory=list)     # type: ignore[valid-type]
+    apis: list[Literal[APIS]] = Field(default_factory=list)             # type: ignore[valid-type]
     attributes: list[AttributeFilter] = Field(default_factory=list, max_length=20)
     text: Annotated[str, Field(max_length=500)] | None = None   # case-insensitive, in the prompt or the output
 
