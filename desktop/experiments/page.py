@@ -1,47 +1,54 @@
-"""Experiments: the seed's Example 4 as a feature.
+"""Experiments: the seed's Example 4 as a feature, scored, and saved as files the CLI runs.
 
-System prompts × values of each {variable} × models × repeats expand to a grid of calls, run on a
-thread pool with a concurrency limit inside one background worker (never on the GUI thread). Every
-call is logged with system_prompt, prompt_template, params, experiment and repeat as attributes, so a
-board can group by any of them. When the run ends the grid's numbers are replaced by the stored ones.
+System prompts × values of each {variable} × models × repeats expand to a grid of calls, run on a thread
+pool with a concurrency limit inside one background worker (never on the GUI thread); each cell is scored
+by the experiment's asserts and judges in that worker. Results land in batches (one repaint per batch) in
+a matrix and a flat table. When the run ends, the scores are stored linked to their calls and the grid's
+numbers are replaced by the stored ones. Open/Save read and write the same YAML/JSON file as
+`openai-monitor experiment run`.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
 from typing import Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton,
-                               QSpinBox, QSplitter, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
+                               QProgressBar, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 from superqt.utils import thread_worker
 
-from monitor.experiments import (CallResult, ExperimentSpec, call_once, estimate, expand, match_records, run_calls,
-                                 write_csv)
+from monitor.experiments import (CallResult, ExperimentSpec, cell_signature, cells_to_rerun, estimate, expand,
+                                 run_calls, run_cell, write_csv)
+from monitor.experiments import files as experiment_files
 from monitor.monitor import normalize_stream_name
 from monitor.profiles import DEFAULT_MODEL
 
-from . import workers
-from .call_stats import format_estimate, format_ms, format_usd
-from .experiment_inputs import ModelChecklist, ValuesEditor, lines_of
-from .experiment_results import SORT_ROLE, ExperimentResultsModel
-from .param_panel import ParamPanel
+from .. import workers
+from ..call_stats import format_estimate, format_ms, format_usd
+from ..param_panel import ParamPanel
+from . import store_jobs
+from .asserts_editor import AssertsEditor
+from .inputs import ModelChecklist, ValuesEditor, lines_of
+from .results_panel import ResultsPanel
 
 DEFAULT_STREAM = "experiments"
+NO_SYSTEM = "(no system prompt)"          # a line of the system prompts box meaning "" in the file
+BATCH_MS = 40                             # results that land within this window are drawn together
 
 
-def experiment_run(get_client: Any, calls: list, params: dict, concurrency: int, stop: threading.Event,
-                   extra: dict):
-    """Generator for a superqt worker: yields each CallResult as it lands; returns an error text or None."""
+def experiment_run(get_client: Any, calls: list, params: dict, asserts: list, concurrency: int,
+                   stop: threading.Event, extra: dict):
+    """Generator for a superqt worker: yields each scored CallResult as it lands; returns an error text or None."""
     try:
         client = get_client()
     except Exception as exc:  # noqa: BLE001 - no key, no keyring, no profile: said on the page
         return workers.describe_error(exc)
 
     def one(call):
-        return call_once(client, call, params, extra, lambda exc: workers.describe_error(exc, client.api_key))
+        return run_cell(client, call, params, asserts, extra, lambda exc: workers.describe_error(exc, client.api_key))
 
     yield from run_calls(calls, one, concurrency=concurrency, stop=stop)
     return None
@@ -50,6 +57,9 @@ def experiment_run(get_client: Any, calls: list, params: dict, concurrency: int,
 class ExperimentsPage(QWidget):
     experimentFinished = Signal(dict)     # {"experiment", "stream", "calls", "ran", "succeeded", "failed", ...}
     exported = Signal(str)                # a CSV file was written
+    fileSaved = Signal(str)
+    fileOpened = Signal(str)
+    ratingSaved = Signal(int)             # record id
 
     def __init__(self, ctx: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -61,6 +71,8 @@ class ExperimentsPage(QWidget):
         self._estimate_seq = 0
         self._started_ts = 0.0
         self._calls: list = []
+        self._sent: list = []                 # the calls this run sends (all, or the failed / changed ones)
+        self._pending: list[CallResult] = []
         self._build()
         self._connect()
         self.name_edit.setText(time.strftime("experiment %Y-%m-%d %H:%M"))
@@ -70,17 +82,22 @@ class ExperimentsPage(QWidget):
         self._fit_columns()
         self._on_inputs_changed()
 
+    @property
+    def results(self):
+        """The flat table's model (every cell's CallResult by grid index)."""
+        return self.panel.table_model
+
     # -- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
         self.system_edit = QPlainTextEdit()
         self.system_edit.setPlaceholderText("One system prompt per line, e.g.\nyou're extremely flowery and poetic\n"
-                                            "you're very direct and precise")
+                                            f"you're very direct and precise\n{NO_SYSTEM}")
         self.template_edit = QPlainTextEdit()
         self.template_edit.setPlaceholderText("User prompt template, e.g. explain the solution of the following "
                                               "to a {audience}: {equation}")
         prompts = QGroupBox("Prompts")
         prompts_layout = QVBoxLayout(prompts)
-        prompts_layout.addWidget(QLabel("System prompts — one per line (none: no system message)"))
+        prompts_layout.addWidget(QLabel(f"System prompts — one per line; “{NO_SYSTEM}” = no system message"))
         prompts_layout.addWidget(self.system_edit, 1)
         prompts_layout.addWidget(QLabel("User prompt template — {variables} in braces, {{ }} for literal braces"))
         prompts_layout.addWidget(self.template_edit, 1)
@@ -93,6 +110,15 @@ class ExperimentsPage(QWidget):
         self.params = ParamPanel()
         self.params.stream.setVisible(False)      # experiments wait for whole replies
         self.params.stream.setChecked(False)
+        self.asserts_editor = AssertsEditor()
+        models_tab = QWidget()
+        models_layout = QVBoxLayout(models_tab)
+        models_layout.addWidget(self.models, 1)
+        models_layout.addWidget(self.params)
+        self.setup_tabs = QTabWidget()
+        self.setup_tabs.addTab(models_tab, "Models and parameters")
+        self.setup_tabs.addTab(self.asserts_editor, "Asserts and judges")
+
         self.repeats = QSpinBox()
         self.repeats.setRange(1, 1000)
         self.concurrency = QSpinBox()
@@ -103,11 +129,15 @@ class ExperimentsPage(QWidget):
         self.name_edit.setToolTip("Logged as the 'experiment' attribute of every call")
         self.stream_combo = QComboBox()
         self.stream_combo.setEditable(True)
-        setup = QGroupBox("Models and parameters")
-        setup_layout = QVBoxLayout(setup)
-        setup_layout.addWidget(self.models, 1)
-        setup_layout.addWidget(self.params)
+        self.open_button = QPushButton("Open…")
+        self.open_button.setToolTip("Open an experiment file (YAML or JSON) — the format `openai-monitor "
+                                    "experiment run` runs")
+        self.save_button = QPushButton("Save…")
+        self.save_button.setToolTip("Save as an experiment file that `openai-monitor experiment run FILE` runs")
         settings_row = QHBoxLayout()
+        settings_row.addWidget(self.open_button)
+        settings_row.addWidget(self.save_button)
+        settings_row.addSpacing(10)
         for label, widget, stretch in (("Experiment", self.name_edit, 2), ("Log to stream", self.stream_combo, 1),
                                        ("Repeats", self.repeats, 0), ("Concurrency", self.concurrency, 0)):
             settings_row.addWidget(QLabel(label))
@@ -115,7 +145,7 @@ class ExperimentsPage(QWidget):
             settings_row.addSpacing(10)
 
         inputs = QSplitter(Qt.Orientation.Horizontal)
-        for box, stretch in ((prompts, 5), (values, 3), (setup, 3)):
+        for box, stretch in ((prompts, 5), (values, 3), (self.setup_tabs, 4)):
             inputs.addWidget(box)
             inputs.setStretchFactor(inputs.count() - 1, stretch)
 
@@ -128,33 +158,20 @@ class ExperimentsPage(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("not run yet")
         self.run_button = QPushButton("Run experiment")
+        self.rerun_failed_button = QPushButton("Re-run failed")
+        self.rerun_failed_button.setToolTip("Run again only the cells that failed an assert or errored")
+        self.rerun_changed_button = QPushButton("Run changed")
+        self.rerun_changed_button.setToolTip("Run only the cells the last run did not have (new prompts, values, "
+                                             "models, parameters or asserts); keep the others")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         bar = QHBoxLayout()
         bar.addWidget(self.preview_label, 1)
         bar.addWidget(self.progress)
-        bar.addWidget(self.run_button)
-        bar.addWidget(self.cancel_button)
+        for b in (self.run_button, self.rerun_failed_button, self.rerun_changed_button, self.cancel_button):
+            bar.addWidget(b)
 
-        self.results = ExperimentResultsModel(self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.results)
-        self.proxy.setSortRole(SORT_ROLE)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(False)
-        self.detail = QPlainTextEdit()
-        self.detail.setReadOnly(True)
-        self.detail.setPlaceholderText("Select a row to read its whole output.")
+        self.panel = ResultsPanel()
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.status_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -162,19 +179,13 @@ class ExperimentsPage(QWidget):
         self.totals_label.setTextFormat(Qt.TextFormat.PlainText)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.setEnabled(False)
-        grid_split = QSplitter(Qt.Orientation.Vertical)     # full width for the grid's many columns
-        grid_split.addWidget(self.table)
-        grid_split.addWidget(self.detail)
-        grid_split.setStretchFactor(0, 4)
-        grid_split.setStretchFactor(1, 1)
-        grid_split.setSizes([300, 90])
         footer = QHBoxLayout()
         footer.addWidget(self.totals_label, 1)
         footer.addWidget(self.export_button)
         results = QGroupBox("Results")
         results_layout = QVBoxLayout(results)
         results_layout.addWidget(self.status_label)
-        results_layout.addWidget(grid_split, 1)
+        results_layout.addWidget(self.panel, 1)
         results_layout.addLayout(footer)
 
         top = QWidget()
@@ -194,17 +205,26 @@ class ExperimentsPage(QWidget):
         self._inputs_timer = QTimer(self)
         self._inputs_timer.setSingleShot(True)
         self._inputs_timer.setInterval(200)
+        self._batch_timer = QTimer(self)
+        self._batch_timer.setSingleShot(True)
+        self._batch_timer.setInterval(BATCH_MS)
 
     def _connect(self) -> None:
         for signal in (self.system_edit.textChanged, self.template_edit.textChanged, self.values_editor.changed,
-                       self.models.changed, self.params.changed, self.repeats.valueChanged):
+                       self.models.changed, self.params.changed, self.repeats.valueChanged,
+                       self.asserts_editor.changed):
             signal.connect(self._on_inputs_changed)
         self._inputs_timer.timeout.connect(self._on_estimate_due)
-        self.run_button.clicked.connect(self.run)
+        self._batch_timer.timeout.connect(self._apply_pending)
+        self.run_button.clicked.connect(lambda: self.run())
+        self.rerun_failed_button.clicked.connect(lambda: self.run("failed"))
+        self.rerun_changed_button.clicked.connect(lambda: self.run("changed"))
         self.cancel_button.clicked.connect(self.cancel)
         self.export_button.clicked.connect(self._on_export_clicked)
-        self.table.selectionModel().currentRowChanged.connect(self._on_table_row_changed)
+        self.open_button.clicked.connect(self._on_open_clicked)
+        self.save_button.clicked.connect(self._on_save_clicked)
         self.stream_combo.currentTextChanged.connect(self._on_stream_edited)
+        self.panel.ratingRequested.connect(self.rate)
 
     # -- public API ---------------------------------------------------------------------------------
     def set_stream(self, name: str) -> None:
@@ -215,20 +235,24 @@ class ExperimentsPage(QWidget):
     def spec(self) -> ExperimentSpec:
         """The experiment as the inputs describe it now."""
         self.values_editor.set_variables(ExperimentSpec("", self.template_edit.toPlainText()).variables)
+        systems = ["" if line == NO_SYSTEM else line for line in lines_of(self.system_edit.toPlainText())]
         return ExperimentSpec(
             name=self.name_edit.text().strip() or "experiment", template=self.template_edit.toPlainText(),
-            system_prompts=lines_of(self.system_edit.toPlainText()), values=self.values_editor.values(),
-            models=self.models.models(), repeats=self.repeats.value(), params=self.params.params())
+            system_prompts=systems, values=self.values_editor.values(), models=self.models.models(),
+            repeats=self.repeats.value(), params=self.params.params(), asserts=self.asserts_editor.asserts(),
+            concurrency=self.concurrency.value(), stream=self.stream_combo.currentText().strip() or DEFAULT_STREAM)
 
     def set_spec(self, spec: ExperimentSpec) -> None:
         self.name_edit.setText(spec.name)
-        self.system_edit.setPlainText("\n".join(spec.system_prompts))
+        self.system_edit.setPlainText("\n".join(s if s else NO_SYSTEM for s in spec.system_prompts))
         self.template_edit.setPlainText(spec.template)
         self.values_editor.set_variables(spec.variables)
         self.values_editor.set_values(spec.values)
         self.models.set_models(spec.models)
         self.repeats.setValue(spec.repeats)
         self.params.set_params(spec.params)
+        self.asserts_editor.set_asserts(spec.asserts)
+        self.concurrency.setValue(spec.concurrency)
 
     def is_running(self) -> bool:
         return self._stop is not None
@@ -239,24 +263,41 @@ class ExperimentsPage(QWidget):
         spec = self.spec()
         self.ctx.settings.setValue("experiments/draft", json.dumps({
             "template": spec.template, "system_prompts": spec.system_prompts, "values": spec.values,
-            "models": spec.models, "repeats": spec.repeats, "params": spec.params,
+            "models": spec.models, "repeats": spec.repeats, "params": spec.params, "asserts": spec.asserts,
             "concurrency": self.concurrency.value()}))
 
     def _restore_draft(self) -> None:
         try:
             draft = json.loads(str(self.ctx.settings.value("experiments/draft") or "{}"))
             if draft:
-                concurrency = int(draft.pop("concurrency", 4))
-                self.set_spec(ExperimentSpec(name=self.name_edit.text(), **draft))
-                self.concurrency.setValue(concurrency)
+                self.set_spec(ExperimentSpec(name=self.name_edit.text(), stream=self.stream_combo.currentText(),
+                                             **draft))
         except (ValueError, TypeError, AttributeError):
             pass                                   # an unreadable draft is just forgotten
 
-    def run(self) -> None:
+    def open_file(self, path: str) -> None:
+        """Read an experiment file off the GUI thread; fileOpened when its inputs are on the page."""
+        worker = thread_worker(experiment_files.load, start_thread=False, ignore_errors=True)(path)
+        worker.returned.connect(workers.alive(self, lambda spec: self._on_file_loaded(path, spec)))
+        worker.errored.connect(workers.alive(self, lambda exc: self._set_status(str(exc), error=True)))
+        workers.start(worker)
+
+    def save_file(self, path: str) -> None:
+        """Write the inputs as an experiment file (YAML for .yaml/.yml, else JSON); fileSaved when on disk."""
+        spec = self.spec()
+        worker = thread_worker(experiment_files.save, start_thread=False, ignore_errors=True)(spec, path)
+        worker.returned.connect(workers.alive(self, lambda _none: self._on_file_saved(path)))
+        worker.errored.connect(workers.alive(self, lambda exc: self._set_status(f"Could not save: {exc}", error=True)))
+        workers.start(worker)
+
+    def run(self, mode: str | None = None) -> None:
+        """Run every cell (mode None), or only the cells that failed ("failed") / are new ("changed")."""
         if self.is_running():
             return
         spec = self.spec()
         problems = spec.problems()
+        if self.asserts_editor.error_label.text():
+            problems.append(self.asserts_editor.error_label.text())
         try:
             stream = normalize_stream_name(self.stream_combo.currentText().strip() or DEFAULT_STREAM)
         except ValueError as exc:
@@ -265,22 +306,37 @@ class ExperimentsPage(QWidget):
             self._set_status(" ".join(problems), error=True)
             return
         calls = expand(spec)
-        self._spec, self._calls, self._stream = spec, calls, stream
+        kept: dict[int, CallResult] = {}
+        sent = calls
+        if mode and self._spec is not None:
+            previous = {cell_signature(c, self._spec): self.results.results[c.index] for c in self._calls
+                        if c.index in self.results.results}
+            sent = cells_to_rerun(calls, spec, previous, mode)
+            chosen = {c.index for c in sent}
+            kept = {c.index: dataclasses.replace(previous[cell_signature(c, spec)], index=c.index)
+                    for c in calls if c.index not in chosen}
+            if not sent:
+                self._set_status("Nothing to re-run: every cell " + ("passed." if mode == "failed" else
+                                                                    "is unchanged since the last run."))
+                return
+        self._spec, self._calls, self._sent, self._stream = spec, calls, sent, stream
         self._stop = threading.Event()
         self._run_seq += 1
         seq = self._run_seq
+        self._pending = []
         self._started_ts = time.time()
-        self.results.reset(calls, spec.variables)
+        self.panel.reset(calls, spec.variables, spec.asserts, kept)
         self._fit_columns()
-        self.progress.setRange(0, len(calls))
+        self.progress.setRange(0, len(sent))
         self.progress.setValue(0)
         self.progress.setFormat("%v / %m")
-        self._set_status(f"Running {len(calls)} calls, at most {self.concurrency.value()} at a time…")
+        what = f"{len(sent)} of {len(calls)} cells" if len(sent) < len(calls) else f"{len(calls)} calls"
+        self._set_status(f"Running {what}, at most {self.concurrency.value()} at a time…")
         self._update_buttons()
         profile = self.ctx.current_profile
         worker = thread_worker(experiment_run, start_thread=False, ignore_errors=True)(
-            lambda: self.ctx.client(profile, stream), calls, dict(spec.params), self.concurrency.value(),
-            self._stop, dict(self.extra_request_options))
+            lambda: self.ctx.client(profile, stream), sent, dict(spec.params), list(spec.asserts),
+            self.concurrency.value(), self._stop, dict(self.extra_request_options))
         worker.yielded.connect(workers.alive(self, lambda result: self._on_worker_yielded(seq, result)))
         worker.returned.connect(workers.alive(self, lambda error: self._on_worker_returned(seq, error)))
         worker.errored.connect(workers.alive(self, lambda exc: self._on_worker_returned(
@@ -292,10 +348,17 @@ class ExperimentsPage(QWidget):
         if self._stop is None or self._stop.is_set():
             return
         self._stop.set()
-        in_flight = len(self._calls) - len(self.results.results)
+        in_flight = len(self._sent) - self.progress.value() - len(self._pending)
         self._set_status(f"Cancelling: no new calls start; waiting for up to "
-                         f"{min(in_flight, self.concurrency.value())} in flight…")
+                         f"{max(0, min(in_flight, self.concurrency.value()))} in flight…")
         self.cancel_button.setEnabled(False)
+
+    def rate(self, record_id: int, value: float, scale: str = "thumbs") -> None:
+        """A person's rating of a cell, stored as a 'human' score on its call."""
+        self.ctx.db.submit(lambda store: store_jobs.rate(store, record_id, value, scale),
+                           workers.alive(self, lambda score: self._on_rated(record_id, score)),
+                           workers.alive(self, lambda err: self._set_status(f"Could not save the rating: {err}",
+                                                                            error=True)))
 
     def export_csv(self, path: str) -> None:
         """Write the grid to `path` off the GUI thread; `exported` is emitted when it is on disk."""
@@ -318,6 +381,9 @@ class ExperimentsPage(QWidget):
         factors = " × ".join(str(n) for _, n in spec.factors())
         labels = " × ".join(label for label, _ in spec.factors())
         head = f"{labels} = {factors} = {spec.size:,} call{'s' if spec.size != 1 else ''}"
+        judges = sum(a.get("type") == "judge" for a in spec.asserts)
+        if judges:
+            head += f" (+ {judges * spec.size:,} judge calls)"
         problems = spec.problems()
         if problems:
             self.preview_label.setText(f"{head} — {problems[0]}")
@@ -337,26 +403,38 @@ class ExperimentsPage(QWidget):
             max_out = int(spec.params.get("max_tokens") or 0)
             self.preview_label.setText(f"{head}, est. {format_estimate(est, max_out, spec.size)}")
             self.preview_label.setToolTip("Estimated before sending: prompt tokens of every call (tiktoken; "
-                                          "~ when approximate) priced with the price table.")
+                                          "~ when approximate) priced with the price table. Judge calls are "
+                                          "not included.")
 
     def _on_worker_yielded(self, seq: int, result: CallResult) -> None:
         if seq != self._run_seq:
             return
-        self.results.set_result(result)
-        self.progress.setValue(len(self.results.results))
+        self._pending.append(result)
+        if not self._batch_timer.isActive():
+            self._batch_timer.start()
+
+    def _apply_pending(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        self.panel.add_results(batch)
+        self.progress.setValue(self.progress.value() + len(batch))
         self._show_totals()
 
     def _on_worker_returned(self, seq: int, error: str | None) -> None:
         if seq != self._run_seq:
             return
-        ran = set(self.results.results)
-        not_run = {c.index for c in self._calls} - ran
+        self._batch_timer.stop()
+        self._apply_pending()
+        sent = {c.index for c in self._sent}
+        ran = sent & set(self.results.results)
+        not_run = sent - ran
         if not_run:
-            self.results.mark_not_run(not_run)
+            self.panel.mark_not_run(not_run)
         cancelled = bool(self._stop and self._stop.is_set())
         self._stop = None
         self._update_buttons()
-        total = len(self._calls)
+        total = len(self._sent)
         if error:
             self._set_status(error, error=True)
         elif cancelled:
@@ -372,52 +450,60 @@ class ExperimentsPage(QWidget):
         workers.start(flush)
 
     def _read_stored(self, seq: int, summary: dict, ran: set[int]) -> None:
-        stream, since, name = self._stream, self._started_ts, self._spec.name
         calls = [c for c in self._calls if c.index in ran]
+        results = {i: self.results.results[i] for i in ran}
+        stream, since, name = self._stream, self._started_ts, self._spec.name
+        self.ctx.db.submit(lambda store: store_jobs.store_and_read(store, stream, since, calls, name, results),
+                           workers.alive(self, lambda stored: self._on_stored_read(seq, summary, stored)),
+                           workers.alive(self, lambda err: self._on_stored_read(seq, summary, [], err)))
 
-        def job(store):
-            rows = store.conn.execute(
-                "SELECT c.id FROM calls c JOIN streams s ON s.id = c.stream_id WHERE s.name = ? AND c.ts >= ?",
-                (stream, since - 1.0)).fetchall()
-            return match_records(calls, [store.record(r[0]) for r in rows], name)
-
-        self.ctx.db.submit(job, workers.alive(self, lambda matched: self._on_stored_read(seq, summary, matched)),
-                           workers.alive(self, lambda err: self._on_stored_read(seq, summary, {}, err)))
-
-    def _on_stored_read(self, seq: int, summary: dict, matched: dict, error: str | None = None) -> None:
+    def _on_stored_read(self, seq: int, summary: dict, stored: list[CallResult], error: str | None = None) -> None:
         if seq != self._run_seq:
             return
-        for index, record in matched.items():
-            old = self.results.results.get(index)
-            self.results.set_result(CallResult(
-                index, record.status, record.output or "", (old.error if old else None) or record.error,
-                record.prompt_tokens, record.completion_tokens, record.cost_usd, record.latency_ms, record.id),
-                from_store=True)
+        self.panel.add_results(stored, from_store=True)
         self._show_totals()
         text = self.status_label.text().replace(" Reading the stored numbers…", "")
-        if error or len(matched) < summary["ran"]:
-            text += f" ({summary['ran'] - len(matched)} results could not be matched to stored records" \
+        if error or len(stored) < summary["ran"]:
+            text += f" ({summary['ran'] - len(stored)} results could not be matched to stored records" \
                     f"{': ' + error if error else ''}.)"
         else:
             text += f" Logged to “{summary['stream']}” with experiment = “{summary['experiment']}”."
         self._set_status(text, error=bool(summary["error"]))
         self.export_button.setEnabled(True)
         totals = self.results.totals()
+        passed = sum(r.passed for r in self.results.results.values())
         self.experimentFinished.emit({**summary, "succeeded": totals["succeeded"], "failed": totals["failed"],
-                                      "cost_usd": totals["cost_usd"], "matched": len(matched)})
+                                      "cost_usd": totals["cost_usd"], "matched": len(stored), "passed": passed})
 
-    def _on_table_row_changed(self, current, _previous) -> None:
-        if not current.isValid():
-            self.detail.clear()
-            return
-        row = self.proxy.mapToSource(current).row()
-        call, result = self.results.calls[row], self.results.results.get(row)
-        head = [f"#{row + 1} · {call.model} · repeat {call.repeat + 1} · {self.results.status_of(row)}"]
-        if call.system_prompt:
-            head.append(f"system: {call.system_prompt}")
-        head.append(f"user: {call.messages[-1]['content']}")
-        body = (result.error or result.output) if result else ""
-        self.detail.setPlainText("\n".join(head) + "\n\n" + (body or ""))
+    def _on_rated(self, record_id: int, score: Any) -> None:
+        for result in self.results.results.values():
+            if result.record_id == record_id:
+                result.scores[score.name] = score
+                self.panel.add_results([result], from_store=True)
+        self.ratingSaved.emit(record_id)
+
+    def _on_file_loaded(self, path: str, spec: ExperimentSpec) -> None:
+        self.set_spec(spec)
+        self.set_stream(spec.stream)
+        self._set_status(f"Opened {path}.")
+        self.fileOpened.emit(path)
+
+    def _on_file_saved(self, path: str) -> None:
+        self._set_status(f"Saved {path} — run it headless with: openai-monitor experiment run {path}")
+        self.fileSaved.emit(path)
+
+    def _on_open_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open experiment file", "",
+                                              "Experiment files (*.yaml *.yml *.json);;All files (*)")
+        if path:
+            self.open_file(path)
+
+    def _on_save_clicked(self) -> None:
+        name = (self.name_edit.text().strip() or "experiment").replace("/", "-")
+        path, _ = QFileDialog.getSaveFileName(self, "Save experiment file", f"{name}.yaml",
+                                              "YAML (*.yaml *.yml);;JSON (*.json)")
+        if path:
+            self.save_file(path)
 
     def _on_export_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export results as CSV",
@@ -440,8 +526,13 @@ class ExperimentsPage(QWidget):
         parts = [f"{t['done']} / {t['calls']} calls", f"{t['succeeded']} ok", f"{t['failed']} failed"]
         if t["not_run"]:
             parts.append(f"{t['not_run']} not run")
+        if self._spec is not None and self._spec.asserts:
+            passed = sum(r.passed for r in self.results.results.values())
+            parts.append(f"{passed} passed every assert")
+        judged = sum(r.judge_cost_usd for r in self.results.results.values())
         parts += [f"{t['prompt_tokens']:,} prompt + {t['completion_tokens']:,} completion tokens",
-                  f"cost {format_usd(t['cost_usd'])}", f"mean latency {format_ms(t['mean_latency_ms'])}"]
+                  f"cost {format_usd(t['cost_usd'])}" + (f" + judges {format_usd(judged)}" if judged else ""),
+                  f"mean latency {format_ms(t['mean_latency_ms'])}"]
         self.totals_label.setText("Totals: " + " · ".join(parts))
 
     def _profile_default_model(self) -> str:
@@ -456,13 +547,16 @@ class ExperimentsPage(QWidget):
 
     def _update_buttons(self) -> None:
         running = self.is_running()
-        self.run_button.setEnabled(not running)
+        for b in (self.run_button, self.rerun_failed_button, self.rerun_changed_button, self.open_button):
+            b.setEnabled(not running)
         self.cancel_button.setEnabled(running)
 
     def _fit_columns(self) -> None:
-        header = self.table.horizontalHeader()
+        header = self.panel.table.horizontalHeader()
         widths = {"#": 36, "System prompt": 170, "Model": 96, "Repeat": 54, "Tokens": 72, "Cost": 76,
-                  "Latency": 66, "Status": 66}
+                  "Latency": 66, "Status": 66, "Scores": 60}
+        from PySide6.QtWidgets import QHeaderView
+
         for column, name in enumerate(self.results.headers()):
             if name == "Output":
                 header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
