@@ -158,8 +158,8 @@ class CallResult:
 
     @property
     def passed(self) -> bool:
-        """A cell passes when its call succeeded and every assert passed."""
-        return self.status == "success" and all(s.passed for s in self.scores.values())
+        """A cell passes when its call succeeded and every assert passed (a person's rating is shown, not tested)."""
+        return self.status == "success" and all(s.passed for s in self.scores.values() if s.source != "human")
 
 
 def call_once(client: Any, call: ExperimentCall, params: dict, extra: dict | None = None,
@@ -237,10 +237,10 @@ def call_key(call: ExperimentCall) -> tuple:
 
 
 def match_records(calls: Sequence[ExperimentCall], records: Sequence[Any], experiment: str) -> dict[int, Any]:
-    """Grid index -> its stored record, matched on the experiment's attributes (oldest record first,
-    so repeated identical cells pair up in order)."""
+    """Grid index -> its stored record, matched on the experiment's attributes. Newest record first: a cell
+    run again (a re-run of failed cells a moment later) pairs with its latest call, not the earlier one."""
     by_key: dict[tuple, list] = {}
-    for record in sorted(records, key=lambda r: r.id or 0):
+    for record in sorted(records, key=lambda r: -(r.id or 0)):
         attrs = record.attributes or {}
         if attrs.get("experiment") == experiment and not attrs.get("judge"):
             by_key.setdefault(result_key(record.model, attrs), []).append(record)
