@@ -1,4 +1,5 @@
-"""The results matrix: rows = variable combinations, columns = prompt × model, a totals row at the bottom.
+"""The results matrix: rows = variable combinations, columns = prompt × model; each column's totals are in
+its header (always in view) and again in a totals row at the bottom.
 
 Each cell draws its output (first lines), cost, latency and one mark per score, tinted by pass/fail. The
 layout and totals come from monitor.experiments.matrix; this module only draws.
@@ -16,7 +17,7 @@ from monitor.experiments.matrix import Matrix
 
 from ..call_stats import format_ms, format_usd
 
-CELL_ROLE = Qt.ItemDataRole.UserRole + 10       # (ExperimentCall, CallResult | None, state)
+CELL_ROLE = Qt.ItemDataRole.UserRole + 10       # (ExperimentCall, CallResult | None, state, 1–5 score labels)
 TOTALS_ROLE = Qt.ItemDataRole.UserRole + 11     # ColumnTotals of the column (totals row only)
 _TINT = {"pass": QColor("#e7f5ea"), "fail": QColor("#fde7e4"), "error": QColor("#f9d6d2"),
          "queued": QColor("#f4f4f4"), "not run": QColor("#f4f4f4")}
@@ -49,11 +50,13 @@ class MatrixModel(QAbstractTableModel):
         self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), last_col))
         totals = self.rowCount() - 1
         self.dataChanged.emit(self.index(totals, 0), self.index(totals, last_col))
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, last_col)      # the totals in the header
 
     def mark_not_run(self, indexes: set[int]) -> None:
         self.not_run |= indexes
         if self.rowCount():
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, self.columnCount() - 1))
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
 
     def state(self, index: int) -> str:
         r = self.results.get(index)
@@ -81,14 +84,20 @@ class MatrixModel(QAbstractTableModel):
             return None
         if orientation == Qt.Orientation.Horizontal:
             label = self.matrix.column_label(section)
+            totals = totals_text(self.matrix.totals(section, self.results))
             if role == Qt.ItemDataRole.ToolTipRole:
-                return label
+                return f"{label}\n\n{totals}"
             prompt, model = label.split("\n", 1)
-            return f"{prompt[:60]}{'…' if len(prompt) > 60 else ''}\n{model}"
+            return f"{prompt[:40]}{'…' if len(prompt) > 40 else ''}\n{model}\n{totals}"
         if section == len(self.matrix.rows):
             return "Totals"
-        label = self.matrix.rows[section].label(self.matrix.repeats > 1)
-        return label if role == Qt.ItemDataRole.ToolTipRole else label[:48] + ("…" if len(label) > 48 else "")
+        row = self.matrix.rows[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.label(self.matrix.repeats > 1)
+        lines = [f"{k}={v}" for k, v in row.values] or ["(no variables)"]       # one variable per line
+        if self.matrix.repeats > 1:
+            lines.append(f"repeat {row.repeat + 1}")
+        return "\n".join(line[:34] + ("…" if len(line) > 34 else "") for line in lines)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -104,7 +113,7 @@ class MatrixModel(QAbstractTableModel):
             return None
         call, result = found
         if role == CELL_ROLE:
-            return call, result, self.state(call.index)
+            return call, result, self.state(call.index), self.matrix.scaled
         if role == Qt.ItemDataRole.DisplayRole:
             return cell_text(result)
         if role == Qt.ItemDataRole.ToolTipRole and result is not None:
@@ -120,7 +129,8 @@ def cell_text(result: CallResult | None) -> str:
 
 
 def totals_text(t: Any) -> str:
-    rate = "–" if t.pass_rate is None else f"{t.passed}/{t.done} pass ({t.pass_rate:.0%})"
+    """A column's totals in two lines: pass rate and mean score; cost and p50 latency."""
+    rate = "not run" if t.pass_rate is None else f"{t.passed}/{t.done} pass ({t.pass_rate:.0%})"
     mean = "" if t.mean_score is None else f" · mean {t.mean_score:.2f}"
     cost = "price unknown" if t.cost_usd is None else format_usd(t.cost_usd)
     return f"{rate}{mean}\n{cost} · p50 {format_ms(t.p50_latency_ms)}"
@@ -151,7 +161,7 @@ class CellDelegate(QStyledItemDelegate):
         if data is None:
             painter.restore()
             return
-        call, result, state = data
+        call, result, state, scaled = data
         painter.fillRect(rect, _TINT.get(state, QColor("#ffffff")))
         if _is_selected(option):
             painter.setPen(QColor("#1d5fbf"))
@@ -172,8 +182,8 @@ class CellDelegate(QStyledItemDelegate):
             x = foot.right()
             for score in reversed(list(result.scores.values())):
                 mark, color = _MARK[score.passed]
-                if score.source != "assert" and score.value is not None and score.value > 1:
-                    mark = f"{score.value:g}"
+                if (score.name in scaled or score.source == "human") and score.value is not None:
+                    mark = f"{score.value:g}"               # a 1–5 score shows its number, coloured pass/fail
                 width = painter.fontMetrics().horizontalAdvance(mark) + 4
                 if x - width < foot.left() + painter.fontMetrics().horizontalAdvance(numbers) + 8:
                     break
@@ -183,7 +193,7 @@ class CellDelegate(QStyledItemDelegate):
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
-        return QSize(240, option.fontMetrics.height() * 4 + 12)
+        return QSize(240, option.fontMetrics.height() * 3 + 14)
 
 
 def _is_selected(option: QStyleOptionViewItem) -> bool:
@@ -224,7 +234,23 @@ class MatrixView(QTableView):
         self.setShowGrid(True)
         self.horizontalHeader().setDefaultSectionSize(250)
         self.horizontalHeader().setMinimumSectionSize(120)
-        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() * 4 + 14)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() * 3 + 16)
         self.verticalHeader().setMaximumWidth(260)
         self.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.horizontalHeader().setMinimumHeight(self.fontMetrics().height() * 2 + 10)
+        self.horizontalHeader().setMinimumHeight(self.fontMetrics().height() * 4 + 12)   # prompt, model, 2 of totals
+
+    def setModel(self, model: Any) -> None:  # noqa: N802
+        super().setModel(model)
+        model.modelReset.connect(self.fit_columns)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Few columns share the whole width; many keep a readable width and scroll."""
+        n = self.model().columnCount() if self.model() is not None else 0
+        if n:
+            width = max(240, (self.viewport().width() - 2) // n)
+            for column in range(n):
+                self.horizontalHeader().resizeSection(column, width)

@@ -16,8 +16,8 @@ import time
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
-                               QProgressBar, QPushButton, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
+                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 from superqt.utils import thread_worker
 
 from monitor.experiments import (CallResult, ExperimentSpec, cell_signature, cells_to_rerun, estimate, expand,
@@ -116,8 +116,8 @@ class ExperimentsPage(QWidget):
         models_layout.addWidget(self.models, 1)
         models_layout.addWidget(self.params)
         self.setup_tabs = QTabWidget()
-        self.setup_tabs.addTab(models_tab, "Models and parameters")
-        self.setup_tabs.addTab(self.asserts_editor, "Asserts and judges")
+        self.setup_tabs.addTab(models_tab, "Models")
+        self.setup_tabs.addTab(self.asserts_editor, "Asserts && judges")
 
         self.repeats = QSpinBox()
         self.repeats.setRange(1, 1000)
@@ -194,12 +194,17 @@ class ExperimentsPage(QWidget):
         top_layout.addLayout(settings_row)
         top_layout.addWidget(inputs, 1)
         top_layout.addLayout(bar)
+        top_scroll = QScrollArea()                   # in a small window the inputs scroll, the results keep room
+        top_scroll.setWidget(top)
+        top_scroll.setWidgetResizable(True)
+        top_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        top_scroll.setMinimumHeight(120)
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(top)
+        split.addWidget(top_scroll)
         split.addWidget(results)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
-        split.setSizes([300, 500])
+        split.setSizes([300, 600])
         QVBoxLayout(self).addWidget(split)
 
         self._inputs_timer = QTimer(self)

@@ -46,8 +46,8 @@ class ResultsPanel(QWidget):
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
         self.detail.setPlaceholderText("Click a cell to read its whole output and its scores.")
-        self.thumbs_up = QPushButton("👍")
-        self.thumbs_down = QPushButton("👎")
+        self.thumbs_up = QPushButton("✓ Good")        # plain symbols: emoji fonts are often missing on Linux
+        self.thumbs_down = QPushButton("✗ Bad")
         self.stars = QComboBox()
         self.stars.addItems(["Rate 1–5…", "1", "2", "3", "4", "5"])
         for w, tip in ((self.thumbs_up, "Good: stored as a human score (1) on this call"),
@@ -70,7 +70,7 @@ class ResultsPanel(QWidget):
         split.addWidget(detail_box)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
-        split.setSizes([340, 120])
+        split.setSizes([420, 90])
         QVBoxLayout(self).addWidget(split)
         self.setContentsMargins(0, 0, 0, 0)
         self.layout().setContentsMargins(0, 0, 0, 0)
