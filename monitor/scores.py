@@ -80,3 +80,29 @@ def delete_scores(store: Any, call_ids: Sequence[int], *, source: str | None = N
                 params.append(source)
             n += conn.execute(sql, params).rowcount
     return n
+
+
+# -- board files and CSV (monitor/boards/export.py) ----------------------------------------------------
+
+def has_scores(store: Any) -> bool:
+    """Cheap check so an export of a store without scores costs nothing extra."""
+    return store.conn.execute("SELECT 1 FROM scores LIMIT 1").fetchone() is not None
+
+
+def exported_scores(store: Any, call_ids: Sequence[int]) -> dict[int, list[dict]]:
+    """call_id -> its scores as a board file holds them: [{"name", "value", "passed", "reason", "source"}]."""
+    if not has_scores(store):
+        return {}
+    return {cid: [{"name": s.name, "value": s.value, "passed": s.passed, "reason": s.reason, "source": s.source}
+                  for s in scores] for cid, scores in scores_for(store, call_ids).items()}
+
+
+def import_scores(conn: Any, first_call_id: int, scores_per_record: Sequence[list[dict] | None], now: float) -> int:
+    """Insert an imported file's scores; record i of the file became call first_call_id + i."""
+    rows = [(first_call_id + i, s["name"], s["value"], None if s["passed"] is None else int(s["passed"]),
+             s.get("reason") or "", s["source"], now)
+            for i, scores in enumerate(scores_per_record) for s in (scores or [])]
+    if rows:
+        conn.executemany("INSERT INTO scores (call_id, name, value, passed, reason, source, created) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)

@@ -194,3 +194,45 @@ def test_prompt_library_versions_and_diff(db_path):
     with pytest.raises(ValueError):
         lib.save(" ", [{"role": "user", "content": "x"}])
     assert lib.delete("support") and lib.names() == []
+
+
+def test_scores_travel_in_board_files_and_csv(tmp_path):
+    import csv
+    import json
+
+    from monitor.boards import export_board, export_csv, get_board, import_board, new_template_board
+
+    src = Store(tmp_path / "a.db")
+    t0 = 1_700_000_000.0
+    src.insert_records([_record(i) for i in range(3)])
+    ids = [r.id for r in src.records("s")]
+    add_scores(src, [(ids[0], Score("contains: x", 1.0, True, "ok")), (ids[2], Score("judge: polite", 4.0, True, "kind",
+                                                                                      "judge"))], now=t0)
+    set_human_rating(src, ids[2], 0, now=t0)
+    spec = new_template_board(src, "s", "Scored")
+    path = tmp_path / "board.json"
+    export_board(src, "Scored", path, now=t0 + 10)
+    data = json.loads(path.read_text())
+    assert [r.get("scores") for r in data["records"]][1] is None
+    assert data["records"][0]["scores"] == [{"name": "contains: x", "value": 1.0, "passed": True, "reason": "ok",
+                                             "source": "assert"}]
+    dst = Store(tmp_path / "b.db")
+    dst.insert_records([_record(9)])                         # ids in the new store differ from the file's
+    _, stream = import_board(dst, path)
+    imported = dst.records(stream)
+    got = scores_for(dst, [r.id for r in imported])
+    assert [s.name for s in got[imported[0].id]] == ["contains: x"] and imported[1].id not in got
+    assert [(s.name, s.value, s.source) for s in got[imported[2].id]] == [
+        ("judge: polite", 4.0, "judge"), ("human", 0.0, "human")]
+    # a file written before scores existed still imports
+    for r in data["records"]:
+        r.pop("scores", None)
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(data))
+    _, stream = import_board(dst, old)
+    assert scores_for(dst, [r.id for r in dst.records(stream)]) == {}
+    out = tmp_path / "r.csv"
+    export_csv(src, get_board(src, "Scored"), out, now=t0 + 10)
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert json.loads(rows[2]["scores"]) == {"judge: polite": 4.0, "human": 0.0} and rows[1]["scores"] == ""
+    assert spec.stream == "s"

@@ -37,6 +37,7 @@ from ..capture import SECRET_KEY_NAMES, scrub
 from ..csv_safe import spreadsheet_cell
 from ..files import atomic_text_file
 from ..record import RECORD_FIELDS, Record
+from ..scores import exported_scores, import_scores
 from ..store import INSERT_CALL_SQL, Store, record_row, row_to_record, stream_id
 from .engine import BoardEngine
 from .repository import BoardError, _save, first_error, get_board
@@ -79,9 +80,12 @@ def export_board(store: Store, name: str, path: str | os.PathLike, include_conte
     with atomic_text_file(path) as f:
         f.write(text[:-1] + ', "records": [')
         first = True
+        scores = exported_scores(store, [int(i) for i in ids])
         for record in _records_by_id(store, spec.stream, ids):
-            f.write(("\n" if first else ",\n") + json.dumps(export_record(record, include_content),
-                                                             ensure_ascii=False, allow_nan=False))
+            d = export_record(record, include_content)
+            if record.id in scores:
+                d["scores"] = scores[record.id]
+            f.write(("\n" if first else ",\n") + json.dumps(d, ensure_ascii=False, allow_nan=False))
             first = False
         f.write("\n]}\n")
     return int(len(ids))
@@ -162,7 +166,7 @@ def _version() -> str:
 # -- CSV ------------------------------------------------------------------------------------------------------
 CSV_COLUMNS = ("id", "time_utc", "timestamp", "stream", "api", "model", "response_model", "status", "error",
                "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens",
-               "usage_estimated", "cost_usd", "latency_ms", "ttft_ms", "streamed", "group", "attributes",
+               "usage_estimated", "cost_usd", "latency_ms", "ttft_ms", "streamed", "group", "scores", "attributes",
                "request", "output")
 
 
@@ -175,6 +179,7 @@ def export_csv(store: Store, spec: BoardSpec, path: str | os.PathLike, include_c
     ids, labels = engine.covered_calls()
     groups = dict(zip(ids.tolist(), labels))
     columns = [c for c in CSV_COLUMNS if include_content or c not in ("request", "output")]
+    scores = exported_scores(store, ids.tolist())
     with atomic_text_file(path, newline="") as f:
         w = csv.writer(f)
         w.writerow(columns)
@@ -182,6 +187,8 @@ def export_csv(store: Store, spec: BoardSpec, path: str | os.PathLike, include_c
             d = export_record(r, include_content)
             d["time_utc"] = _dt.datetime.fromtimestamp(r.timestamp, _dt.timezone.utc).isoformat()
             d["group"] = groups.get(r.id)
+            d["scores"] = json.dumps({x["name"]: x["value"] for x in scores[r.id]}, ensure_ascii=False) \
+                if r.id in scores else ""
             d["attributes"] = json.dumps(d["attributes"], ensure_ascii=False)
             d["request"] = json.dumps(d["request"], ensure_ascii=False)
             w.writerow([spreadsheet_cell(d.get(c)) for c in columns])
@@ -219,6 +226,15 @@ class FileRecord(_Strict):
     request: dict[str, Any]
     output: Text | None
     attributes: dict[str, Any]
+    scores: list[FileScore] | None = None      # absent in files written before scores existed
+
+
+class FileScore(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=400)]
+    value: FiniteFloat | None
+    passed: bool | None
+    reason: Text = ""
+    source: Literal["assert", "judge", "human"]
 
 
 class FileStream(_Strict):
@@ -351,7 +367,13 @@ def import_board(store: Store, path: str | os.PathLike) -> tuple[str, str]:
         fields = [f for f in RECORD_FIELDS if f not in ("id", "stream")]
         rows = (record_row(sid, Record(id=None, stream=stream_name, **{f: getattr(r, f) for f in fields}))
                 for r in bf.records)
+        before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
         conn.executemany(INSERT_CALL_SQL, rows)
+        if any(r.scores for r in bf.records):
+            if conn.execute("SELECT MAX(id) FROM calls").fetchone()[0] != before + len(bf.records):
+                raise BoardFileError("the store's call ids are not consecutive; scores can't be linked")
+            # one writer inside this transaction: the records got consecutive ids after `before`
+            import_scores(conn, before + 1, [[x.model_dump() for x in r.scores or []] for r in bf.records], now)
         board = BoardSpec.model_validate({**spec.model_dump(), "name": board_name, "stream": stream_name})
         _save(conn, board, now, overwrite=False)
     return board_name, stream_name
