@@ -147,9 +147,20 @@ def test_the_cli_runs_a_file_the_page_saved_and_the_page_opens_it_back(qtbot, pa
     with qtbot.waitSignal(again.fileOpened, timeout=10_000):
         again.open_file(str(path))
     opened, saved = again.spec(), experiment_files.load(path)
+    assert saved.asserts[2] == JUDGE
     assert experiment_files.to_dict(opened) == experiment_files.to_dict(saved)
     assert opened.system_prompts == ["You are terse.", ""] and opened.asserts[2] == JUDGE
     assert again.stream_combo.currentText() == "from-page"
+
+
+def test_keys_without_a_column_survive_open_and_save(qtbot, page, tmp_path):
+    asserts = [{"type": "contains", "value": "x", "label": "has x"},
+               {"type": "judge", "rubric": "Clear?", "scale": "score", "min_score": 3.0, "label": "clarity"}]
+    path = tmp_path / "e.json"
+    experiment_files.save(spec_2x2x2(asserts=asserts), path)
+    with qtbot.waitSignal(page.fileOpened, timeout=10_000):
+        page.open_file(str(path))
+    assert page.spec().asserts == asserts
 
 
 def test_a_bad_file_is_said_in_one_line_and_changes_nothing(qtbot, page, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
@@ -58,7 +58,10 @@ class AssertsEditor(QWidget):
         value = a.get("rubric") if a.get("type") == "judge" else a.get("value", "")
         if isinstance(value, (dict, list)):
             value = json.dumps(value)
-        self.table.setItem(row, 1, QTableWidgetItem("" if value is None else str(value)))
+        item = QTableWidgetItem("" if value is None else str(value))
+        # keys the table has no column for (label, scale, min_score) are kept, so a file round-trips intact
+        item.setData(Qt.ItemDataRole.UserRole, {k: v for k, v in a.items() if k not in ("type", "value", "rubric", "model")})
+        self.table.setItem(row, 1, item)
         self.table.setItem(row, 2, QTableWidgetItem(a.get("model") or ""))
         self._on_type_changed(kind)
         self.changed.emit()
@@ -81,6 +84,11 @@ class AssertsEditor(QWidget):
             text = (self.table.item(row, 1).text() if self.table.item(row, 1) else "").strip()
             model = (self.table.item(row, 2).text() if self.table.item(row, 2) else "").strip()
             a: dict[str, Any] = {"type": kind}
+            kept = self.table.item(row, 1).data(Qt.ItemDataRole.UserRole) if self.table.item(row, 1) else None
+            if kept.get("label") if kept else None:
+                a["label"] = kept["label"]
+            if kind == "judge":
+                a.update({k: v for k, v in (kept or {}).items() if k in ("scale", "min_score")})
             try:
                 if kind == "judge":
                     if not text:

@@ -290,6 +290,9 @@ class ExperimentsPage(QWidget):
     def save_file(self, path: str) -> None:
         """Write the inputs as an experiment file (YAML for .yaml/.yml, else JSON); fileSaved when on disk."""
         spec = self.spec()
+        if self.asserts_editor.error_label.text():
+            self._set_status(f"Not saved: {self.asserts_editor.error_label.text()}", error=True)
+            return
         worker = thread_worker(experiment_files.save, start_thread=False, ignore_errors=True)(spec, path)
         worker.returned.connect(workers.alive(self, lambda _none: self._on_file_saved(path)))
         worker.errored.connect(workers.alive(self, lambda exc: self._set_status(f"Could not save: {exc}", error=True)))
