@@ -50,7 +50,8 @@ def set_human_rating(store: Any, call_id: int, value: float, *, scale: str = "th
         conn.execute("DELETE FROM scores WHERE call_id = ? AND source = 'human'", (call_id,))
         conn.execute("INSERT INTO scores (call_id, name, value, passed, reason, source, created) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (call_id, score.name, score.value, int(passed), reason, "human", time.time() if now is None else now))
+                     (call_id, score.name, score.value, int(passed), reason, "human",
+                      time.time() if now is None else now))
     return score
 
 

@@ -60,7 +60,8 @@ class AssertsEditor(QWidget):
             value = json.dumps(value)
         item = QTableWidgetItem("" if value is None else str(value))
         # keys the table has no column for (label, scale, min_score) are kept, so a file round-trips intact
-        item.setData(Qt.ItemDataRole.UserRole, {k: v for k, v in a.items() if k not in ("type", "value", "rubric", "model")})
+        extra = {k: v for k, v in a.items() if k not in ("type", "value", "rubric", "model")}
+        item.setData(Qt.ItemDataRole.UserRole, extra)
         self.table.setItem(row, 1, item)
         self.table.setItem(row, 2, QTableWidgetItem(a.get("model") or ""))
         self._on_type_changed(kind)

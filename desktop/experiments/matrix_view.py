@@ -31,7 +31,8 @@ class MatrixModel(QAbstractTableModel):
         self.results: dict[int, CallResult] = {}
         self.not_run: set[int] = set()
 
-    def reset(self, calls: list[ExperimentCall], asserts: list[dict], results: dict[int, CallResult] | None = None) -> None:
+    def reset(self, calls: list[ExperimentCall], asserts: list[dict],
+              results: dict[int, CallResult] | None = None) -> None:
         self.beginResetModel()
         self.matrix = Matrix(calls, asserts)
         self.results = dict(results or {})
@@ -172,7 +173,8 @@ class CellDelegate(QStyledItemDelegate):
             painter.setPen(QColor("#888888"))
             painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, state)
         else:
-            shown = _elide_lines(cell_text(result), option.fontMetrics, text_rect.width(), max(1, text_rect.height() // line_h))
+            lines = max(1, text_rect.height() // line_h)
+            shown = _elide_lines(cell_text(result), option.fontMetrics, text_rect.width(), lines)
             painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, shown)
             foot = QRect(inner.left(), inner.bottom() - line_h, inner.width(), line_h)
             painter.setFont(small)

@@ -16,13 +16,13 @@ import time
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
-                               QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
 from superqt.utils import thread_worker
 
 from monitor.experiments import (CallResult, ExperimentSpec, cell_signature, cells_to_rerun, estimate, expand,
                                  run_calls, run_cell, write_csv)
-from monitor.experiments import files as experiment_files
 from monitor.monitor import normalize_stream_name
 from monitor.profiles import DEFAULT_MODEL
 
@@ -282,6 +282,8 @@ class ExperimentsPage(QWidget):
 
     def open_file(self, path: str) -> None:
         """Read an experiment file off the GUI thread; fileOpened when its inputs are on the page."""
+        from monitor.experiments import files as experiment_files      # yaml + pydantic: only when used
+
         worker = thread_worker(experiment_files.load, start_thread=False, ignore_errors=True)(path)
         worker.returned.connect(workers.alive(self, lambda spec: self._on_file_loaded(path, spec)))
         worker.errored.connect(workers.alive(self, lambda exc: self._set_status(str(exc), error=True)))
@@ -289,6 +291,8 @@ class ExperimentsPage(QWidget):
 
     def save_file(self, path: str) -> None:
         """Write the inputs as an experiment file (YAML for .yaml/.yml, else JSON); fileSaved when on disk."""
+        from monitor.experiments import files as experiment_files
+
         spec = self.spec()
         if self.asserts_editor.error_label.text():
             self._set_status(f"Not saved: {self.asserts_editor.error_label.text()}", error=True)

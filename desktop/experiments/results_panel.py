@@ -123,7 +123,8 @@ class ResultsPanel(QWidget):
         scores = [f"{'✓' if s.passed else '✗'} {s.name}"
                   f"{'' if s.value is None or s.source == 'assert' else f' = {s.value:g}'}: {s.reason}"
                   for s in (result.scores.values() if result else [])]
-        self.detail.setPlainText("\n".join(head) + "\n\n" + body + ("\n\nScores:\n" + "\n".join(scores) if scores else ""))
+        tail = "\n\nScores:\n" + "\n".join(scores) if scores else ""
+        self.detail.setPlainText("\n".join(head) + "\n\n" + body + tail)
         self._set_rating_enabled(bool(result and result.record_id))
         human = next((s for s in (result.scores.values() if result else []) if s.source == "human"), None)
         self.rating_label.setText("" if human is None else f"rated {human.value:g}")

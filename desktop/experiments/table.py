@@ -105,7 +105,8 @@ class ExperimentResultsModel(QAbstractTableModel):
             text = (result.error or result.output) if (name == "Output" and result) else raw
             return str(text)[:4000] if text else None
         if role == Qt.ItemDataRole.ToolTipRole and name == "Scores" and result is not None:
-            return "\n".join(f"{s.name}: {'pass' if s.passed else 'FAIL'} — {s.reason}" for s in result.scores.values())
+            return "\n".join(f"{s.name}: {'pass' if s.passed else 'FAIL'} — {s.reason}"
+                             for s in result.scores.values())
         if role == Qt.ItemDataRole.ForegroundRole and name == "Scores" and result is not None and result.scores:
             return QColor("#1e7b34") if result.passed else QColor("#b3261e")
         if role == Qt.ItemDataRole.ForegroundRole and name in ("Status", "Output"):
