@@ -75,6 +75,8 @@ class ExperimentsPage(QWidget):
         self._pending: list[CallResult] = []
         self._build()
         self._connect()
+        self._set_status("Run the experiment to fill the matrix: a row per combination of variable values, "
+                         "a column per system prompt × model, each cell scored by the asserts and judges.")
         self.name_edit.setText(time.strftime("experiment %Y-%m-%d %H:%M"))
         self.set_stream(str(ctx.settings.value("experiments/stream") or DEFAULT_STREAM))
         self.models.set_models([self._profile_default_model()])
@@ -145,7 +147,7 @@ class ExperimentsPage(QWidget):
             settings_row.addSpacing(10)
 
         inputs = QSplitter(Qt.Orientation.Horizontal)
-        for box, stretch in ((prompts, 5), (values, 3), (self.setup_tabs, 4)):
+        for box, stretch in ((prompts, 4), (values, 3), (self.setup_tabs, 4)):
             inputs.addWidget(box)
             inputs.setStretchFactor(inputs.count() - 1, stretch)
 
@@ -184,6 +186,7 @@ class ExperimentsPage(QWidget):
         footer.addWidget(self.export_button)
         results = QGroupBox("Results")
         results_layout = QVBoxLayout(results)
+        results_layout.addLayout(bar)               # outside the inputs' scroll area: Run is always in view
         results_layout.addWidget(self.status_label)
         results_layout.addWidget(self.panel, 1)
         results_layout.addLayout(footer)
@@ -193,7 +196,6 @@ class ExperimentsPage(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addLayout(settings_row)
         top_layout.addWidget(inputs, 1)
-        top_layout.addLayout(bar)
         top_scroll = QScrollArea()                   # in a small window the inputs scroll, the results keep room
         top_scroll.setWidget(top)
         top_scroll.setWidgetResizable(True)
