@@ -157,3 +157,29 @@ def test_runs_through_a_saved_profile(sim, tmp_path, db_path, monkeypatch):
                    env_key=False)
     assert proc.returncode == 0, proc.stderr
     assert len(Store(db_path).records("other")) == 16
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal via the pty module")
+def test_a_progress_bar_on_a_terminal(sim, tmp_path, db_path):
+    import pty
+    import select
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sk-test-0123456789abcdef",
+           "OPENAI_BASE_URL": sim.base_url, "COLUMNS": "100", "TERM": "xterm"}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "experiment", "run", str(write(tmp_path, PASSING)),
+                             "--db", str(db_path)], env=env, stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    while select.select([master], [], [], 60)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:                      # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert proc.wait(60) == 0
+    text = out.decode(errors="replace")
+    assert "━" in text and "8/8" in text                      # rich's bar, then the table
+    assert "8 passed, 0 failed, 0 errors" in text
