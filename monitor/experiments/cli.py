@@ -172,7 +172,7 @@ def _print_table(spec: ExperimentSpec, results: dict[int, CallResult], summary: 
     console = Console()
     console.print(table)
     console.print(f"{summary['passed']} passed, {summary['failed']} failed, {summary['errors']} errors; "
-                  f"cost ${summary['cost_usd']:.6f} (judges ${summary['judge_cost_usd']:.6f})")
+                  f"cost ${summary['cost_usd']:.6f} (judges ${summary['judge_cost_usd']:.6f})", highlight=False)
     for cell in summary["cells"]:
         if not cell["pass"]:
             why = "; ".join(f"{k}: {v['reason']}" for k, v in cell["scores"].items() if not v["pass"])
