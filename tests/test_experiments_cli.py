@@ -127,6 +127,7 @@ def test_errors_fail_the_run(sim, tmp_path, db_path):
     ("name: x\nuser: hi\nmodels: [m]\nasserts: [{type: sounds_good}]\n", "exp.yaml: asserts.0: Input tag 'sounds_good'"),
     ("name: x\nuser: hi\nmodels: [m]\nrepeat: 2\n", "exp.yaml: repeat: Extra inputs are not permitted"),
     ("name: [x\n", "exp.yaml is not valid YAML or JSON"),
+    ("name: x\nuser: hi\nmodels: [m]\nparams: {stream: true}\n", "exp.yaml: params.stream: not allowed here"),
     ("- just\n- a list\n", "exp.yaml is not an experiment file"),
 ])
 def test_bad_files_exit_2_with_one_line(sim, tmp_path, db_path, content, message):

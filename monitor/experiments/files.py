@@ -22,7 +22,6 @@ from ..files import atomic_text_file
 from .runner import ExperimentSpec
 
 MAX_FILE_BYTES = 5 * 2**20
-Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class ExperimentFileError(ValueError):
@@ -110,6 +109,10 @@ def parse(text: str, name: str = "experiment file") -> ExperimentSpec:
         model = ExperimentFile.model_validate(data)
     except ValidationError as exc:
         raise ExperimentFileError(f"{name}: {_first_error(exc)}".splitlines()[0]) from None
+    taken = [k for k in ("model", "messages", "stream", "monitor_attributes") if k in model.params]
+    if taken:
+        why = "experiments wait for whole replies" if taken[0] == "stream" else "the experiment sets it"
+        raise ExperimentFileError(f"{name}: params.{taken[0]}: not allowed here ({why})")
     spec = to_spec(model)
     problems = spec.problems()
     if problems:
