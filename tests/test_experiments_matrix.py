@@ -170,3 +170,30 @@ def test_a_bad_file_is_said_in_one_line_and_changes_nothing(qtbot, page, tmp_pat
     page.open_file(str(path))
     qtbot.waitUntil(lambda: "bad.yaml: models: Field required" in page.status_label.text(), timeout=10_000)
     assert page.spec().template == "What is {a} + 3?"
+
+
+def test_saved_prompts_become_variants_and_their_calls_say_which_version(qtbot, page, ctx):
+    page.set_spec(spec_2x2x2(system_prompts=["You are terse."], asserts=[]))
+    with qtbot.waitSignal(page.library.saved, timeout=10_000) as saved:
+        page.save_prompt("sums", "first")
+    v1 = saved.args[0]
+    assert (v1.name, v1.version, v1.system, v1.user, v1.model) == ("sums", 1, "You are terse.", "What is {a} + 3?",
+                                                                   "gpt-4o-mini")
+    qtbot.waitUntil(lambda: page.library.combo.count() == 1, timeout=10_000)
+    page.system_edit.setPlainText("You are chatty.")
+    with qtbot.waitSignal(page.library.saved, timeout=10_000):
+        page.save_prompt("sums", "chattier")
+    qtbot.waitUntil(lambda: page.library.combo.count() == 2, timeout=10_000)
+    page.system_edit.setPlainText("")
+    page.library.combo.setCurrentText("sums v1")
+    page.library.add_button.click()
+    assert page.spec().system_prompts == ["You are terse."]
+    page.library.combo.setCurrentText("sums v2")
+    page.library.add_button.click()
+    assert page.spec().prompt_refs == {"You are terse.": ("sums", 1), "You are chatty.": ("sums", 2)}
+    run_and_wait(qtbot, page)
+    records = stored_records(ctx, "exp-matrix")
+    assert {(r.attributes["system_prompt"], r.attributes["prompt"], r.attributes["prompt_version"])
+            for r in records} == {("You are terse.", "sums", 1), ("You are chatty.", "sums", 2)}
+    page.template_edit.setPlainText("What is {a} + 4?")                 # edited: no longer the saved version
+    assert page.spec().prompt_refs == {}

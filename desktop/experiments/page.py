@@ -32,6 +32,7 @@ from ..param_panel import ParamPanel
 from . import store_jobs
 from .asserts_editor import AssertsEditor
 from .inputs import ModelChecklist, ValuesEditor, lines_of
+from .library import PromptLibraryBar
 from .results_panel import ResultsPanel
 
 DEFAULT_STREAM = "experiments"
@@ -73,6 +74,7 @@ class ExperimentsPage(QWidget):
         self._calls: list = []
         self._sent: list = []                 # the calls this run sends (all, or the failed / changed ones)
         self._pending: list[CallResult] = []
+        self._saved_prompts: dict[str, Any] = {}   # system prompt -> the PromptVersion it came from / was saved as
         self._build()
         self._connect()
         self._set_status("Run the experiment to fill the matrix: a row per combination of variable values, "
@@ -99,6 +101,8 @@ class ExperimentsPage(QWidget):
                                               "to a {audience}: {equation}")
         prompts = QGroupBox("Prompts")
         prompts_layout = QVBoxLayout(prompts)
+        self.library = PromptLibraryBar(self.ctx)
+        prompts_layout.addWidget(self.library)
         prompts_layout.addWidget(QLabel(f"System prompts — one per line; “{NO_SYSTEM}” = no system message"))
         prompts_layout.addWidget(self.system_edit, 1)
         prompts_layout.addWidget(QLabel("User prompt template — {variables} in braces, {{ }} for literal braces"))
@@ -232,6 +236,10 @@ class ExperimentsPage(QWidget):
         self.save_button.clicked.connect(self._on_save_clicked)
         self.stream_combo.currentTextChanged.connect(self._on_stream_edited)
         self.panel.ratingRequested.connect(self.rate)
+        self.library.versionChosen.connect(self.add_saved_prompt)
+        self.library.saved.connect(self._on_prompt_saved)
+        self.library.failed.connect(lambda err: self._set_status(f"Prompt library: {err}", error=True))
+        self.library.save_button.clicked.connect(self._on_save_prompt_clicked)
 
     # -- public API ---------------------------------------------------------------------------------
     def set_stream(self, name: str) -> None:
@@ -243,7 +251,10 @@ class ExperimentsPage(QWidget):
         """The experiment as the inputs describe it now."""
         self.values_editor.set_variables(ExperimentSpec("", self.template_edit.toPlainText()).variables)
         systems = ["" if line == NO_SYSTEM else line for line in lines_of(self.system_edit.toPlainText())]
-        return ExperimentSpec(
+        template = self.template_edit.toPlainText()
+        refs = {system: (v.name, v.version) for system, v in self._saved_prompts.items()
+                if system in systems and v.user == template}          # still exactly the saved version
+        return ExperimentSpec(prompt_refs=refs,
             name=self.name_edit.text().strip() or "experiment", template=self.template_edit.toPlainText(),
             system_prompts=systems, values=self.values_editor.values(), models=self.models.models(),
             repeats=self.repeats.value(), params=self.params.params(), asserts=self.asserts_editor.asserts(),
@@ -260,6 +271,28 @@ class ExperimentsPage(QWidget):
         self.params.set_params(spec.params)
         self.asserts_editor.set_asserts(spec.asserts)
         self.concurrency.setValue(spec.concurrency)
+
+    def add_saved_prompt(self, version: Any) -> None:
+        """A saved prompt version becomes a system-prompt variant (and its user message the template); while
+        both stay unchanged, the variant's calls carry `prompt` and `prompt_version`."""
+        lines = lines_of(self.system_edit.toPlainText())
+        line = version.system or NO_SYSTEM
+        if line not in lines:
+            self.system_edit.setPlainText("\n".join([*lines, line]))
+        self.template_edit.setPlainText(version.user)
+        if version.model and version.model not in self.models.models():
+            self.models.set_models([*self.models.models(), version.model])
+        self._saved_prompts[version.system] = version
+        self._set_status(f"Added {version.name} v{version.version} as a system prompt variant.")
+
+    def save_prompt(self, name: str, note: str = "") -> None:
+        """Save the first system prompt and the template (with the first model and the parameters) as the next
+        version of `name` in the prompt library."""
+        spec = self.spec()
+        system = spec.system_prompts[0] if spec.system_prompts else ""
+        messages = ([{"role": "system", "content": system}] if system else []) + [
+            {"role": "user", "content": spec.template}]
+        self.library.save(name, messages, spec.models[0] if spec.models else "", dict(spec.params), note)
 
     def is_running(self) -> bool:
         return self._stop is not None
@@ -488,6 +521,16 @@ class ExperimentsPage(QWidget):
         passed = sum(r.passed for r in self.results.results.values())
         self.experimentFinished.emit({**summary, "succeeded": totals["succeeded"], "failed": totals["failed"],
                                       "cost_usd": totals["cost_usd"], "matched": len(stored), "passed": passed})
+
+    def _on_save_prompt_clicked(self) -> None:
+        answer = self.library.ask_name(self.name_edit.text().strip())
+        if answer:
+            self.save_prompt(*answer)
+
+    def _on_prompt_saved(self, version: Any) -> None:
+        self._saved_prompts[version.system] = version
+        self._set_status(f"Saved {version.name} v{version.version} to the prompt library; its calls carry "
+                         f"prompt = “{version.name}”, prompt_version = {version.version}.")
 
     def _on_rated(self, record_id: int, score: Any) -> None:
         for result in self.results.results.values():

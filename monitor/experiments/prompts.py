@@ -33,6 +33,16 @@ class PromptVersion:
                     out.append(name)
         return out
 
+    @property
+    def system(self) -> str:
+        """The first system (or developer) message, "" when there is none."""
+        return next((str(m.get("content") or "") for m in self.messages if m.get("role") in ("system", "developer")), "")
+
+    @property
+    def user(self) -> str:
+        """The last user message (the template), "" when there is none."""
+        return next((str(m.get("content") or "") for m in reversed(self.messages) if m.get("role") == "user"), "")
+
     def attributes(self) -> dict[str, Any]:
         """What a call made from this version carries, so boards can group by it."""
         return {"prompt": self.name, "prompt_version": self.version}

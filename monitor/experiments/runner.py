@@ -43,6 +43,9 @@ class ExperimentSpec:
     asserts: list[dict] = field(default_factory=list)          # scored on every cell (see scorers.py)
     concurrency: int = 4
     stream: str = "experiments"
+    # system prompt -> (saved prompt name, version) when that variant came unchanged from the prompt library;
+    # its calls then carry the attributes `prompt` and `prompt_version` (not part of the experiment file)
+    prompt_refs: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def variables(self) -> list[str]:
@@ -98,6 +101,9 @@ def expand(spec: ExperimentSpec) -> list[ExperimentCall]:
         messages.append({"role": "user", "content": render(spec.template, values)})
         attributes = {"system_prompt": system or "", "prompt_template": spec.template, "params": values,
                       "experiment": spec.name, "model": model, "repeat": repeat}
+        ref = spec.prompt_refs.get(system or "")
+        if ref:
+            attributes.update(prompt=ref[0], prompt_version=ref[1])
         calls.append(ExperimentCall(index, system, values, model, repeat, messages, attributes))
     return calls
 
