@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_board_parser = None
     if add_board_parser is not None:
         add_board_parser(sub, _add_db)
+    from .experiments.cli import add_experiment_parser
+    add_experiment_parser(sub, _add_db)
     return parser
 
 

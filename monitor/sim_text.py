@@ -177,3 +177,41 @@ def make_json_reply(prompt: str, rng: random.Random, schema: Any = None) -> str:
     if schema is not None:
         return json.dumps(_fill_schema(schema, rng))
     return json.dumps({"answer": make_reply(prompt, rng), "confidence": round(0.5 + rng.random() / 2, 2)})
+
+
+# --- the judge ------------------------------------------------------------------------------------
+# A request is a judge's when its last user message holds "RUBRIC:" and the graded text between <output>
+# and </output> (the shape monitor/experiments/scorers.judge_messages sends). The verdict is a rule, so
+# tests can predict it: the phrases the rubric puts in double quotes must all appear in the output
+# (case-insensitive). PASS/FAIL: PASS when all appear (or the rubric quotes nothing). A 1–5 score (the
+# system message asks for one "1 to 5"): 1 + 4 × the share of quoted phrases found, rounded; 5 when nothing is quoted.
+_JUDGED = re.compile(r"<output>\n?(.*?)\n?</output>", re.S)
+_QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”")
+
+
+def judge_reply(messages: Any) -> str | None:
+    """The simulated judge's reply to a judge prompt, else None (not a judge request)."""
+    if not isinstance(messages, list):
+        return None
+    system = " ".join(content_text(m.get("content"))[0] for m in messages
+                      if isinstance(m, dict) and m.get("role") in ("system", "developer"))
+    last = next((content_text(m.get("content"))[0] for m in reversed(messages)
+                 if isinstance(m, dict) and m.get("role") == "user"), "")
+    graded = _JUDGED.search(last)
+    if "RUBRIC:" not in last or graded is None:
+        return None
+    rubric = last.split("RUBRIC:", 1)[1].split("\n\nPROMPT:", 1)[0]
+    output = graded.group(1).lower()
+    phrases = [a or b for a, b in _QUOTED.findall(rubric)]
+    found = [p for p in phrases if p.lower() in output]
+    missing = [p for p in phrases if p.lower() not in output]
+    if not phrases:
+        reason = "The output meets the rubric."
+    elif missing:
+        reason = "The output is missing " + ", ".join(f'"{p}"' for p in missing) + "."
+    else:
+        reason = "The output includes " + ", ".join(f'"{p}"' for p in found) + "."
+    if "1 to 5" in system:
+        score = 5 if not phrases else 1 + round(4 * len(found) / len(phrases))
+        return f"{score}\n{reason}"
+    return f"{'FAIL' if missing else 'PASS'}\n{reason}"

@@ -15,6 +15,9 @@ Deterministic fault injection through request headers (pass them with the client
   X-Sim-Output: text         the exact reply text (URL-encoded)
   X-Sim-Refusal: 1           refuse (as "[refuse]" in the last user message does)
 Tool calls, refusals, reasoning summaries and built-in tools follow the rules in sim_tools.py.
+
+An LLM-judge prompt (monitor/experiments/scorers.py) gets a verdict, not prose: PASS/FAIL or a 1–5 score,
+decided by the rule documented at sim_text.judge_reply.
 """
 from __future__ import annotations
 
@@ -538,8 +541,11 @@ class _Handler(BaseHTTPRequestHandler):
             reasoning = min(reasoning, limit)  # reasoning tokens count against the limit
         texts, finish, completion = [], [], reasoning
         for _ in range(max(1, n)):
+            judged = sim_text.judge_reply(prompt_obj) if forced is None else None
             if forced is not None:
                 text = urllib.parse.unquote(forced)
+            elif judged is not None:               # an LLM-judge prompt: a verdict by a documented rule
+                text = judged
             elif json_mode:
                 text = sim_text.make_json_reply(last_user, rng, schema)
             else:

@@ -79,6 +79,35 @@ MIGRATIONS: list[str] = [
     ALTER TABLE calls ADD COLUMN finish_reason TEXT;
     ALTER TABLE calls ADD COLUMN response TEXT;
     """,
+    # Scores of calls (experiment asserts, LLM judges, human ratings) and the saved-prompt library
+    # (monitor/scores.py, monitor/experiments/prompts.py).
+    """
+    CREATE TABLE scores (
+        id      INTEGER PRIMARY KEY,
+        call_id INTEGER NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+        name    TEXT NOT NULL,              -- the assert's label, or 'human'
+        value   REAL,
+        passed  INTEGER,                    -- 1 / 0, NULL when a score has no verdict
+        reason  TEXT,
+        source  TEXT NOT NULL,              -- 'assert' | 'judge' | 'human'
+        created REAL NOT NULL
+    );
+    CREATE INDEX scores_call ON scores(call_id);
+    CREATE TABLE prompts (
+        id      INTEGER PRIMARY KEY,
+        name    TEXT NOT NULL UNIQUE,
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE TABLE prompt_versions (
+        prompt_id INTEGER NOT NULL REFERENCES prompts(id) ON DELETE CASCADE,
+        version   INTEGER NOT NULL,
+        body      TEXT NOT NULL,            -- JSON: messages, variables, model, params, tools
+        note      TEXT NOT NULL DEFAULT '',
+        created   REAL NOT NULL,
+        PRIMARY KEY (prompt_id, version)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -53,7 +53,8 @@ def test_expand_is_the_seeds_loop():
                                                     equation=first.values["equation"])},
     ]
     assert first.attributes == {"system_prompt": SYSTEM_PROMPTS[0], "prompt_template": TEMPLATE,
-                                "params": first.values, "experiment": "seed example 4", "repeat": 0}
+                                "params": first.values, "experiment": "seed example 4", "model": "gpt-4o-mini",
+                                "repeat": 0}
 
 
 def test_factors_models_repeats_and_problems():
@@ -149,7 +150,7 @@ def test_seed_experiment_logs_twelve_calls_with_attributes(qtbot, page, ctx):
     assert by_system == {s: 4 for s in SYSTEM_PROMPTS}               # group by system prompt: 3 × 4
     assert Counter(r.attributes["params"]["audience"] for r in records) == {a: 6 for a in AUDIENCE}
     for r in records:
-        assert set(r.attributes) == {"system_prompt", "prompt_template", "params", "experiment", "repeat"}
+        assert set(r.attributes) == {"system_prompt", "prompt_template", "params", "experiment", "model", "repeat"}
         assert r.attributes["prompt_template"] == TEMPLATE and r.attributes["experiment"] == "seed example 4"
         assert r.request["messages"][1]["content"] == TEMPLATE.format(**r.attributes["params"])
         assert r.request["max_tokens"] == 60

@@ -37,44 +37,8 @@ def open_page(qtbot, ctx) -> RequestsPage:
     return page
 
 
-@pytest.mark.skipif(scores_adapter.AVAILABLE, reason="the scores API is present")
-def test_without_the_scores_api_the_rating_is_hidden(qtbot, ctx):
-    page = open_page(qtbot, ctx)
-    assert not page.detail.rating.isVisible()
-
-
-class _SqliteScores:
-    """Until monitor.experiments.scores lands (h7): the same interface over a real table in the same file."""
-
-    @staticmethod
-    def add_score(store, call_id, name, *, value=None, passed=None, reason=None, source="human"):
-        conn = store.conn
-        conn.execute("CREATE TABLE IF NOT EXISTS test_scores (call_id INTEGER, name TEXT, value REAL, "
-                     "passed INTEGER, reason TEXT, source TEXT)")
-        conn.execute("INSERT INTO test_scores VALUES (?, ?, ?, ?, ?, ?)",
-                     (call_id, name, value, None if passed is None else int(passed), reason, source))
-        conn.commit()
-
-    @staticmethod
-    def scores_for(store, call_ids):
-        conn = store.conn
-        conn.execute("CREATE TABLE IF NOT EXISTS test_scores (call_id INTEGER, name TEXT, value REAL, "
-                     "passed INTEGER, reason TEXT, source TEXT)")
-        out: dict[int, list[dict]] = {}
-        for cid, name, value, passed, reason, source in conn.execute(
-                f"SELECT * FROM test_scores WHERE call_id IN ({','.join('?' * len(call_ids))}) ORDER BY rowid",
-                list(call_ids)):
-            out.setdefault(cid, []).append({"name": name, "value": value, "reason": reason, "source": source,
-                                            "passed": None if passed is None else bool(passed)})
-        return out
-
-
 @pytest.fixture
-def scores_api(monkeypatch):
-    if not scores_adapter.AVAILABLE:
-        monkeypatch.setattr(scores_adapter, "add_score", _SqliteScores.add_score)
-        monkeypatch.setattr(scores_adapter, "scores_for", _SqliteScores.scores_for)
-        monkeypatch.setattr(scores_adapter, "AVAILABLE", True)
+def scores_api():
     return scores_adapter
 
 

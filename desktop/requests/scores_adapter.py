@@ -1,17 +1,23 @@
-"""Human ratings and stored scores for the Requests detail pane, through the scores store API of
-monitor/experiments (issue 12): `add_score(store, call_id, name, *, value, passed, reason, source)` and
-`scores_for(store, call_ids) -> {call_id: [score dict]}`.  When that API is not there, the rating widget
-stays hidden (AVAILABLE is False) and nothing else changes."""
+"""Human ratings and stored scores for the Requests detail pane, through monitor/scores.py (the `scores`
+table): a thumbs score and a 1–5 rating per call, each replaced when the person rates again."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
-try:
-    from monitor.experiments.scores import add_score, scores_for
-    AVAILABLE = True
-except ImportError:            # the scores table is not in this build yet
-    add_score = scores_for = None
-    AVAILABLE = False
+from monitor import scores as _scores
+from monitor.experiments.scorers import Score
+
+AVAILABLE = True
+
+
+def add_score(store: Any, call_id: int, name: str, *, value: float | None = None, passed: bool | None = None,
+              reason: str | None = None, source: str = "human") -> None:
+    _scores.replace_score(store, call_id, Score(name, value, passed, reason or "", source))
+
+
+def scores_for(store: Any, call_ids) -> dict[int, list[dict]]:
+    return {cid: [asdict(s) for s in found] for cid, found in _scores.scores_for(store, call_ids).items()}
 
 THUMBS = "thumbs"              # passed True / False
 RATING = "rating"              # value 1..5

@@ -45,6 +45,7 @@ _REQUIRED = {f.name: f.default is MISSING and f.default_factory is MISSING and f
              for f in _dataclass_fields(Record)}
 _DEFAULTS = {f.name: (None if f.default_factory is MISSING else f.default_factory()) if f.default is MISSING else f.default
              for f in _dataclass_fields(Record)}
+from ..scores import exported_scores, import_scores
 from ..store import INSERT_CALL_SQL, RECORD_SELECT_LIST, Store, record_row, row_to_record, stream_id
 from .engine import MAX_BUCKETS, BoardEngine
 from .json_stream import ARRAY, JsonStreamError, members
@@ -93,9 +94,12 @@ def export_board(store: Store, name: str, path: str | os.PathLike, include_conte
     with output_text_file(path, protect=store.path, force=force) as f:
         f.write(text[:-1] + ', "records": [')
         first = True
+        scores = exported_scores(store, [int(i) for i in ids])
         for record in _records_by_id(store, spec.stream, ids):
-            f.write(("\n" if first else ",\n") + json.dumps(export_record(record, include_content),
-                                                             ensure_ascii=False, allow_nan=False))
+            d = export_record(record, include_content)
+            if record.id in scores:
+                d["scores"] = scores[record.id]
+            f.write(("\n" if first else ",\n") + json.dumps(d, ensure_ascii=False, allow_nan=False))
             first = False
         f.write("\n]}\n")
     return int(len(ids))
@@ -176,7 +180,7 @@ def _version() -> str:
 # From record.py's field list: the scalar fields, the row's group, then the JSON and text bodies.
 CSV_CONTENT_COLUMNS = ("request", "output", "response")
 CSV_COLUMNS = ("id", "time_utc", "stream",
-               *(f.name for f in CALL_FIELDS if f.kind != "json" and f.name not in CSV_CONTENT_COLUMNS), "group",
+               *(f.name for f in CALL_FIELDS if f.kind != "json" and f.name not in CSV_CONTENT_COLUMNS), "group", "scores",
                *(f.name for f in CALL_FIELDS if f.kind == "json" or f.name in CSV_CONTENT_COLUMNS))
 _CSV_JSON = tuple(f.name for f in CALL_FIELDS if f.kind == "json")
 
@@ -192,6 +196,7 @@ def export_csv(store: Store, spec: BoardSpec, path: str | os.PathLike, include_c
     ids, labels = engine.covered_calls()
     groups = dict(zip(ids.tolist(), labels))
     columns = [c for c in CSV_COLUMNS if include_content or c not in CSV_CONTENT_COLUMNS]
+    scores = exported_scores(store, ids.tolist())
     with output_text_file(path, protect=store.path, force=force, newline="") as f:
         w = csv.writer(f)
         w.writerow(columns)
@@ -199,6 +204,8 @@ def export_csv(store: Store, spec: BoardSpec, path: str | os.PathLike, include_c
             d = export_record(r, include_content)
             d["time_utc"] = _dt.datetime.fromtimestamp(r.timestamp, _dt.timezone.utc).isoformat()
             d["group"] = groups.get(r.id)
+            d["scores"] = json.dumps({x["name"]: x["value"] for x in scores[r.id]}, ensure_ascii=False) \
+                if r.id in scores else ""
             for name in _CSV_JSON:
                 if d.get(name) is not None:
                     d[name] = json.dumps(d[name], ensure_ascii=False)
@@ -211,13 +218,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class FileScore(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=400)]
+    value: FiniteFloat | None
+    passed: bool | None
+    reason: Annotated[str, Field(max_length=50_000_000)] = ""
+    source: Literal["assert", "judge", "human"]
+
+
 # A board file's record: built from record.py's field list. Fields with a default in Record (the reply
-# fields added in schema 3, output, request, attributes) may be missing, so older files still import.
+# fields added in schema 3, output, request, attributes) may be missing, so older files still import;
+# so may `scores` (files written before scores existed).
 _FILE_TYPES = {"timestamp": Annotated[float, Field(ge=EPOCH_MIN, le=EPOCH_MAX, allow_inf_nan=False)]}
 FileRecord = create_model(
     "FileRecord", __base__=_Strict,
     **{f.name: (_FILE_TYPES.get(f.name, f.file), ... if _REQUIRED[f.name] else _DEFAULTS[f.name])
        for f in STORED_FIELDS},
+    scores=(list[FileScore] | None, None),
 )
 
 
@@ -396,17 +413,20 @@ def import_board(store: Store, path: str | os.PathLike) -> tuple[str, str]:
             sid = stream_id(conn, staging, create=True, origin="imported")
         fields = [f for f in RECORD_FIELDS if f not in ("id", "stream")]
         batch: list = []
+        batch_scores: list = []
         header: dict[str, Any] = {}
         count = 0
         for count, r in _file_records(path, header):
             batch.append(record_row(sid, Record(id=None, stream=staging, **{f: getattr(r, f) for f in fields})))
+            batch_scores.append([x.model_dump() for x in r.scores or []])
             if len(batch) >= IMPORT_CHUNK:
                 with store.transaction() as conn:
-                    conn.executemany(INSERT_CALL_SQL, batch)
+                    _insert_chunk(conn, batch, batch_scores)
                 batch.clear()
+                batch_scores.clear()
         _check_header(Path(path).name, header, count)            # the file changed since the first pass?
         with store.transaction() as conn:
-            conn.executemany(INSERT_CALL_SQL, batch)
+            _insert_chunk(conn, batch, batch_scores)
             stream_name = _unique_suffix(lambda n: _stream_taken(conn, n), bf.stream.name, "imported")
             board_name = spec.name if not _board_taken(conn, spec.name) else _unique_suffix(
                 lambda n: _board_taken(conn, n), spec.name[:95], "imported")
@@ -418,6 +438,17 @@ def import_board(store: Store, path: str | os.PathLike) -> tuple[str, str]:
         if staging is not None:
             _drop_stream(store, staging)
     return board_name, stream_name
+
+
+def _insert_chunk(conn, rows: list, scores: list[list[dict]]) -> None:
+    """Insert one chunk of records and link their scores (inside the caller's write transaction, so the
+    chunk's calls get consecutive ids after the current maximum)."""
+    before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
+    conn.executemany(INSERT_CALL_SQL, rows)
+    if any(scores):
+        if conn.execute("SELECT MAX(id) FROM calls").fetchone()[0] != before + len(rows):
+            raise BoardFileError("the store's call ids are not consecutive; scores can't be linked")
+        import_scores(conn, before + 1, scores, time.time())
 
 
 def _drop_stream(store: Store, name: str) -> None:

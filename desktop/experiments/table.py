@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor
 
 from monitor.experiments import CallResult, ExperimentCall
 
-from .call_stats import format_ms, format_tokens, format_usd
+from ..call_stats import format_ms, format_tokens, format_usd
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 _STATUS_COLORS = {"error": QColor("#b3261e"), "cancelled": QColor("#8a6100"), "queued": QColor("#777777"),
@@ -22,14 +22,15 @@ class ExperimentResultsModel(QAbstractTableModel):
         super().__init__(parent)
         self.calls: list[ExperimentCall] = []
         self.variables: list[str] = []
+        self.scored = False                      # a "Scores" column when the experiment has asserts
         self.results: dict[int, CallResult] = {}
         self.not_run: set[int] = set()           # cancelled before they started
         self.estimated: set[int] = set()         # rows whose numbers are the server's, not yet the store's
 
     # -- filling -----------------------------------------------------------------------------------
-    def reset(self, calls: list[ExperimentCall], variables: list[str]) -> None:
+    def reset(self, calls: list[ExperimentCall], variables: list[str], asserts: list[dict] = ()) -> None:
         self.beginResetModel()
-        self.calls, self.variables = list(calls), list(variables)
+        self.calls, self.variables, self.scored = list(calls), list(variables), bool(asserts)
         self.results, self.not_run, self.estimated = {}, set(), set()
         self.endResetModel()
 
@@ -64,7 +65,8 @@ class ExperimentResultsModel(QAbstractTableModel):
 
     # -- Qt model ---------------------------------------------------------------------------------
     def headers(self) -> list[str]:
-        return ["#", "System prompt", *("{" + v + "}" for v in self.variables), *_TAIL]
+        return ["#", "System prompt", *("{" + v + "}" for v in self.variables), *_TAIL,
+                *(("Scores",) if self.scored else ())]
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.calls)
@@ -102,6 +104,11 @@ class ExperimentResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and (name in ("Output", "System prompt") or name.startswith("{")):
             text = (result.error or result.output) if (name == "Output" and result) else raw
             return str(text)[:4000] if text else None
+        if role == Qt.ItemDataRole.ToolTipRole and name == "Scores" and result is not None:
+            return "\n".join(f"{s.name}: {'pass' if s.passed else 'FAIL'} — {s.reason}"
+                             for s in result.scores.values())
+        if role == Qt.ItemDataRole.ForegroundRole and name == "Scores" and result is not None and result.scores:
+            return QColor("#1e7b34") if result.passed else QColor("#b3261e")
         if role == Qt.ItemDataRole.ForegroundRole and name in ("Status", "Output"):
             return _STATUS_COLORS.get(self.status_of(index.row()))
         if role == Qt.ItemDataRole.TextAlignmentRole and name in _NUMERIC:
@@ -123,6 +130,8 @@ class ExperimentResultsModel(QAbstractTableModel):
             return self.status_of(call.index)
         if result is None:
             return None
+        if name == "Scores":
+            return sum(s.passed for s in result.scores.values()) / len(result.scores) if result.scores else None
         if name == "Tokens":
             if result.prompt_tokens is None and result.completion_tokens is None:
                 return None
@@ -141,6 +150,11 @@ class ExperimentResultsModel(QAbstractTableModel):
             return format_usd(raw)
         if name == "Latency":
             return format_ms(raw) if result else ""
+        if name == "Scores":
+            if result is None or not result.scores:
+                return ""
+            passed = sum(s.passed for s in result.scores.values())
+            return f"{'✓' if result.passed else '✗'} {passed}/{len(result.scores)}"
         if name == "Output":
             return " ⏎ ".join((raw or "").split("\n"))[:300]
         return "" if raw is None else str(raw)

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
-from .param_panel import ModelPicker, chat_models
+from ..param_panel import ModelPicker, chat_models
 
 
 def lines_of(text: str) -> list[str]:

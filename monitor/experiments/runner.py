@@ -1,9 +1,10 @@
-"""Prompt experiments (the seed's Example 4 as a feature), headless.
+"""Prompt experiments (the seed's Example 4 as a feature), headless: the grid and its run.
 
 An ExperimentSpec — system prompts × values of each template variable × models × repeats — expands to
 its cartesian product of ExperimentCall; `run_calls` runs them with a concurrency limit and yields each
-result as it lands; `write_csv` exports them. Every call carries the attributes boards group by:
-system_prompt, prompt_template, params (the variable values), experiment and repeat.
+result as it lands; `run_cell` makes one call and scores it (asserts, judge); `write_csv` exports them.
+Every call carries the attributes boards group by: experiment, system_prompt, prompt_template, params
+(the variable values), model and repeat.
 """
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from . import pricing, tokens
-from .csv_safe import spreadsheet_cell
-from .templates import find_variables, render
+from .. import pricing, tokens
+from ..csv_safe import spreadsheet_cell
+from ..templates import find_variables, render
 
 REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 
@@ -39,6 +40,12 @@ class ExperimentSpec:
     models: list[str] = field(default_factory=list)
     repeats: int = 1
     params: dict[str, Any] = field(default_factory=dict)       # temperature, max_tokens, ...
+    asserts: list[dict] = field(default_factory=list)          # scored on every cell (see scorers.py)
+    concurrency: int = 4
+    stream: str = "experiments"
+    # system prompt -> (saved prompt name, version) when that variant came unchanged from the prompt library;
+    # its calls then carry the attributes `prompt` and `prompt_version` (not part of the experiment file)
+    prompt_refs: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def variables(self) -> list[str]:
@@ -90,10 +97,13 @@ def expand(spec: ExperimentSpec) -> list[ExperimentCall]:
     combos = itertools.product(systems, itertools.product(*value_lists), spec.models, range(spec.repeats))
     for index, (system, combo, model, repeat) in enumerate(combos):
         values = dict(zip(names, combo))
-        messages = ([{"role": "system", "content": system}] if system is not None else [])
+        messages = ([{"role": "system", "content": system}] if system else [])     # "" = no system message
         messages.append({"role": "user", "content": render(spec.template, values)})
         attributes = {"system_prompt": system or "", "prompt_template": spec.template, "params": values,
-                      "experiment": spec.name, "repeat": repeat}
+                      "experiment": spec.name, "model": model, "repeat": repeat}
+        ref = spec.prompt_refs.get(system or "")
+        if ref:
+            attributes.update(prompt=ref[0], prompt_version=ref[1])
         calls.append(ExperimentCall(index, system, values, model, repeat, messages, attributes))
     return calls
 
@@ -149,6 +159,13 @@ class CallResult:
     cost_usd: float | None = None
     latency_ms: float | None = None
     record_id: int | None = None    # set once the stored record is matched
+    scores: dict[str, Any] = field(default_factory=dict)   # assert label -> scorers.Score
+    judge_cost_usd: float = 0.0     # what judging this cell cost (its judge calls are logged too)
+
+    @property
+    def passed(self) -> bool:
+        """A cell passes when its call succeeded and every assert passed (a person's rating is shown, not tested)."""
+        return self.status == "success" and all(s.passed for s in self.scores.values() if s.source != "human")
 
 
 def call_once(client: Any, call: ExperimentCall, params: dict, extra: dict | None = None,
@@ -175,6 +192,17 @@ def call_once(client: Any, call: ExperimentCall, params: dict, extra: dict | Non
         cost = pricing.cost_usd(call.model, prompt, completion, cached)
     text = response.choices[0].message.content if response.choices else ""
     return CallResult(call.index, "success", text or "", None, prompt, completion, cost, latency)
+
+
+def run_cell(client: Any, call: ExperimentCall, params: dict, asserts: Sequence[dict] = (),
+             extra: dict | None = None, describe_error: Callable[[BaseException], str] = str) -> CallResult:
+    """One grid cell: the call, then its asserts and judges (judge calls go through the same client)."""
+    from .scorers import score_all
+
+    result = call_once(client, call, params, extra, describe_error)
+    if asserts:
+        result.scores, result.judge_cost_usd = score_all(client, call, result, asserts, extra, describe_error)
+    return result
 
 
 def run_calls(calls: Sequence[ExperimentCall], run_one: Callable[[ExperimentCall], CallResult], *,
@@ -215,12 +243,12 @@ def call_key(call: ExperimentCall) -> tuple:
 
 
 def match_records(calls: Sequence[ExperimentCall], records: Sequence[Any], experiment: str) -> dict[int, Any]:
-    """Grid index -> its stored record, matched on the experiment's attributes (oldest record first,
-    so repeated identical cells pair up in order)."""
+    """Grid index -> its stored record, matched on the experiment's attributes. Newest record first: a cell
+    run again (a re-run of failed cells a moment later) pairs with its latest call, not the earlier one."""
     by_key: dict[tuple, list] = {}
-    for record in sorted(records, key=lambda r: r.id or 0):
+    for record in sorted(records, key=lambda r: -(r.id or 0)):
         attrs = record.attributes or {}
-        if attrs.get("experiment") == experiment:
+        if attrs.get("experiment") == experiment and not attrs.get("judge"):
             by_key.setdefault(result_key(record.model, attrs), []).append(record)
     out = {}
     for call in calls:
@@ -255,3 +283,34 @@ def write_csv(path: str | Path, spec: ExperimentSpec, calls: Sequence[Experiment
 
 def _blank(value: Any) -> Any:
     return "" if value is None or value is False else value
+
+
+def stored_matches(store: Any, stream: str, since_ts: float, calls: Sequence[ExperimentCall],
+                   experiment: str) -> dict[int, Any]:
+    """Grid index -> the stored record of that cell, among the stream's calls since `since_ts`."""
+    sid = store.stream_id(stream, create=False)
+    if sid is None:
+        return {}
+    rows = store.conn.execute("SELECT id FROM calls WHERE stream_id = ? AND ts >= ? ORDER BY id",
+                              (sid, since_ts - 1.0)).fetchall()
+    return match_records(calls, [store.record(r[0]) for r in rows], experiment)
+
+
+def cell_signature(call: ExperimentCall, spec: ExperimentSpec) -> tuple:
+    """What makes two runs of a cell the same: its messages, model, repeat, parameters and asserts."""
+    import json
+
+    return (json.dumps(call.messages, sort_keys=True), call.model, call.repeat,
+            json.dumps(spec.params, sort_keys=True, default=str), json.dumps(spec.asserts, sort_keys=True, default=str))
+
+
+def cells_to_rerun(calls: Sequence[ExperimentCall], spec: ExperimentSpec, previous: dict[tuple, CallResult],
+                   mode: str) -> list[ExperimentCall]:
+    """The cells a partial re-run sends: mode "failed" = cells whose last result failed (or never ran);
+    "changed" = cells whose signature has no previous result (new prompts, values, models, params)."""
+    out = []
+    for call in calls:
+        before = previous.get(cell_signature(call, spec))
+        if before is None or (mode == "failed" and not before.passed):
+            out.append(call)
+    return out
