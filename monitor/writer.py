@@ -42,6 +42,8 @@ LOCK_PATIENCE_S = 120.0   # keep retrying a store another process keeps locked t
 STATEMENT_BUSY_MS = 20    # SQLite's own busy wait, inside the fork guard; longer waits back off outside it
 EXIT_WAIT_S = 5.0         # interpreter exit waits at most this for unstored calls
 SIGTERM_FLUSH_S = 2.0     # SIGTERM waits at most this before the default action (termination)
+BACK_OFF_AFTER_S = 0.06   # when a call has waited this long for the writer's next commit, the call path ...
+BACK_OFF_S = 0.001        # ... sleeps this long per call, so the writer gets the GIL (bounds the commit lag)
 _MAX_ROWS_PER_INSERT = 1024   # 1024 rows x 20 columns stays under SQLite's 32,766 bound parameters
 
 _STOP = object()
@@ -97,6 +99,8 @@ class RecordWriter:
         self.last_error: str | None = None
         self._said: str | None = None            # the cause last said on stderr
         self._give_up_at: float | None = None    # set at exit: stop waiting for locks after this time
+        self._waiting_since: float | None = None  # first call submitted since the writer's last commit
+        self._store_busy = False                 # the writer is waiting out another process's lock
         self.commit_seconds: list[float] = []    # (benchmarks) how long each commit took, bounded
         self._conn = connect(self.path, probe_write=True)   # create/migrate/probe now, so a bad store fails in init_monitor
         self._conn.execute(f"PRAGMA busy_timeout = {STATEMENT_BUSY_MS}")
@@ -110,6 +114,14 @@ class RecordWriter:
             counter = self._logged.setdefault(call.stream, itertools.count())
         next(counter)
         self._queue.put(call)
+        now = time.monotonic()
+        since = self._waiting_since
+        if since is None:
+            self._waiting_since = now
+        elif now - since > BACK_OFF_AFTER_S and not self._store_busy:
+            # The writer has not taken calls for a while although it could: this thread is starving it of
+            # the GIL (a loop that never waits, e.g. an in-process transport).  Let it run.
+            time.sleep(BACK_OFF_S)
 
     def flush(self, timeout: float | None = 30.0) -> bool:
         """Block until everything submitted before this call is committed (or dropped and counted)."""
@@ -134,6 +146,7 @@ class RecordWriter:
                 "dropped": sum(self._dropped.get(n, 0) for n in names), "last_error": self.last_error}
 
     def unstored(self) -> int:
+        """Calls logged but not committed: still queued, or dropped."""
         h = self.health()
         return h["logged"] - h["committed"]
 
@@ -145,6 +158,7 @@ class RecordWriter:
                 batch, markers, stop = self._gather()
                 if batch:
                     self._commit_batch(conn, batch)
+                self._waiting_since = None
                 for marker in markers:
                     marker.event.set()
                 if stop:
@@ -169,8 +183,10 @@ class RecordWriter:
                 break
             if first:
                 first = False
-                if not (stop or markers) and self._queue.qsize() < MAX_BATCH:
-                    self._wake.wait(BATCH_WINDOW_S)
+                since = self._waiting_since      # (a starved writer's first call may already be old)
+                waited = time.monotonic() - since if since is not None else 0.0
+                if not (stop or markers) and self._queue.qsize() < MAX_BATCH and waited < BATCH_WINDOW_S:
+                    self._wake.wait(BATCH_WINDOW_S - waited)
                 self._wake.clear()
             try:
                 item = self._queue.get_nowait()
@@ -226,12 +242,15 @@ class RecordWriter:
                 self._transaction(conn, rows)
             except Exception as exc:
                 if _is_locked(exc) and time.monotonic() < min(patience, self._give_up_at or patience):
+                    self._store_busy = True
                     time.sleep(delay)
                     delay = min(delay * 2, 0.1)
                     continue
+                self._store_busy = False
                 if not _is_locked(exc):
                     self.last_error = _cause(exc)
                 return exc
+            self._store_busy = False
             for name, _ in rows:
                 self._committed[name] = self._committed.get(name, 0) + 1
             self.written += len(rows)
@@ -351,6 +370,7 @@ def _finish(wait_s: float, why: str, *, stop: bool) -> None:
     """Wait at most wait_s for every writer, then say in one line per store how many calls were not stored."""
     deadline = time.monotonic() + wait_s
     writers = list(_writers.values())
+    said = {id(w): w.health()["dropped"] for w in writers}     # drops already said when they happened
     markers = []
     for writer in writers:
         writer._give_up_at = deadline
@@ -367,8 +387,8 @@ def _finish(wait_s: float, why: str, *, stop: bool) -> None:
     for marker in markers:
         marker.event.wait(max(0.0, deadline - time.monotonic()) + 0.2)
     for writer in writers:
-        missing = writer.unstored()
-        if missing:
+        missing = writer.unstored() - said[id(writer)]
+        if missing > 0:
             log.warning("openai-monitor: %d of %d calls logged by this process were not stored in %s: %s "
                         "(waited at most %.0f s at %s)", missing, writer.health()["logged"], writer.path,
                         writer.last_error or "the store did not answer in time", wait_s, why)
