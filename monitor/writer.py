@@ -118,7 +118,7 @@ class RecordWriter:
         since = self._waiting_since
         if since is None:
             self._waiting_since = now
-        elif now - since > BACK_OFF_AFTER_S and not self._store_busy:
+        elif now - since > BACK_OFF_AFTER_S and not self._store_busy and self._thread.is_alive():
             # The writer has not taken calls for a while although it could: this thread is starving it of
             # the GIL (a loop that never waits, e.g. an in-process transport).  Let it run.
             time.sleep(BACK_OFF_S)
@@ -202,8 +202,9 @@ class RecordWriter:
         if problem is not None and _row_specific(problem) and len(rows) > 1:
             self._stream_ids.clear()            # e.g. a stream deleted meanwhile: look its id up again
             for row in rows:                    # isolate the bad row, keep the others
-                if self._write(conn, [row]) is not None:
-                    self._lost([row[0]], f"could not store a call: {self.last_error}")
+                alone = self._write(conn, [row])
+                if alone is not None:
+                    self._lost([row[0]], f"could not store a call: {_cause(alone)}")
         elif problem is not None:
             self._lost([name for name, _ in rows], _cause(problem))
         if len(self.commit_seconds) < 100_000:
