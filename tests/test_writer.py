@@ -259,3 +259,27 @@ def test_wal_with_synchronous_normal(db_path):
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1          # NORMAL
     conn.close()
+
+
+POOL_EXIT = textwrap.dedent("""
+    import multiprocessing as mp, sys, openai
+    from monitor import init_monitor
+    base_url, db = sys.argv[1], sys.argv[2]
+
+    def work(i):
+        m = init_monitor("pool", db_path=db, quiet=True)
+        client = m.wrap(openai.OpenAI(base_url=base_url, api_key="sk-x", max_retries=0))
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}],
+                                       monitor_attributes={"i": i})
+        return i
+
+    with mp.get_context("fork").Pool(2) as pool:      # __exit__ terminates the workers with SIGTERM
+        assert pool.map(work, range(40)) == list(range(40))
+""")
+
+
+def test_pool_exit_terminating_its_workers_loses_nothing(sim, db_path):
+    # the batch window makes the last ~50 ms of each worker's calls uncommitted when SIGTERM arrives;
+    # the SIGTERM handler flushes them before the worker ends
+    subprocess.run([sys.executable, "-c", POOL_EXIT, sim.base_url, str(db_path)], check=True, timeout=60)
+    assert sorted(r.attributes["i"] for r in Store(db_path).records("pool")) == list(range(40))
