@@ -7,7 +7,7 @@ keeps the commit lag bounded even when the caller never lets go of the GIL (ever
 the GIL over, and waiting for it back can take a switch interval, 5 ms: few statements, few waits).
 
 What a crash can lose: SIGKILL loses the calls of the last batch window and the commit in progress
-(about BATCH_WINDOW_S + one commit); SIGTERM (with the default handler in place) and interpreter exit
+(about BATCH_WINDOW_S + one commit; ~200 ms at most when the caller hogs the GIL, see BACK_OFF_*); SIGTERM (with the default handler in place) and interpreter exit
 flush first, waiting at most SIGTERM_FLUSH_S / EXIT_WAIT_S, then say in one stderr line how many calls
 were not stored and why.
 
