@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QFontMetrics
 from PySide6.QtWidgets import QLabel, QMenu, QStatusBar, QToolButton, QWidget
 
 from monitor.store import Store
+from monitor.writer import health_for
 
 from . import formatting as fmt
 from .context import AppContext
@@ -26,11 +27,12 @@ def today_summary(store: Store, since: float) -> tuple[int, float, int]:
 
 
 class ElidedLabel(QLabel):
-    """Shows as much of a path as fits, the middle elided; the whole path in the tooltip."""
+    """Shows as much of a text as fits (a path: the middle elided); the whole text in the tooltip."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None, **kwargs):
+    def __init__(self, text: str = "", parent: QWidget | None = None, *, elide=Qt.ElideMiddle, **kwargs):
         super().__init__(parent, **kwargs)
         self.full_text = ""
+        self.elide_mode = elide
         self.setMinimumWidth(80)
         self.set_full_text(text)
 
@@ -45,7 +47,7 @@ class ElidedLabel(QLabel):
 
     def _elide(self) -> None:
         width = max(self.width() - 8, 40)
-        super().setText(QFontMetrics(self.font()).elidedText(self.full_text, Qt.ElideMiddle, width))
+        super().setText(QFontMetrics(self.font()).elidedText(self.full_text, self.elide_mode, width))
 
     def sizeHint(self):
         hint = super().sizeHint()
@@ -54,6 +56,8 @@ class ElidedLabel(QLabel):
 
 
 class StatusBar(QStatusBar):
+    HEALTH_POLL_MS = 2000      # the writer's counters are in memory: reading them costs nothing
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
@@ -71,9 +75,16 @@ class StatusBar(QStatusBar):
         self.profile_menu = QMenu(self.profile_button)
         self.profile_menu.aboutToShow.connect(self._fill_profile_menu)
         self.profile_button.setMenu(self.profile_menu)
+        self.health_label = ElidedLabel(objectName="healthLabel", elide=Qt.ElideRight)   # the count first
+        self.health_label.setStyleSheet("color: #c62828;")
+        self.health_label.hide()
         self.addWidget(self.store_label, 1)
+        self.addPermanentWidget(self.health_label)
         self.addPermanentWidget(self.today_label)
         self.addPermanentWidget(self.profile_button)
+        self._health_timer = QTimer(self, interval=self.HEALTH_POLL_MS)
+        self._health_timer.timeout.connect(self.refresh_health)
+        self._health_timer.start()
         ctx.currentProfileChanged.connect(self._on_ctx_current_profile_changed)
         ctx.profilesChanged.connect(self._on_ctx_profiles_changed)
         self._on_ctx_profiles_changed()
@@ -90,6 +101,19 @@ class StatusBar(QStatusBar):
         if unpriced:
             text += f" (+{fmt.count(unpriced)} unpriced)"
         self.today_label.setText(text)
+
+    # -- calls the app's own monitors could not store -------------------------------------------------
+    def refresh_health(self) -> None:
+        health = health_for(self.ctx.db_path)
+        dropped = health["dropped"]
+        self.health_label.setVisible(bool(dropped))
+        if not dropped:
+            return
+        cause = health["last_error"] or "unknown cause"
+        self.health_label.set_full_text(f"⚠ {fmt.count(dropped)} call{'s' if dropped != 1 else ''} not stored — {cause}")
+        self.health_label.setToolTip(
+            f"{fmt.count(dropped)} of {fmt.count(health['logged'])} calls this app made could not be stored in "
+            f"{self.ctx.db_path}:\n{cause}")
 
     # -- profile ------------------------------------------------------------------------------------
     def _on_ctx_profiles_changed(self) -> None:

@@ -6,7 +6,8 @@
 """
 from .monitor import Monitor, init_monitor
 from .record import Record
+from .store import StoreError
 from . import openai
 
-__all__ = ["Monitor", "Record", "init_monitor", "openai"]
+__all__ = ["Monitor", "Record", "StoreError", "init_monitor", "openai"]
 __version__ = "0.1.0"

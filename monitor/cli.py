@@ -4,9 +4,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sqlite3
 import sys
 
 from .paths import resolve_db_path
+from .store import StoreError
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -107,8 +109,12 @@ def main(argv: list[str] | None = None, run_app=None) -> int:
         return args.handler(args)
     except KeyboardInterrupt:
         return 130
-    except CliError as exc:
+    except (CliError, StoreError) as exc:      # the one place a bad store or bad input becomes exit 2
         print(f"openai-monitor: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:       # damage found in the middle of a read
+        print(f"openai-monitor: could not read the store {resolve_db_path(getattr(args, 'db', None))} ({exc}): "
+              "if it is damaged, move it aside (a new store starts empty)", file=sys.stderr)
         return 2
 
 
@@ -117,15 +123,12 @@ class CliError(Exception):
 
 
 def open_store(db: str | None):
-    from .store import Store, StoreError
+    from .store import Store
 
     path = resolve_db_path(db)
     if not path.exists():
         raise CliError(f"no store at {path} (log a call with init_monitor first, or pass --db)")
-    try:
-        return Store(path)
-    except StoreError as exc:
-        raise CliError(str(exc)) from None
+    return Store(path)                   # a StoreError is reported by main()
 
 
 def _streams(args) -> int:

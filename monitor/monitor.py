@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import os
 import re
 import sys
@@ -20,6 +21,7 @@ _scoped_attributes: contextvars.ContextVar[dict | None] = contextvars.ContextVar
 _PART = re.compile(r"^[\w.\- ]{1,100}$")
 
 _current: "Monitor | None" = None
+log = logging.getLogger("openai_monitor")
 
 
 def normalize_stream_name(name: str) -> str:
@@ -44,6 +46,7 @@ class Monitor:
         self._writer = writer_for(self.db_path)
         self._store: Store | None = None
         self._base_attributes: dict[str, Any] = {}
+        self._dropped_said = 0
         self.closed = False
 
     # -- logging --------------------------------------------------------------------------------
@@ -83,9 +86,19 @@ class Monitor:
         return self._store
 
     def flush(self, timeout: float | None = 30.0) -> None:
-        """Return once every call logged so far is committed to the store."""
+        """Return once every call logged so far is committed to the store (or dropped: then say so once)."""
         if not self._live_writer().flush(timeout):
             raise TimeoutError(f"the store writer did not finish within {timeout} s ({self._writer.last_error or 'busy'})")
+        health = self.health()
+        if health["dropped"] > self._dropped_said:
+            self._dropped_said = health["dropped"]
+            log.warning("openai-monitor: %d of %d calls to stream '%s' could not be stored in %s: %s "
+                        "(see m.health())", health["dropped"], health["logged"], self.stream, self.db_path,
+                        health["last_error"])
+
+    def health(self) -> dict:
+        """{"logged", "committed", "dropped", "last_error"} for this stream's calls made by this process."""
+        return self._live_writer().health(self.stream)
 
     def records(self) -> list[Record]:
         """This stream's records, oldest first (pending calls are flushed first)."""

@@ -124,26 +124,80 @@ class StoreError(Exception):
     """The store file can't be used (newer schema, not a database, unwritable)."""
 
 
-def connect(path: Path | str, *, timeout: float = 30.0) -> sqlite3.Connection:
-    """A connection configured for many concurrent processes: WAL, a generous busy timeout."""
+_WHERE = "db_path=, --db or $OPENAI_MONITOR_DB"
+
+
+def connect(path: Path | str, *, timeout: float = 30.0, probe_write: bool = False) -> sqlite3.Connection:
+    """A connection configured for many concurrent processes: WAL, a generous busy timeout.
+
+    Any file that can't serve as a store raises StoreError with one line saying what is wrong and what to
+    do.  `probe_write` also proves the store can be written (the writer's check, so a read-only or damaged
+    store fails in init_monitor instead of dropping every call later)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a store file: pass a file path such as {path / 'monitor.db'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"can't create the folder {path.parent} for the store ({exc.strerror or exc}): "
+                         f"choose another store file with {_WHERE}") from None
+    try:
+        conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise _unusable(path, exc) from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"), timeout)
-        conn.execute("PRAGMA synchronous = NORMAL")   # WAL + NORMAL: durable at checkpoint, fast commits
+        conn.execute("PRAGMA synchronous = NORMAL")   # WAL + NORMAL: fast commits; see README on power loss
         conn.execute("PRAGMA foreign_keys = ON")
         _retry_locked(lambda: migrate(conn, path), timeout)
+        if probe_write:
+            _probe_write(conn)
     except sqlite3.OperationalError as exc:
         conn.close()
         if _is_locked(exc):
             raise StoreError(f"{path} stayed locked by another process for {timeout:.0f} s") from None
-        raise StoreError(f"{path} is not a usable OpenAI Monitor store: {exc}") from None
+        raise _unusable(path, exc) from None
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise StoreError(f"{path} is not a usable OpenAI Monitor store: {exc}") from None
+        raise _unusable(path, exc) from None
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def _probe_write(conn: sqlite3.Connection) -> None:
+    """Take the write lock, read the pages an insert touches and write a row, then roll back: a read-only file, an
+    unwritable folder (the -wal/-shm files) or a damaged table fails here.  A store another process is
+    writing right now is not waited for (it is evidently writable)."""
+    conn.execute("PRAGMA busy_timeout = 50")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if _is_locked(exc):
+            return
+        raise
+    try:
+        conn.execute("SELECT MAX(id) FROM calls").fetchone()
+        conn.execute("SELECT MAX(id) FROM streams").fetchone()
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('write_probe', '')")   # rolled back
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def _unusable(path: Path, exc: sqlite3.Error) -> StoreError:
+    text = str(exc)
+    low = text.lower()
+    if "readonly" in low or "read-only" in low or "unable to open" in low or "access permission" in low:
+        return StoreError(f"{path} can't be written ({text}): check that the file and its folder are writable "
+                          f"(SQLite also writes {path.name}-wal and {path.name}-shm beside it), or choose another "
+                          f"store file with {_WHERE}")
+    if "full" in low:
+        return StoreError(f"{path} can't be written ({text}): free some disk space, or choose another store "
+                          f"file with {_WHERE}")
+    return StoreError(f"{path} is not a usable OpenAI Monitor store ({text}): it may be damaged or not a store; "
+                      f"move it aside to start a new store, or choose another file with {_WHERE}")
 
 
 def _is_locked(exc: Exception) -> bool:
@@ -330,22 +384,28 @@ def _text(value: str | None) -> str | None:
         return _SURROGATE.sub("\ufffd", value)
 
 
+def _dumps(value: Any) -> str:
+    """json.dumps(value, default=jsonable), but on json's cached encoder when nothing needs `default`
+    (the writer's hot path: half the JSON time)."""
+    try:
+        return json.dumps(value)
+    except TypeError:
+        return json.dumps(value, default=jsonable)
+
+
 def stored_json(value: Any) -> str | None:
     """A JSON column's text (None for an empty value)."""
-    return json.dumps(value, default=jsonable) if value else None
+    return _dumps(value) if value else None
 
 
 _ENCODE = {"text": _text, "bool": lambda v: int(bool(v)), "json": stored_json}
+_CODEC = tuple((f.name, _ENCODE.get(f.kind)) for f in CALL_FIELDS)
 
 
 def record_row(sid: int, r: Record) -> tuple:
     """The INSERT_CALL_SQL parameters of a Record, in CALL_COLUMNS order."""
-    row = [sid]
-    for f in CALL_FIELDS:
-        encode = _ENCODE.get(f.kind)
-        value = getattr(r, f.name)
-        row.append(encode(value) if encode is not None else value)
-    return tuple(row)
+    d = r.__dict__
+    return (sid, *[encode(d[name]) if encode is not None else d[name] for name, encode in _CODEC])
 
 
 class _Transaction:

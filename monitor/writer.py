@@ -1,16 +1,28 @@
 """The background writer: the call path puts PendingCalls on a queue; one thread per store file commits them.
 
-The thread commits as soon as calls arrive; whatever queued up during one commit goes in the next, so
-batches grow with load and a commit is never delayed on purpose.  A hard kill (SIGKILL, power loss) loses
-only what was queued but not yet committed — milliseconds of calls; `flush()` and a normal interpreter
-exit lose nothing.
+The thread gathers calls for up to BATCH_WINDOW_S (a flush cuts the wait short), turns them into rows in
+one pass and inserts them with a few cached multi-row INSERTs, so a commit costs the same few SQLite
+statements whatever the batch size.  That keeps background CPU per call low when calls trickle in, and
+keeps the commit lag bounded even when the caller never lets go of the GIL (every SQLite statement hands
+the GIL over, and waiting for it back can take a switch interval, 5 ms: few statements, few waits).
+
+What a crash can lose: SIGKILL loses the calls of the last batch window and the commit in progress
+(about BATCH_WINDOW_S + one commit; ~200 ms at most when the caller hogs the GIL, see BACK_OFF_*); SIGTERM (with the default handler in place) and interpreter exit
+flush first, waiting at most SIGTERM_FLUSH_S / EXIT_WAIT_S, then say in one stderr line how many calls
+were not stored and why.
+
+fork() never waits on SQLite: the fork guard is held only around single short statements (the busy
+timeout inside it is STATEMENT_BUSY_MS); waiting for another process's lock happens outside it.
 """
 from __future__ import annotations
 
 import atexit
+import functools
+import itertools
 import logging
 import os
 import queue
+import signal
 import sqlite3
 import sys
 import threading
@@ -20,13 +32,22 @@ from pathlib import Path
 from . import pricing, tokens
 from .capture import PendingCall, finalize
 from .export import otlp
-from .store import INSERT_CALL_SQL, connect, record_row, stream_id
+from .store import CALL_COLUMNS, connect, record_row, stream_id
 from .streams import finish_open_streams
 
 log = logging.getLogger("openai_monitor")
 
-MAX_BATCH = 5000
-LOCK_PATIENCE_S = 120.0   # beyond SQLite's 30 s busy timeout, keep retrying a locked store this long
+BATCH_WINDOW_S = 0.05     # gather calls this long before a commit: the crash window is this plus one commit
+MAX_BATCH = 2048
+LOCK_PATIENCE_S = 120.0   # keep retrying a store another process keeps locked this long, then drop the batch
+STATEMENT_BUSY_MS = 20    # SQLite's own busy wait, inside the fork guard; longer waits back off outside it
+EXIT_WAIT_S = 5.0         # interpreter exit waits at most this for unstored calls
+SIGTERM_FLUSH_S = 2.0     # SIGTERM waits at most this before the default action (termination)
+BACK_OFF_AFTER_S = 0.06   # when a call has waited this long for the writer's next commit, the call path ...
+BACK_OFF_S = 0.001        # ... sleeps this long per call, so the writer gets the GIL (bounds the commit lag)
+_MAX_ROWS_PER_INSERT = 256    # fastest measured (1024 was slower than executemany); 20 columns each
+
+_STOP = object()
 
 
 class _Flush:
@@ -36,7 +57,30 @@ class _Flush:
         self.event = threading.Event()
 
 
-_STOP = object()
+@functools.lru_cache(maxsize=None)
+def _insert_sql(rows: int) -> str:
+    one = "(" + ", ".join("?" * len(CALL_COLUMNS)) + ")"
+    return f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES " + ", ".join([one] * rows)
+
+
+def _chunk_sizes(n: int):
+    """Split n rows into statements of 256 rows, then powers of two for the rest: a few cached statements serve any batch."""
+    size = _MAX_ROWS_PER_INSERT
+    while n:
+        while size > n:
+            size //= 2
+        yield size
+        n -= size
+
+
+def _count_of(counter: itertools.count) -> int:
+    return counter.__reduce__()[1][0]    # the next value = how many times next() was called (from 0)
+
+
+def _sqlite(fn, *args):
+    """One SQLite statement, with fork() held off while it runs (see _no_fork_during_sqlite)."""
+    with _no_fork_during_sqlite:
+        return fn(*args)
 
 
 class RecordWriter:
@@ -45,132 +89,235 @@ class RecordWriter:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake = threading.Event()           # a flush or close: commit now instead of waiting the window
         self._stream_ids: dict[str, int] = {}
         self.pid = os.getpid()          # a forked child must not use its parent's (threadless) writer
+        self._logged: dict[str, itertools.count] = {}      # per stream; next() is atomic, so no lock
+        self._committed: dict[str, int] = {}               # written by the writer thread only
+        self._dropped: dict[str, int] = {}
         self.written = 0
         self.failed = 0
         self.last_error: str | None = None
-        connect(self.path).close()          # create/migrate now, so a bad path fails in init_monitor
+        self._said: str | None = None            # the cause last said on stderr
+        self._give_up_at: float | None = None    # set at exit: stop waiting for locks after this time
+        self._waiting_since: float | None = None  # first call submitted since the writer's last commit
+        self._store_busy = False                 # the writer is waiting out another process's lock
+        self.commit_seconds: list[float] = []    # (benchmarks) how long each commit took, bounded
+        self._conn = connect(self.path, probe_write=True)   # create/migrate/probe now, so a bad store fails in init_monitor
+        self._conn.execute(f"PRAGMA busy_timeout = {STATEMENT_BUSY_MS}")
         self._thread = threading.Thread(target=self._run, name="openai-monitor-writer", daemon=True)
         self._thread.start()
 
+    # -- call path ---------------------------------------------------------------------------------
     def submit(self, call: PendingCall) -> None:
+        counter = self._logged.get(call.stream)
+        if counter is None:
+            counter = self._logged.setdefault(call.stream, itertools.count())
+        next(counter)
         self._queue.put(call)
+        now = time.monotonic()
+        since = self._waiting_since
+        if since is None:
+            self._waiting_since = now
+        elif now - since > BACK_OFF_AFTER_S and not self._store_busy and self._thread.is_alive():
+            # The writer has not taken calls for a while although it could: this thread is starving it of
+            # the GIL (a loop that never waits, e.g. an in-process transport).  Let it run.
+            time.sleep(BACK_OFF_S)
 
     def flush(self, timeout: float | None = 30.0) -> bool:
-        """Block until everything submitted before this call is committed."""
+        """Block until everything submitted before this call is committed (or dropped and counted)."""
         if not self._thread.is_alive():
             return False
         marker = _Flush()
         self._queue.put(marker)
+        self._wake.set()
         return marker.event.wait(timeout)
 
     def close(self, timeout: float | None = 30.0) -> None:
         if self._thread.is_alive():
             self._queue.put(_STOP)
+            self._wake.set()
             self._thread.join(timeout)
+
+    def health(self, stream: str | None = None) -> dict:
+        """Counts for one stream (or every stream this process logged to this store) and the last error."""
+        names = [stream] if stream is not None else list(self._logged)
+        logged = sum(_count_of(self._logged[n]) for n in names if n in self._logged)
+        return {"logged": logged, "committed": sum(self._committed.get(n, 0) for n in names),
+                "dropped": sum(self._dropped.get(n, 0) for n in names), "last_error": self.last_error}
+
+    def unstored(self) -> int:
+        """Calls logged but not committed: still queued, or dropped."""
+        h = self.health()
+        return h["logged"] - h["committed"]
 
     # -- writer thread -----------------------------------------------------------------------------
     def _run(self) -> None:
-        conn = connect(self.path)
+        conn = self._conn
         try:
             while True:
-                item = self._queue.get()
-                batch, markers, stop = [], [], False
-                while True:
-                    if item is _STOP:
-                        stop = True
-                    elif isinstance(item, _Flush):
-                        markers.append(item)
-                    else:
-                        batch.append(item)
-                    if len(batch) >= MAX_BATCH:
-                        break
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
+                batch, markers, stop = self._gather()
                 if batch:
-                    with _no_fork_during_commit:
-                        self._commit(conn, batch)
+                    self._commit_batch(conn, batch)
+                self._waiting_since = None
                 for marker in markers:
                     marker.event.set()
                 if stop:
                     return
         finally:
-            conn.close()
+            with _no_fork_during_sqlite:
+                conn.close()
 
-    def _commit(self, conn, batch: list[PendingCall]) -> None:
-        rows = []
+    def _gather(self) -> tuple[list, list, bool]:
+        """Block for the first item, wait up to the batch window (unless told to hurry), take what queued."""
+        batch, markers, stop = [], [], False
+        item = self._queue.get()
+        first = True
+        while True:
+            if item is _STOP:
+                stop = True
+            elif isinstance(item, _Flush):
+                markers.append(item)
+            else:
+                batch.append(item)
+            if len(batch) >= MAX_BATCH:
+                break
+            if first:
+                first = False
+                since = self._waiting_since      # (a starved writer's first call may already be old)
+                waited = time.monotonic() - since if since is not None else 0.0
+                if not (stop or markers) and self._queue.qsize() < MAX_BATCH and waited < BATCH_WINDOW_S:
+                    self._wake.wait(BATCH_WINDOW_S - waited)
+                self._wake.clear()
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+        return batch, markers, stop
+
+    def _commit_batch(self, conn, batch: list[PendingCall]) -> None:
+        """The commit step: calls -> rows (Python only), then one transaction.  Counts what was lost."""
+        started = time.perf_counter()
+        rows = self._prepare(batch)
+        problem = self._write(conn, rows)
+        if problem is not None and _row_specific(problem) and len(rows) > 1:
+            self._stream_ids.clear()            # e.g. a stream deleted meanwhile: look its id up again
+            for row in rows:                    # isolate the bad row, keep the others
+                alone = self._write(conn, [row])
+                if alone is not None:
+                    self._lost([row[0]], f"could not store a call: {_cause(alone)}")
+        elif problem is not None:
+            self._lost([name for name, _ in rows], _cause(problem))
+        if len(self.commit_seconds) < 100_000:
+            self.commit_seconds.append(time.perf_counter() - started)
+
+    def _prepare(self, batch: list[PendingCall]) -> list[tuple[str, tuple]]:
+        """(stream, row) pairs; the row's stream id (first column) is filled in at insert time."""
+        rows, records = [], []
         for call in batch:
             try:
                 record = finalize(call, pricing, tokens)
-                rows.append((call.stream, record))
+                rows.append((call.stream, self._row(record)))
+                records.append(record)
             except Exception as exc:                  # one odd response must not lose the batch
-                self.failed += 1
-                self.last_error = f"could not record a {call.api} call: {type(exc).__name__}: {exc}"
-                log.warning(self.last_error)
-        otlp.emit(record for _, record in rows)      # OpenTelemetry, when configured (never raises)
-        problem = self._insert(conn, rows)
-        if problem is None or len(rows) == 1 or _is_locked(problem):
-            return
-        for row in rows:        # the batch failed for a reason other than a lock: isolate the bad row
-            self._insert(conn, [row])
+                self._lost([call.stream], f"could not record a {call.api} call: {type(exc).__name__}: {exc}")
+        otlp.emit(records)                            # OpenTelemetry, when configured (never raises)
+        return rows
 
-    def _insert(self, conn, rows: list) -> Exception | None:
-        """Insert rows in one transaction, waiting out other processes' locks.  Returns what went wrong."""
-        deadline = time.monotonic() + LOCK_PATIENCE_S
+    def _row(self, record) -> tuple:
+        try:
+            return record_row(0, record)
+        except (TypeError, ValueError) as exc:
+            # e.g. a circular attribute value: keep the call, with the odd part as text
+            self.last_error = f"stored a {record.api} call's unserialisable parameters as text: {exc}"
+            log.warning(self.last_error)
+            record.attributes = {"_unserialisable": repr(record.attributes)[:2000]}
+            record.request = {"_unserialisable": repr(record.request)[:2000]}
+            return record_row(0, record)
+
+    def _write(self, conn, rows: list[tuple[str, tuple]]) -> Exception | None:
+        """Insert rows in one transaction; another process's lock is waited out with backoff, outside
+        the fork guard.  Returns what went wrong, or None."""
+        if not rows:
+            return None
+        patience = time.monotonic() + LOCK_PATIENCE_S
+        delay = 0.002
         while True:
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.executemany(INSERT_CALL_SQL, self._rows(conn, rows))
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    self._stream_ids.clear()     # a rolled-back stream insert must not stay cached
-                    raise
-                self.written += len(rows)
-                return None
+                self._transaction(conn, rows)
             except Exception as exc:
-                self.last_error = f"could not write {len(rows)} calls to {self.path}: {exc}"
-                locked = _is_locked(exc)
-                if locked and time.monotonic() < deadline:
+                if _is_locked(exc) and time.monotonic() < min(patience, self._give_up_at or patience):
+                    self._store_busy = True
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.1)
                     continue
-                log.warning(self.last_error)
-                if len(rows) == 1 or locked:
-                    self.failed += len(rows)
+                self._store_busy = False
+                if not _is_locked(exc):
+                    self.last_error = _cause(exc)
                 return exc
+            self._store_busy = False
+            for name, _ in rows:
+                self._committed[name] = self._committed.get(name, 0) + 1
+            self.written += len(rows)
+            return None
 
-    def _rows(self, conn, rows: list) -> list[tuple]:
+    def _transaction(self, conn, rows: list[tuple[str, tuple]]) -> None:
         params = []
-        for name, record in rows:
-            sid = self._sid(conn, name)
-            try:
-                params.append(record_row(sid, record))
-            except (TypeError, ValueError) as exc:
-                # e.g. a circular attribute value: keep the call, with the odd part as text
-                self.last_error = f"stored a {record.api} call's unserialisable parameters as text: {exc}"
-                log.warning(self.last_error)
-                record.attributes = {"_unserialisable": repr(record.attributes)[:2000]}
-                record.request = {"_unserialisable": repr(record.request)[:2000]}
-                params.append(record_row(sid, record))
-        return params
+        for name, row in rows:
+            sid = self._stream_ids.get(name)
+            if sid is None:
+                sid = self._stream_ids[name] = _sqlite(stream_id, conn, name)
+            params.append(sid)
+            params.extend(row[1:])
+        width = len(CALL_COLUMNS)
+        _sqlite(conn.execute, "BEGIN IMMEDIATE")
+        try:
+            start = 0
+            for size in _chunk_sizes(len(rows)):
+                _sqlite(conn.execute, _insert_sql(size), params[start * width:(start + size) * width])
+                start += size
+            _sqlite(conn.execute, "COMMIT")
+        except BaseException:
+            if conn.in_transaction:              # SQLite may already have rolled back (e.g. disk full)
+                try:
+                    _sqlite(conn.execute, "ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
 
-    def _sid(self, conn, name: str) -> int:
-        sid = self._stream_ids.get(name)
-        if sid is None:
-            sid = self._stream_ids[name] = stream_id(conn, name, create=True)
-        return sid
+    def _lost(self, streams: list[str], cause: str) -> None:
+        for name in streams:
+            self._dropped[name] = self._dropped.get(name, 0) + 1
+        self.failed += len(streams)
+        self.last_error = cause
+        if cause != self._said and self._give_up_at is None:    # at exit, one summary line says it instead
+            self._said = cause
+            log.warning("openai-monitor: calls could not be stored in %s: %s (counted in m.health()['dropped'];"
+                        " said again only if the cause changes)", self.path, cause)
 
 
-def _is_locked(exc: Exception) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()
+def _is_locked(exc: BaseException) -> bool:
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
-# fork() while this thread is inside SQLite would hand the child SQLite's (or our) locks held forever,
-# so a fork waits for the commit in progress to end.
-_no_fork_during_commit = threading.Lock()
+def _row_specific(exc: BaseException) -> bool:
+    """A failure one odd row can cause (worth retrying rows one by one), not a store-wide one (disk full)."""
+    return isinstance(exc, (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError,
+                            sqlite3.DataError, OverflowError, ValueError, TypeError))
+
+
+def _cause(exc: BaseException) -> str:
+    if _is_locked(exc):
+        return "another process kept the store locked"
+    return str(exc) or type(exc).__name__
+
+
+# fork() while this thread is inside SQLite would hand the child SQLite's (or our) locks held forever, so a
+# fork waits for the statement in progress — never for a whole commit or for another process's lock.
+_no_fork_during_sqlite = threading.Lock()
 
 _writers: dict[Path, RecordWriter] = {}
 _lock = threading.Lock()
@@ -184,7 +331,16 @@ def writer_for(path: Path) -> RecordWriter:
         if writer is None or not writer._thread.is_alive():
             writer = _writers[key] = RecordWriter(key)
             _drain_at_multiprocessing_exit()
+            _flush_at_sigterm()
         return writer
+
+
+def health_for(path: Path) -> dict:
+    """This process's counts for one store file (every stream): what the app's status bar shows."""
+    writer = _writers.get(Path(path).resolve())
+    if writer is None:
+        return {"logged": 0, "committed": 0, "dropped": 0, "last_error": None}
+    return writer.health()
 
 
 def _drain_at_multiprocessing_exit() -> None:
@@ -195,13 +351,60 @@ def _drain_at_multiprocessing_exit() -> None:
         mp.util.Finalize(None, close_all, exitpriority=10)
 
 
-def close_all() -> None:
+def _flush_at_sigterm() -> None:
+    """Flush (bounded) on SIGTERM, then terminate as the default handler would.  Only when nobody else
+    handles SIGTERM: multiprocessing.Pool.__exit__ terminates its workers this way."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):       # not the main interpreter, or no signals here
+        pass
+
+
+def _on_sigterm(signum, frame) -> None:
+    signal.signal(signum, signal.SIG_DFL)
+    try:
+        _finish(SIGTERM_FLUSH_S, "SIGTERM", stop=False)
+    finally:
+        os.kill(os.getpid(), signum)
+
+
+def _finish(wait_s: float, why: str, *, stop: bool) -> None:
+    """Wait at most wait_s for every writer, then say in one line per store how many calls were not stored."""
+    deadline = time.monotonic() + wait_s
+    writers = list(_writers.values())
+    said = {id(w): w.health()["dropped"] for w in writers}     # drops already said when they happened
+    markers = []
+    for writer in writers:
+        writer._give_up_at = deadline
+        if writer._thread.is_alive():
+            if stop:
+                writer._queue.put(_STOP)
+            else:
+                markers.append(marker := _Flush())
+                writer._queue.put(marker)
+            writer._wake.set()
+    for writer in writers:
+        if stop:
+            writer._thread.join(max(0.0, deadline - time.monotonic()) + 0.2)
+    for marker in markers:
+        marker.event.wait(max(0.0, deadline - time.monotonic()) + 0.2)
+    for writer in writers:
+        missing = writer.unstored() - said[id(writer)]
+        if missing > 0:
+            log.warning("openai-monitor: %d of %d calls logged by this process were not stored in %s: %s "
+                        "(waited at most %.0f s at %s)", missing, writer.health()["logged"], writer.path,
+                        writer.last_error or "the store did not answer in time", wait_s, why)
+
+
+def close_all(wait_s: float = EXIT_WAIT_S) -> None:
     finish_open_streams()
     with _lock:
-        writers = list(_writers.values())
-        _writers.clear()
-    for writer in writers:
-        writer.close()
+        if _writers:
+            _finish(wait_s, "exit", stop=True)
+            _writers.clear()
     otlp.shutdown_all()          # queued spans get ≤ 2 s to leave; a dead collector can't hold up exit
 
 
@@ -209,11 +412,11 @@ def _after_fork_in_child() -> None:
     # The writer thread does not survive fork(); a child starts its own on first use.
     global _lock
     _lock = threading.Lock()
-    _no_fork_during_commit.release()
+    _no_fork_during_sqlite.release()
     _writers.clear()
 
 
 atexit.register(close_all)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_no_fork_during_commit.acquire, after_in_parent=_no_fork_during_commit.release,
+    os.register_at_fork(before=_no_fork_during_sqlite.acquire, after_in_parent=_no_fork_during_sqlite.release,
                         after_in_child=_after_fork_in_child)

@@ -118,13 +118,10 @@ def _export(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from ..cli import CliError
     from ..paths import resolve_db_path
-    from ..store import Store, StoreError
+    from ..store import Store
     from .export import BoardFileError, import_board
 
-    try:
-        store = Store(resolve_db_path(args.db))       # a teammate's fresh machine: create the store
-    except StoreError as exc:
-        raise CliError(str(exc)) from None
+    store = Store(resolve_db_path(args.db))       # a teammate's fresh machine: create it (StoreError: cli.main)
     try:
         board, stream = import_board(store, args.file)
     except BoardFileError as exc:
