@@ -12,6 +12,14 @@ Deterministic fault injection through request headers (pass them with the client
                              non-stream: drop the connection without a response
   X-Sim-No-Usage: 1          never report usage (as many non-OpenAI servers do)
   X-Sim-Output: text         the exact reply text (URL-encoded)
+  X-Sim-Delta-Shape: S       chat: content in an odd shape, as some compatible servers send it:
+                             "number" (content 7), "parts" (a list of {"type":"text","text":…}),
+                             "object-arguments" (a tool call whose arguments are a JSON object)
+
+Servers that misbehave as a whole are SimulatorConfig flags (all off by default):
+  reject_stream_options      400 to any request carrying stream_options (older Azure api-versions)
+  echo_credentials           hostile: the Authorization / api-key / token header values come back in
+                             the reply text, the response's model and error messages
 """
 from __future__ import annotations
 
@@ -47,6 +55,8 @@ class SimulatorConfig:
     rate_limit_rate: float = 0.0  # fraction answered with a 429 (with Retry-After)
     seed: int | None = None      # seeds the simulator's random choices
     retry_after_s: float = 1.0   # what a 429 asks the client to wait
+    reject_stream_options: bool = False   # 400 on stream_options, as older Azure api-versions
+    echo_credentials: bool = False        # a hostile server: credentials echoed in text, model, errors
 
     @classmethod
     def realistic(cls, seed: int | None = None) -> "SimulatorConfig":
@@ -166,6 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
         sim._count()
         self._req_id = "req_" + uuid.uuid4().hex
         self._streaming = False
+        self._echo = ""
         try:
             raw = self._read_body()
             self._handle(sim, method, raw)
@@ -174,7 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
             if e.status == 429:
                 wait = max(0.0, sim.config.retry_after_s)
                 extra = (("retry-after", str(math.ceil(wait))), ("retry-after-ms", str(int(wait * 1000))))
-            self._send_json(e.status, {"error": {"message": e.message, "type": e.type, "param": e.param,
+            self._send_json(e.status, {"error": {"message": e.message + self._echo, "type": e.type, "param": e.param,
                                                  "code": e.code}}, extra)
         except (BrokenPipeError, ConnectionResetError, socket.timeout):
             self.close_connection = True  # the client went away; nothing to answer
@@ -251,6 +262,9 @@ class _Handler(BaseHTTPRequestHandler):
                                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
                            code=None)
         cfg = sim.config
+        if cfg.echo_credentials:
+            self._echo = " " + " ".join(f"{k}: {v}" for k, v in h.items()
+                                        if re.search(r"auth|api-key|token", k, re.I))
         latency = _header_float(h, "X-Sim-Latency-Ms", cfg.latency_ms)
         if latency > 0:
             time.sleep(sim._jitter(latency) / 1000)
@@ -294,6 +308,8 @@ class _Handler(BaseHTTPRequestHandler):
                                 "a JSON payload.", code=None)
         if not isinstance(req.get("model"), str) or not req["model"]:
             raise SimError(400, "You must provide a model parameter.", param="model", code=None)
+        if cfg.reject_stream_options and "stream_options" in req:
+            raise SimError(400, "Unrecognized request argument supplied: stream_options", code=None)
         routes[path](sim, req)
 
     # --- endpoints -------------------------------------------------------------------------------
@@ -316,10 +332,11 @@ class _Handler(BaseHTTPRequestHandler):
                              json_mode=fmt.get("type") in ("json_object", "json_schema"),
                              schema=(fmt.get("json_schema") or {}).get("schema"))
         usage = None if self._no_usage() else _chat_usage(gen)
-        cid, created, snap = _new_id("chatcmpl-"), int(time.time()), SNAPSHOTS.get(model, model)
+        cid, created, snap = _new_id("chatcmpl-"), int(time.time()), SNAPSHOTS.get(model, model) + self._echo
+        shape = self.headers.get("X-Sim-Delta-Shape") or ""
         if not req.get("stream"):
             self._wait(gen, sum(sim_text.count(t, model) for t in gen.texts))
-            choices = [{"index": i, "message": {"role": "assistant", "content": t, "refusal": None,
+            choices = [{"index": i, "message": {"role": "assistant", "content": _odd_content(t, shape), "refusal": None,
                                                 "annotations": []},
                         "logprobs": None, "finish_reason": f} for i, (t, f) in enumerate(zip(gen.texts, gen.finish))]
             obj = {"id": cid, "object": "chat.completion", "created": created, "model": snap,
@@ -343,7 +360,10 @@ class _Handler(BaseHTTPRequestHandler):
                 yield (gen.ttft_s if i == 0 else 0.0), chunk(i, {"role": "assistant", "content": "",
                                                                  "refusal": None})
                 for delay, piece in _pieces(text, model, gen):
-                    yield delay, chunk(i, {"content": piece})
+                    yield delay, chunk(i, {"content": _odd_content(piece, shape)})
+                if shape == "object-arguments":
+                    yield 0.0, chunk(i, {"tool_calls": [{"index": 0, "id": "call_sim", "type": "function", "function": {
+                        "name": "lookup", "arguments": {"query": text[:20]}}}]})
                 yield 0.0, chunk(i, {}, finish)
             if want_usage:
                 yield 0.0, f"data: {_dumps({**base, 'choices': [], 'usage': usage})}\n\n"
@@ -504,7 +524,9 @@ class _Handler(BaseHTTPRequestHandler):
             reasoning = min(reasoning, limit)  # reasoning tokens count against the limit
         texts, finish, completion = [], [], reasoning
         for _ in range(max(1, n)):
-            if forced is not None:
+            if self._echo:
+                text = f"You sent{self._echo}"
+            elif forced is not None:
                 text = urllib.parse.unquote(forced)
             elif json_mode:
                 text = sim_text.make_json_reply(last_user, rng, schema)
@@ -537,6 +559,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _break_after(self) -> int | None:
         value = self.headers.get("X-Sim-Break-After")
         return None if value is None else max(0, _int(value, 0))
+
+
+def _odd_content(text: str, shape: str) -> Any:
+    """X-Sim-Delta-Shape: content as a number or a list of parts instead of a string."""
+    if shape == "number":
+        return len(text)
+    if shape == "parts":
+        return [{"type": "text", "text": text}]
+    return text
 
 
 def _pieces(text: str, model: str, gen: _Gen) -> Iterator[tuple[float, str]]:

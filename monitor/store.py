@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .capture import jsonable
+from .capture import storable_json
 from .record import Record
 
 # Each entry moves the schema from version i to i+1.  Never edit a released entry: append.
@@ -303,8 +303,8 @@ def record_row(sid: int, r: Record) -> tuple:
         sid, r.timestamp, r.latency_ms, r.ttft_ms, r.api, r.model, r.response_model, r.status, _text(r.error),
         r.prompt_tokens, r.completion_tokens, r.total_tokens, r.cached_tokens, r.reasoning_tokens,
         int(bool(r.usage_estimated)), r.cost_usd, int(bool(r.streamed)),
-        json.dumps(r.request, default=jsonable) if r.request else None, _text(r.output),
-        json.dumps(r.attributes, default=jsonable) if r.attributes else None,
+        storable_json(r.request), _text(r.output),
+        storable_json(r.attributes),
     )
 
 

@@ -1,0 +1,123 @@
+"""The one place that knows what a secret looks like, and removes it from anything stored or exported.
+
+Two kinds of rules:
+- known secrets: every credential the client holds (its api_key, Authorization / api-key / token header
+  values, default and per-call) is replaced wherever it appears, whatever its shape (Azure and vLLM keys
+  have no `sk-` prefix);
+- patterns, for when the secrets are unknown (exports, a profile's error text): OpenAI-style keys,
+  `Bearer …`, JWTs, and values written after a credential name (`api-key: …`, `"api_key": "…"`).
+Dict keys that name a credential (`api_key`, `authorization`, `extra_headers`, …) are dropped with their
+value.  Secrets shorter than MIN_SECRET_LEN are not replaced: "ollama" is a placeholder, not a key, and
+replacing it would mangle every output that mentions it.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping
+
+MASK = "[redacted]"
+MIN_SECRET_LEN = 8
+
+# Dict keys (request parameters, attributes, exported fields) that hold credentials: dropped at any depth.
+SECRET_KEY_NAMES = re.compile(r"^(api[-_]?key|authorization|proxy-authorization|(extra|default)?[-_]?headers|"
+                              r"x-api-key|api-key|cookie|set-cookie|password|secret|client[-_]?secret|bearer|"
+                              r"access[-_]?token|refresh[-_]?token|id[-_]?token)$", re.I)
+# Header names whose values are credentials (Authorization, api-key, X-Auth-Token, Cookie, ...).
+SECRET_HEADER_NAMES = re.compile(r"auth|api[-_]?key|token|secret|cookie|password|credential|signature", re.I)
+
+_SECRET_PATTERNS = (
+    # an OpenAI-style key: sk-…, sk-proj-…
+    (re.compile(r"\bsk-[A-Za-z0-9_\-*.]{3,}"), "sk-" + MASK),
+    # a bearer/basic credential as in an echoed Authorization header
+    (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9_\-.~+/=*]{6,}", re.I), r"\1 " + MASK),
+    # a JWT (Azure AD tokens, gateways)
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), MASK),
+    # a value written after a credential name: `api-key: x`, `"api_key": "x"`, `access_token=x`
+    (re.compile(r"""(\b(?:x-)?api[-_]?key|\bauthorization|\b(?:access|refresh|id)[-_]?token|\bclient[-_]?secret)"""
+                r"""(["']?\s*[:=]\s*["']?)(?!(?:Bearer|Basic)\s)[^\s"',;}\[\]]{4,}""", re.I),
+     r"\1\2" + MASK),
+)
+
+
+def secrets_of_headers(headers: Any) -> tuple[str, ...]:
+    """The credential values among headers (a dict or httpx.Headers): the whole value and, for
+    'Bearer x', also x."""
+    found: list[str] = []
+    try:
+        items = list(headers.items()) if headers is not None else []
+    except Exception:
+        return ()
+    for name, value in items:
+        if isinstance(name, str) and isinstance(value, str) and SECRET_HEADER_NAMES.search(name):
+            found.append(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.lower() in ("bearer", "basic", "token"):
+                found.append(token.strip())
+    return tuple(found)
+
+
+def secrets_of_client(client: Any) -> tuple[str, ...]:
+    """Every credential an openai client holds: its api_key and credential-like default headers."""
+    found: list[str] = []
+    key = getattr(client, "api_key", None)
+    if isinstance(key, str):
+        found.append(key)
+    for attr in ("default_headers", "auth_headers"):
+        try:
+            found.extend(secrets_of_headers(getattr(client, attr, None)))
+        except Exception:
+            pass
+    return usable_secrets(found)
+
+
+def usable_secrets(secrets: Iterable[Any]) -> tuple[str, ...]:
+    """Distinct secrets long enough to replace safely, longest first (so a token inside its 'Bearer x'
+    header value is not half-replaced)."""
+    unique = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LEN}
+    return tuple(sorted(unique, key=len, reverse=True))
+
+
+def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """text without the given secrets and without anything shaped like a credential."""
+    for secret in secrets:
+        if secret and len(secret) >= MIN_SECRET_LEN and secret in text:
+            text = text.replace(secret, MASK)
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def scrub(text: str, *secrets: str | None) -> str:
+    """scrub_text with the secrets as arguments (the profiles' and the app's error messages)."""
+    return scrub_text(text, usable_secrets(secrets))
+
+
+def scrub_value(value: Any, secrets: Iterable[str] = ()) -> Any:
+    """A copy of nested dicts/lists/tuples without credential-named keys, every string scrubbed.
+    Other values are returned as they are (making them storable is capture.storable's job)."""
+    secrets = tuple(secrets)
+    return _scrub(value, secrets, 0, set())
+
+
+def _scrub(value: Any, secrets: tuple, depth: int, seen: set) -> Any:
+    if isinstance(value, str):
+        return scrub_text(value, secrets)
+    if not isinstance(value, (Mapping, list, tuple)) or depth > 200:
+        return value                                  # too deep: capture.storable replaces it anyway
+    if id(value) in seen:
+        return value                                  # circular: capture.storable marks it
+    seen.add(id(value))
+    try:
+        if isinstance(value, Mapping):
+            return {k: _scrub(v, secrets, depth + 1, seen) for k, v in value.items()
+                    if not (isinstance(k, str) and SECRET_KEY_NAMES.match(k))}
+        return [_scrub(v, secrets, depth + 1, seen) for v in value]
+    finally:
+        seen.discard(id(value))
+
+
+def scrub_record(d: dict[str, Any], secrets: Iterable[str] = ()) -> dict[str, Any]:
+    """A record as a dict (Record.to_dict()) with every text field scrubbed: used again at export, where
+    the client's secrets are unknown and only the patterns apply."""
+    return {k: _scrub(v, tuple(secrets), 0, set()) if k in ("request", "attributes") or isinstance(v, str) else v
+            for k, v in d.items()}
