@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from . import redact
 from .record import Record
@@ -16,6 +17,11 @@ from .record import Record
 _DROP_KEYS = {"extra_headers", "extra_query", "api_key", "timeout", "monitor_attributes"}
 # Stored JSON nests at most this deep (a board file, which adds a few levels, accepts 64).
 MAX_STORED_DEPTH = 48
+# One encoder: json.dumps(..., allow_nan=False) would build a new one per call (a third of its cost).
+_encode = json.JSONEncoder(allow_nan=False).encode
+# JSON text `clean` already made, for store.record_row to reuse (keyed by id, checked by identity; the
+# writer thread takes each out once, and a batch that never gets written only costs a bounded dict).
+_encoded: dict[int, tuple[Any, str]] = {}
 # int -> str refuses beyond 4300 digits (sys.get_int_max_str_digits); stay well below.
 _MAX_INT_BITS = 12_000
 
@@ -73,9 +79,31 @@ def storable(value: Any, secrets: tuple = ()) -> Any:
     return _plain(value, secrets, 0, set())
 
 
-def _plain(value: Any, secrets: tuple, depth: int, path: set) -> Any:
-    if value is None or isinstance(value, bool):
+def clean(value: Any, secrets: tuple = ()) -> Any:
+    """`storable(value, secrets)`, without its cost for the usual value: plain JSON that holds nothing
+    to scrub and cannot nest deeper than the limit is returned as it is (json.dumps and str.count run in C;
+    the Python walk only runs when there is something to fix)."""
+    try:
+        text = _encode(value)
+    except Exception:                                   # objects, NaN, huge ints, too deep for json
+        return storable(value, secrets)
+    if text.count("{") + text.count("[") <= MAX_STORED_DEPTH and not redact.json_needs_scrub(text, secrets):
+        if value:
+            if len(_encoded) > 10_000:
+                _encoded.clear()
+            _encoded[id(value)] = (value, text)
         return value
+    return storable(value, secrets)
+
+
+def _plain(value: Any, secrets: tuple, depth: int, path: set) -> Any:
+    kind = type(value)
+    if kind is str:
+        return redact.scrub_text(value, secrets)
+    if value is None or kind is bool or kind is int and value.bit_length() <= _MAX_INT_BITS:
+        return value
+    if isinstance(value, bool):
+        return bool(value)
     if isinstance(value, str):
         return redact.scrub_text(str(value), secrets)
     if isinstance(value, int):
@@ -126,10 +154,13 @@ def storable_json(value: Any) -> str | None:
     unbounded nesting), whatever the value holds.  Runs on the writer thread."""
     if not value:
         return None
+    known = _encoded.pop(id(value), None)
+    if known is not None and known[0] is value:
+        return known[1]
     try:
-        return json.dumps(value, allow_nan=False)     # finalize already made it plain: the fast path
+        return _encode(value)                         # finalize already made it plain: the fast path
     except Exception:
-        return json.dumps(storable(value), allow_nan=False)
+        return _encode(storable(value))
 
 
 def as_text(value: Any) -> str | None:
@@ -265,8 +296,10 @@ def finalize(call: PendingCall, pricing, tokens) -> Record:
     attributes are made storable (`storable`)."""
     api = call.api
     response = call.response
-    secrets = redact.usable_secrets(call.secrets + redact.secrets_of_headers(call.request.get("extra_headers"))
-                                    + redact.secrets_of_headers(call.request.get("extra_query")))
+    secrets = call.secrets                     # the client's (redact.usable_secrets at wrap time)
+    if call.request.get("extra_headers") or call.request.get("extra_query"):
+        secrets = redact.usable_secrets(secrets + redact.secrets_of_headers(call.request.get("extra_headers"))
+                                        + redact.secrets_of_headers(call.request.get("extra_query")))
     note = call.note
     output = as_text(call.output if call.output is not None else response_text(api, response))
     response_model = as_text(call.response_model or _get(response, "model"))
@@ -299,15 +332,16 @@ def finalize(call: PendingCall, pricing, tokens) -> Record:
     error = as_text(error)
     if note and call.status != "error":
         error = f"monitor: {note}"               # the call succeeded; this says what the record may lack
-    scrubbed = (lambda text: redact.scrub_text(text, secrets) if text else text)
+    texts = (model, response_model, error, output)
+    if redact.needs_scrub("\n".join(t for t in texts if t), secrets):       # one look at them all
+        model, response_model, error, output = (redact.scrub_text(t, secrets) if t else t for t in texts)
+    request, attributes = clean(clean_request(call.request), secrets), clean(call.attributes, secrets)
     return Record(
         id=None, stream=call.stream, timestamp=call.ts, latency_ms=call.latency_ms, ttft_ms=call.ttft_ms,
-        api=api, model=scrubbed(model), response_model=scrubbed(response_model), status=call.status,
-        error=scrubbed(error) or None,
+        api=api, model=model, response_model=response_model, status=call.status, error=error or None,
         prompt_tokens=prompt, completion_tokens=completion, total_tokens=total, cached_tokens=cached,
         reasoning_tokens=reasoning, usage_estimated=estimated, cost_usd=cost, streamed=call.streamed,
-        request=storable(clean_request(call.request), secrets), output=scrubbed(output),
-        attributes=storable(call.attributes, secrets),
+        request=request, output=output, attributes=attributes,
     )
 
 

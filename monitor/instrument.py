@@ -142,7 +142,7 @@ def _failed(monitor: "Monitor", call: PendingCall, exc: BaseException, started: 
     submit_safely(monitor, call)
 
 
-def _sync_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tuple, base_url: str) -> Callable:
+def _sync_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tuple, base_url: str = "") -> Callable:
     def create(*args: Any, **kwargs: Any) -> Any:
         call, added, given, raw = _prepare(monitor, api, kwargs, secrets, base_url)
         if call is None:
@@ -171,7 +171,7 @@ def _sync_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tup
     return create
 
 
-def _async_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tuple, base_url: str) -> Callable:
+def _async_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tuple, base_url: str = "") -> Callable:
     async def create(*args: Any, **kwargs: Any) -> Any:
         call, added, given, raw = _prepare(monitor, api, kwargs, secrets, base_url)
         if call is None:

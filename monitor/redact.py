@@ -12,6 +12,7 @@ replacing it would mangle every output that mentions it.
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Iterable, Mapping
 
@@ -19,24 +20,67 @@ MASK = "[redacted]"
 MIN_SECRET_LEN = 8
 
 # Dict keys (request parameters, attributes, exported fields) that hold credentials: dropped at any depth.
-SECRET_KEY_NAMES = re.compile(r"^(api[-_]?key|authorization|proxy-authorization|(extra|default)?[-_]?headers|"
-                              r"x-api-key|api-key|cookie|set-cookie|password|secret|client[-_]?secret|bearer|"
-                              r"access[-_]?token|refresh[-_]?token|id[-_]?token)$", re.I)
+_KEY_NAMES = (r"api[-_]?key|authorization|proxy-authorization|(?:extra|default)?[-_]?headers|x-api-key|api-key|cookie|"
+              r"set-cookie|password|secret|client[-_]?secret|bearer|access[-_]?token|refresh[-_]?token|id[-_]?token")
+SECRET_KEY_NAMES = re.compile(rf"^(?:{_KEY_NAMES})$", re.I)
+_KEY_IN_JSON = re.compile(rf'"(?:{_KEY_NAMES})": ')      # such a key in json.dumps text, lowered
 # Header names whose values are credentials (Authorization, api-key, X-Auth-Token, Cookie, ...).
 SECRET_HEADER_NAMES = re.compile(r"auth|api[-_]?key|token|secret|cookie|password|credential|signature", re.I)
 
+# (cues, pattern, replacement): a pattern only runs when one of its cues is in the text lowered and without
+# "-" / "_" (a cue holding "-" is looked for in the text as it is).  Substring tests run in C; a regex
+# alternation over every text costs ten times more.
+_TOKEN = r"[A-Za-z0-9_\-.~+/=*]"
 _SECRET_PATTERNS = (
     # an OpenAI-style key: sk-…, sk-proj-…
-    (re.compile(r"\bsk-[A-Za-z0-9_\-*.]{3,}"), "sk-" + MASK),
-    # a bearer/basic credential as in an echoed Authorization header
-    (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9_\-.~+/=*]{6,}", re.I), r"\1 " + MASK),
+    (("sk-",), re.compile(r"\bsk-[A-Za-z0-9_\-*.]{3,}"), "sk-" + MASK),
+    # a bearer credential as in an echoed Authorization header (a token has a digit: "bearer bonds" is prose)
+    (("bearer",), re.compile(rf"\b([Bb]earer|BEARER)\s+(?={_TOKEN}*\d){_TOKEN}{{8,}}"), r"\1 " + MASK),
     # a JWT (Azure AD tokens, gateways)
-    (re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), MASK),
-    # a value written after a credential name: `api-key: x`, `"api_key": "x"`, `access_token=x`
-    (re.compile(r"""(\b(?:x-)?api[-_]?key|\bauthorization|\b(?:access|refresh|id)[-_]?token|\bclient[-_]?secret)"""
-                r"""(["']?\s*[:=]\s*["']?)(?!(?:Bearer|Basic)\s)[^\s"',;}\[\]]{4,}""", re.I),
-     r"\1\2" + MASK),
+    (("eyj",), re.compile(r"\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"), MASK),
+    # a value written after a credential name: `api-key: x`, `"api_key": "x"`, `Authorization: Basic x`
+    (("apikey", "authorization", "accesstoken", "refreshtoken", "idtoken", "clientsecret"),
+     re.compile(r"""(\b(?:x-)?api[-_]?key|\bauthorization|\b(?:access|refresh|id)[-_]?token|\bclient[-_]?secret)"""
+                r"""(["']?\s*[:=]\s*["']?)((?:Bearer|Basic)\s+)?(?!(?:Bearer|Basic)\s)[^\s"',;}\[\]]{4,}""", re.I),
+     r"\1\2\3" + MASK),
 )
+_CUES = tuple(cue for cues, _, _ in _SECRET_PATTERNS for cue in cues)
+_KEY_CUES = ("key", "auth", "header", "cookie", "password", "secret", "bearer", "token")   # SECRET_KEY_NAMES' words
+
+
+def _folded(text: str) -> str:
+    return text.lower().replace("-", "").replace("_", "")
+
+
+def _has(text: str, folded: str, cues: tuple) -> bool:
+    for cue in cues:
+        if cue in (text if "-" in cue else folded):
+            return True
+    return False
+
+
+def needs_scrub(text: str, secrets: Iterable[str] = ()) -> bool:
+    """Whether scrub_text could change text."""
+    return _has(text, _folded(text), _CUES) or _holds_secret(text, secrets)
+
+
+def json_needs_scrub(text: str, secrets: Iterable[str] = ()) -> bool:
+    """Whether json.dumps text holds a known secret (as JSON escapes it) or a credential-named key.
+    (Patterns are not looked for in a request's own text at store time; exports apply them.)"""
+    if _holds_secret(text, secrets):
+        return True
+    lowered = text.lower()
+    return _has(lowered, lowered, _KEY_CUES) and _KEY_IN_JSON.search(lowered) is not None
+
+
+def _holds_secret(text: str, secrets: Iterable[str]) -> bool:
+    for secret in secrets:
+        if secret in text:
+            return True
+        if not (secret.isascii() and secret.isprintable() and '"' not in secret and "\\" not in secret) \
+                and json.dumps(secret)[1:-1] in text:
+            return True
+    return False
 
 
 def secrets_of_headers(headers: Any) -> tuple[str, ...]:
@@ -79,11 +123,15 @@ def usable_secrets(secrets: Iterable[Any]) -> tuple[str, ...]:
 
 def scrub_text(text: str, secrets: Iterable[str] = ()) -> str:
     """text without the given secrets and without anything shaped like a credential."""
+    if not needs_scrub(text, secrets):
+        return text
     for secret in secrets:
         if secret and len(secret) >= MIN_SECRET_LEN and secret in text:
             text = text.replace(secret, MASK)
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
+    folded = _folded(text)
+    for cues, pattern, replacement in _SECRET_PATTERNS:
+        if _has(text, folded, cues):
+            text = pattern.sub(replacement, text)
     return text
 
 
