@@ -58,7 +58,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, type):
         return value.__name__                 # e.g. a pydantic class passed as response_format
     if hasattr(value, "model_dump"):
-        return value.model_dump(exclude_none=True)
+        return value.model_dump(exclude_none=True, warnings=False)
     cls = type(value).__name__
     if cls in ("NotGiven", "Omit"):
         return None

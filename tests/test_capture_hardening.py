@@ -302,3 +302,29 @@ def test_odd_attribute_values_keep_the_paid_call_and_store_valid_json(m, sim, db
     valid = conn.execute("SELECT count(*), sum(json_valid(attributes)), sum(json_valid(request)) FROM calls").fetchone()
     conn.close()
     assert valid == (len(odd) + 1, len(odd), len(odd) + 1)     # the NaN call has no attributes (NULL)
+
+
+def test_facade_message_from_stream_yields_text_for_content_parts(sim_env, db_path):
+    import monitor
+
+    init_monitor("facade-parts", db_path=db_path, quiet=True)
+    stream = monitor.openai.ChatCompletion.create(model="gpt-4o", messages=MSG, stream=True,
+                                                  extra_headers={"X-Sim-Delta-Shape": "parts", "X-Sim-Output": TEXT})
+    assert "".join(monitor.openai.message_from_stream(stream)) == TEXT
+
+
+def test_a_writer_that_cannot_take_the_call_costs_the_record_not_the_call(m, sim, monkeypatch, caplog):
+    """E.g. a forked child whose store cannot be opened: the caller's response and stream are untouched."""
+    client = m.wrap(openai.OpenAI(base_url=sim.base_url, api_key=KEY, max_retries=0))
+
+    def refuse(call):
+        raise RuntimeError("store unavailable")
+
+    monkeypatch.setattr(m, "_submit", refuse)
+    r = client.chat.completions.create(model="gpt-4o-mini", messages=MSG, extra_headers={"X-Sim-Output": TEXT})
+    text = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
+        model="gpt-4o-mini", messages=MSG, stream=True, extra_headers={"X-Sim-Output": TEXT}))
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MSG, extra_headers={"X-Sim-Status": "500"})
+    assert r.choices[0].message.content == TEXT and text == TEXT
+    assert sum("could not be recorded" in rec.getMessage() for rec in caplog.records) == 3
