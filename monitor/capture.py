@@ -76,7 +76,10 @@ def storable(value: Any, secrets: tuple = ()) -> Any:
     """`value` as plain JSON data that always serialises: credential-named keys dropped, strings
     scrubbed of secrets, and whatever cannot be stored replaced by a short placeholder — "<circular>",
     "<too deep>", "<unserialisable: T>", "<int too large: N bits>", "NaN"/"Infinity" as strings."""
-    return _plain(value, secrets, 0, set())
+    try:
+        return _plain(value, secrets, 0, set())
+    except Exception:                        # (each container already catches its own; this is the last net)
+        return _placeholder(value)
 
 
 def clean(value: Any, secrets: tuple = ()) -> Any:
@@ -105,7 +108,7 @@ def _plain(value: Any, secrets: tuple, depth: int, path: set) -> Any:
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, str):
-        return redact.scrub_text(str(value), secrets)
+        return redact.scrub_text(str.__str__(value), secrets)      # a subclass's own __str__ may raise
     if isinstance(value, int):
         return int(value) if value.bit_length() <= _MAX_INT_BITS else f"<int too large: {value.bit_length()} bits>"
     if isinstance(value, float):
@@ -135,14 +138,17 @@ def _plain(value: Any, secrets: tuple, depth: int, path: set) -> Any:
 
 
 def _plain_key(key: Any, secrets: tuple) -> Any:
+    """A dict key JSON can write: str, int, finite float, bool, None; anything else as its repr."""
     if isinstance(key, str):
-        return redact.scrub_text(str(key), secrets)
+        return redact.scrub_text(str.__str__(key), secrets)
     if key is None or isinstance(key, bool) or (isinstance(key, float) and math.isfinite(key)):
         return key
     if isinstance(key, int) and key.bit_length() <= _MAX_INT_BITS:
         return int(key)
-    plain = _plain(key, secrets, MAX_STORED_DEPTH, set())     # a string or a placeholder
-    return plain if isinstance(plain, str) else _placeholder(key)
+    try:
+        return redact.scrub_text(repr(key), secrets)
+    except Exception:
+        return _placeholder(key)
 
 
 def _placeholder(value: Any) -> str:

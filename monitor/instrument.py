@@ -108,7 +108,8 @@ def _prepare(monitor: "Monitor", api: str, kwargs: dict, secrets: tuple,
                 added, given = True, options
         return call, added, given, raw
     except Exception as exc:
-        log.warning("openai-monitor: this %s call is not recorded: %s: %s", api, type(exc).__name__, exc)
+        log.warning("openai-monitor: this %s call is not recorded: %s", api,
+                    redact.scrub_text(f"{type(exc).__name__}: {exc}", secrets))
         return None, False, _ABSENT, None
 
 

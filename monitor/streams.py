@@ -17,6 +17,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from .capture import PendingCall, as_text
+from .redact import scrub_text
 
 if TYPE_CHECKING:
     from .monitor import Monitor
@@ -33,7 +34,8 @@ def submit_safely(monitor: "Monitor", call: PendingCall) -> None:
     try:
         monitor._submit(call)
     except Exception as exc:
-        log.warning("openai-monitor: a %s call could not be recorded: %s: %s", call.api, type(exc).__name__, exc)
+        log.warning("openai-monitor: a %s call could not be recorded: %s", call.api,
+                    scrub_text(f"{type(exc).__name__}: {exc}", call.secrets))
 
 
 def finish_open_streams() -> None:

@@ -283,20 +283,22 @@ def test_odd_attribute_values_keep_the_paid_call_and_store_valid_json(m, sim, db
     circular: list = []
     circular.append(circular)
     odd = [{"deep": _deep(100_000)}, {"bad": _BadRepr()}, {"big": 10**5000},
-           {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf")}, {"loop": circular}, {"fine": 1}]
+           {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf")}, {"loop": circular},
+           {(1, 2): "tuple key", _BadRepr(): "key without repr"}, {"fine": 1}]
     for attributes in odd:
         client.chat.completions.create(model="gpt-4o-mini", messages=MSG, monitor_attributes=attributes)
     with pytest.raises(ValueError):          # the client itself refuses NaN in a body; the record stays
         client.chat.completions.create(model="gpt-4o-mini", messages=MSG, extra_body={"x_score": float("nan")})
     *recs, refused = m.records()
     assert len(recs) == len(odd) and all(r.status == "success" and r.prompt_tokens for r in recs)
-    deep, bad, big, nan, loop, fine = (r.attributes for r in recs)
+    deep, bad, big, nan, loop, keys, fine = (r.attributes for r in recs)
     text = str(deep)
     assert "<too deep>" in text and len(text) < 1000
     assert bad == {"bad": "<unserialisable: _BadRepr>"}
     assert big["big"].startswith("<int too large")
     assert nan == {"nan": "NaN", "inf": "Infinity", "ninf": "-Infinity"}
     assert loop == {"loop": ["<circular>"]} and fine == {"fine": 1}
+    assert keys == {"(1, 2)": "tuple key", "<unserialisable: _BadRepr>": "key without repr"}
     assert refused.status == "error" and refused.request["extra_body"] == {"x_score": "NaN"}
     conn = sqlite3.connect(db_path)
     valid = conn.execute("SELECT count(*), sum(json_valid(attributes)), sum(json_valid(request)) FROM calls").fetchone()
