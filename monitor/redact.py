@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 MASK = "[redacted]"
 MIN_SECRET_LEN = 8
@@ -140,32 +141,24 @@ def scrub(text: str, *secrets: str | None) -> str:
     return scrub_text(text, usable_secrets(secrets))
 
 
-def scrub_value(value: Any, secrets: Iterable[str] = ()) -> Any:
-    """A copy of nested dicts/lists/tuples without credential-named keys, every string scrubbed.
-    Other values are returned as they are (making them storable is capture.storable's job)."""
-    secrets = tuple(secrets)
-    return _scrub(value, secrets, 0, set())
-
-
-def _scrub(value: Any, secrets: tuple, depth: int, seen: set) -> Any:
+def _scrub(value: Any, secrets: tuple, depth: int) -> Any:
+    """A copy of nested dicts/lists (a record read back from a store: plain JSON, at most
+    capture.MAX_STORED_DEPTH deep) without credential-named keys, every string scrubbed."""
     if isinstance(value, str):
         return scrub_text(value, secrets)
-    if not isinstance(value, (Mapping, list, tuple)) or depth > 200:
-        return value                                  # too deep: capture.storable replaces it anyway
-    if id(value) in seen:
-        return value                                  # circular: capture.storable marks it
-    seen.add(id(value))
-    try:
-        if isinstance(value, Mapping):
-            return {k: _scrub(v, secrets, depth + 1, seen) for k, v in value.items()
-                    if not (isinstance(k, str) and SECRET_KEY_NAMES.match(k))}
-        return [_scrub(v, secrets, depth + 1, seen) for v in value]
-    finally:
-        seen.discard(id(value))
+    if not isinstance(value, (Mapping, list, tuple)):
+        return value
+    if depth > 100:
+        return "<too deep>"                  # unscrubbed text must not leave; no store written now nests so
+    if isinstance(value, Mapping):
+        return {k: _scrub(v, secrets, depth + 1) for k, v in value.items()
+                if not (isinstance(k, str) and SECRET_KEY_NAMES.match(k))}
+    return [_scrub(v, secrets, depth + 1) for v in value]
 
 
 def scrub_record(d: dict[str, Any], secrets: Iterable[str] = ()) -> dict[str, Any]:
     """A record as a dict (Record.to_dict()) with every text field scrubbed: used again at export, where
     the client's secrets are unknown and only the patterns apply."""
-    return {k: _scrub(v, tuple(secrets), 0, set()) if k in ("request", "attributes") or isinstance(v, str) else v
+    secrets = tuple(secrets)
+    return {k: _scrub(v, secrets, 0) if k in ("request", "attributes") or isinstance(v, str) else v
             for k, v in d.items()}
