@@ -90,11 +90,11 @@ def _prepare(monitor: "Monitor", api: str, kwargs: dict, secrets: tuple,
     costs the record."""
     attributes = kwargs.pop("monitor_attributes", None)
     try:
-        if attributes is not None and not isinstance(attributes, Mapping):
+        if attributes is not None and type(attributes) is not dict and not isinstance(attributes, Mapping):
             attributes = {"monitor_attributes": attributes}    # kept as given, not a TypeError for the caller
         call = PendingCall(monitor.stream, _now(), api, _snapshot(kwargs), monitor._merged_attributes(attributes), secrets)
         headers = kwargs.get("extra_headers")
-        raw = headers.get(RAW_HEADER) if isinstance(headers, Mapping) else None   # with_raw/streaming_response
+        raw = headers.get(RAW_HEADER) if isinstance(headers, dict) else None   # with_raw/streaming_response
         added, given = False, _ABSENT
         if kwargs.get("stream") is True:
             call.streamed = True
@@ -139,7 +139,7 @@ def _failed(monitor: "Monitor", call: PendingCall, exc: BaseException, started: 
         call.status = "cancelled" if isinstance(exc, (KeyboardInterrupt, GeneratorExit)) or type(exc).__name__ == "CancelledError" else "error"
         call.error = exc
     except Exception:
-        pass
+        pass                                   # the caller's exception is what matters here
     submit_safely(monitor, call)
 
 

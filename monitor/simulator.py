@@ -14,7 +14,8 @@ Deterministic fault injection through request headers (pass them with the client
   X-Sim-Output: text         the exact reply text (URL-encoded)
   X-Sim-Delta-Shape: S       chat: content in an odd shape, as some compatible servers send it:
                              "number" (content 7), "parts" (a list of {"type":"text","text":…}),
-                             "object-arguments" (a tool call whose arguments are a JSON object)
+                             "object-arguments" (a tool call whose arguments are a JSON object),
+                             "list-index" (a tool call whose index is a list)
 
 Servers that misbehave as a whole are SimulatorConfig flags (all off by default):
   reject_stream_options      400 to any request carrying stream_options (older Azure api-versions)
@@ -361,9 +362,11 @@ class _Handler(BaseHTTPRequestHandler):
                                                                  "refusal": None})
                 for delay, piece in _pieces(text, model, gen):
                     yield delay, chunk(i, {"content": _odd_content(piece, shape)})
-                if shape == "object-arguments":
-                    yield 0.0, chunk(i, {"tool_calls": [{"index": 0, "id": "call_sim", "type": "function", "function": {
-                        "name": "lookup", "arguments": {"query": text[:20]}}}]})
+                if shape in ("object-arguments", "list-index"):
+                    odd = shape == "object-arguments"
+                    yield 0.0, chunk(i, {"tool_calls": [{"index": 0 if odd else [0], "id": "call_sim", "type": "function",
+                                                         "function": {"name": "lookup", "arguments": {"query": text[:20]}
+                                                                      if odd else "{}"}}]})
                 yield 0.0, chunk(i, {}, finish)
             if want_usage:
                 yield 0.0, f"data: {_dumps({**base, 'choices': [], 'usage': usage})}\n\n"

@@ -119,6 +119,18 @@ def test_tool_call_arguments_as_object_are_recorded_as_json(m, sim):
     assert rec.status == "success" and json.loads(rec.output) == [{"name": "lookup", "arguments": '{"query": ""}'}]
 
 
+def test_a_chunk_the_monitor_cannot_read_is_noted_not_raised(m, sim):
+    headers = {"X-Sim-Delta-Shape": "list-index", "X-Sim-Output": TEXT}
+    plain = openai.OpenAI(base_url=sim.base_url, api_key=KEY, max_retries=0)
+    monitored = m.wrap(openai.OpenAI(base_url=sim.base_url, api_key=KEY, max_retries=0))
+    expected = _consume(plain.chat.completions.create(model="gpt-4o", messages=MSG, stream=True, extra_headers=headers))
+    got = _consume(monitored.chat.completions.create(model="gpt-4o", messages=MSG, stream=True, extra_headers=headers))
+    assert expected[1] is None and got == expected
+    [rec] = m.records()
+    assert rec.status == "success" and rec.output == TEXT and not rec.usage_estimated
+    assert rec.error.startswith("monitor: could not read part of the stream (TypeError")
+
+
 def test_non_stream_content_parts_keep_the_record(m, sim):
     client = m.wrap(openai.OpenAI(base_url=sim.base_url, api_key=KEY, max_retries=0))
     r = client.chat.completions.create(model="gpt-4o", messages=MSG,
