@@ -4,11 +4,16 @@ Two kinds of rules:
 - known secrets: every credential the client holds (its api_key, Authorization / api-key / token header
   values, default and per-call) is replaced wherever it appears, whatever its shape (Azure and vLLM keys
   have no `sk-` prefix);
-- patterns, for when the secrets are unknown (exports, a profile's error text): OpenAI-style keys,
-  `Bearer …`, JWTs, and values written after a credential name (`api-key: …`, `"api_key": "…"`).
+- patterns, for when the secrets are unknown: OpenAI-style keys, `Bearer …`, JWTs, and values written
+  after a credential name (`api-key: …`, `"api_key": "…"`).
 Dict keys that name a credential (`api_key`, `authorization`, `extra_headers`, …) are dropped with their
 value.  Secrets shorter than MIN_SECRET_LEN are not replaced: "ollama" is a placeholder, not a key, and
 replacing it would mangle every output that mentions it.
+
+Where: capture.finalize (writer thread) applies known secrets and patterns to what the server sent
+(output, response_model, error) and known secrets and key names to request and attributes;
+boards/export.py runs every exported record through scrub_record (patterns and key names); the app's and
+profiles' error messages go through scrub().
 """
 from __future__ import annotations
 
