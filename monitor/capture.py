@@ -244,14 +244,17 @@ def response_text(api: str, response: Any) -> str | None:
         dim = len(_get(data[0], "embedding") or []) if data else 0
         return f"[{len(data)} embedding{'s' if len(data) != 1 else ''} × {dim}]"
     if api == "responses":
-        text = _get(response, "output_text")
+        try:
+            text = _get(response, "output_text")      # the SDK's own join raises on non-text parts
+        except Exception:
+            text = None
         if text:
             return text
         parts = []
         for item in _get(response, "output") or []:
             for content in _get(item, "content") or []:
                 if _get(content, "type") == "output_text":
-                    parts.append(_get(content, "text") or "")
+                    parts.append(as_text(_get(content, "text")) or "")
         return "".join(parts) or None
     choices = _get(response, "choices") or []
     if not choices:
@@ -307,10 +310,17 @@ def finalize(call: PendingCall, pricing, tokens) -> Record:
         secrets = redact.usable_secrets(secrets + redact.secrets_of_headers(call.request.get("extra_headers"))
                                         + redact.secrets_of_headers(call.request.get("extra_query")))
     note = call.note
-    output = as_text(call.output if call.output is not None else response_text(api, response))
+    try:
+        output = as_text(call.output if call.output is not None else response_text(api, response))
+    except Exception as exc:                      # a reply in a shape nobody expected: keep the record
+        output, note = None, note or f"could not read the reply ({type(exc).__name__}: {exc})"
     response_model = as_text(call.response_model or _get(response, "model"))
-    usage = call.usage if call.usage is not None else _get(response, "usage")
-    prompt, completion, total, cached, reasoning = usage_numbers(api, usage)
+    try:
+        usage = call.usage if call.usage is not None else _get(response, "usage")
+        prompt, completion, total, cached, reasoning = usage_numbers(api, usage)
+    except Exception as exc:
+        prompt = completion = total = cached = reasoning = None
+        note = note or f"could not read the usage ({type(exc).__name__}: {exc})"
     estimated = False
     model = call.request.get("model")
     model = model if isinstance(model, str) else as_text(model)

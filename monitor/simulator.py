@@ -12,7 +12,8 @@ Deterministic fault injection through request headers (pass them with the client
                              non-stream: drop the connection without a response
   X-Sim-No-Usage: 1          never report usage (as many non-OpenAI servers do)
   X-Sim-Output: text         the exact reply text (URL-encoded)
-  X-Sim-Delta-Shape: S       chat: content in an odd shape, as some compatible servers send it:
+  X-Sim-Delta-Shape: S       chat (and Responses' text): content in an odd shape, as some compatible
+                             servers send it:
                              "number" (content 7), "parts" (a list of {"type":"text","text":…}),
                              "object-arguments" (a tool call whose arguments are a JSON object),
                              "list-index" (a tool call whose index is a list)
@@ -399,7 +400,8 @@ class _Handler(BaseHTTPRequestHandler):
             "output_tokens_details": {"reasoning_tokens": gen.reasoning_tokens},
             "total_tokens": gen.prompt_tokens + gen.completion_tokens}
         rid, mid, created = _new_id("resp_"), _new_id("msg_"), time.time()
-        part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+        part = {"type": "output_text", "text": _odd_content(text, self.headers.get("X-Sim-Delta-Shape") or ""),
+                "annotations": [], "logprobs": []}
         item = {"id": mid, "type": "message", "status": "incomplete" if incomplete else "completed",
                 "role": "assistant", "content": [part]}
 

@@ -142,6 +142,16 @@ def test_non_stream_content_parts_keep_the_record(m, sim):
     assert b.output.isdigit()
 
 
+def test_responses_text_as_a_number_keeps_the_record(m, sim):
+    client = m.wrap(openai.OpenAI(base_url=sim.base_url, api_key=KEY, max_retries=0))
+    r = client.responses.create(model="gpt-4o", input="hi", extra_headers={"X-Sim-Delta-Shape": "number",
+                                                                            "X-Sim-Output": TEXT})
+    with pytest.raises(TypeError):
+        r.output_text                                     # the SDK's own join: the caller's business
+    [rec] = m.records()
+    assert rec.status == "success" and rec.output == str(len(TEXT)) and rec.prompt_tokens > 0
+
+
 @pytest.fixture
 def rejecting_sim():
     with Simulator(SimulatorConfig(reject_stream_options=True)) as s:
