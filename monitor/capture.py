@@ -53,6 +53,14 @@ class PendingCall:
         self.note: str | None = None       # what the monitor itself could not read (kept in `error`)
 
 
+# Thin aliases for code (other branches' export.py) that still imports them from here; the rules live in redact.
+SECRET_KEY_NAMES = redact.SECRET_KEY_NAMES
+
+
+def scrub(text: str, secrets: tuple = ()) -> str:
+    return redact.scrub_text(text, redact.usable_secrets(secrets))
+
+
 def jsonable(value: Any) -> Any:
     """json.dumps(default=...) for SDK objects: pydantic models, NotGiven, classes."""
     if isinstance(value, type):
