@@ -6,16 +6,20 @@ are logged and re-raised unchanged.
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 import weakref
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
+from . import redact
 from .capture import PendingCall
-from .streams import AsyncMonitoredStream, MonitoredStream
+from .streams import AsyncMonitoredStream, MonitoredStream, submit_safely
 
 if TYPE_CHECKING:
     from .monitor import Monitor
 
+log = logging.getLogger("openai_monitor")
 _perf = time.perf_counter
 _now = time.time
 
@@ -31,13 +35,16 @@ METHODS = ("create", "parse")
 _WRAPPED = "__openai_monitor_original__"
 RAW_HEADER = "X-Stainless-Raw-Response"
 _ABSENT = object()
+# Base URLs whose server answered 400 to the stream_options we add: later streams there go without it.
+NO_STREAM_OPTIONS: set[str] = set()
 
 
 def wrap_client(monitor: "Monitor", client: Any) -> Any:
     """Replace create()/parse() on the client's resources with monitored versions; returns the same client.
     Copies made later with `client.copy()` / `client.with_options()` are instrumented too."""
     is_async = type(client).__name__.startswith("Async")
-    secrets = (getattr(client, "api_key", None) or "",)
+    secrets = redact.secrets_of_client(client)
+    base_url = str(getattr(client, "base_url", ""))
     for path, api in RESOURCES:
         resource = client
         try:
@@ -51,7 +58,7 @@ def wrap_client(monitor: "Monitor", client: Any) -> Any:
                 continue
             original = getattr(bound, _WRAPPED, bound)    # re-wrapping moves the client to the new monitor
             maker = _async_wrapper if is_async else _sync_wrapper
-            wrapped = maker(monitor, original, api, secrets)
+            wrapped = maker(monitor, original, api, secrets, base_url)
             setattr(wrapped, _WRAPPED, original)
             setattr(resource, method, wrapped)
     copy = getattr(client, "copy", None)
@@ -76,57 +83,119 @@ def _snapshot(kwargs: dict) -> dict:
     return request
 
 
-def _prepare(monitor: "Monitor", api: str, kwargs: dict, secrets: tuple) -> tuple[PendingCall, bool, str | None]:
+def _prepare(monitor: "Monitor", api: str, kwargs: dict, secrets: tuple,
+             base_url: str) -> tuple[PendingCall | None, bool, Any, str | None]:
+    """(the PendingCall, whether the monitor added stream_options — then the usage chunk is hidden —,
+    the stream_options the caller gave, the raw-response header).  Never raises: a monitor problem only
+    costs the record."""
     attributes = kwargs.pop("monitor_attributes", None)
-    call = PendingCall(monitor.stream, _now(), api, _snapshot(kwargs), monitor._merged_attributes(attributes), secrets)
-    headers = kwargs.get("extra_headers")
-    raw = headers.get(RAW_HEADER) if isinstance(headers, dict) else None   # with_raw/streaming_response
-    hide_usage = False
-    if kwargs.get("stream") is True:
-        call.streamed = True
-        options = kwargs.get("stream_options", _ABSENT)
-        if raw is None and api in ("chat.completions", "completions") and (
-                options is _ABSENT or type(options).__name__ in ("NotGiven", "Omit")
-                or (isinstance(options, dict) and "include_usage" not in options)):
-            # Ask for exact usage on streams; the extra usage-only chunk is hidden from the caller.
-            # An explicit stream_options=None is the caller's opt-out (servers that reject the option).
-            kwargs["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
-            hide_usage = True
-    return call, hide_usage, raw
+    try:
+        if attributes is not None and type(attributes) is not dict and not isinstance(attributes, Mapping):
+            attributes = {"monitor_attributes": attributes}    # kept as given, not a TypeError for the caller
+        call = PendingCall(monitor.stream, _now(), api, _snapshot(kwargs), monitor._merged_attributes(attributes), secrets)
+        headers = kwargs.get("extra_headers")
+        raw = headers.get(RAW_HEADER) if isinstance(headers, dict) else None   # with_raw/streaming_response
+        added, given = False, _ABSENT
+        if kwargs.get("stream") is True:
+            call.streamed = True
+            options = kwargs.get("stream_options", _ABSENT)
+            if raw is None and api in ("chat.completions", "completions") and base_url not in NO_STREAM_OPTIONS and (
+                    options is _ABSENT or type(options).__name__ in ("NotGiven", "Omit")
+                    or (isinstance(options, dict) and "include_usage" not in options)):
+                # Ask for exact usage on streams; the extra usage-only chunk is hidden from the caller.
+                # An explicit stream_options=None is the caller's opt-out (servers that reject the option).
+                kwargs["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
+                added, given = True, options
+        return call, added, given, raw
+    except Exception as exc:
+        log.warning("openai-monitor: this %s call is not recorded: %s", api,
+                    redact.scrub_text(f"{type(exc).__name__}: {exc}", secrets))
+        return None, False, _ABSENT, None
+
+
+def _rejected_stream_options(exc: BaseException) -> bool:
+    """A 400/422 that may be about the stream_options the monitor added: it names the option, or names
+    no parameter at all (a server that rejects unknown fields).  A 400 about another parameter is not."""
+    if getattr(exc, "status_code", None) not in (400, 422):
+        return False
+    text = f"{exc} {getattr(exc, 'body', '')}"
+    if "stream_options" in text or "include_usage" in text:
+        return True
+    return getattr(exc, "param", None) in (None, "", "stream_options")
+
+
+def _without_stream_options(kwargs: dict, given: Any) -> dict:
+    retry = dict(kwargs)
+    if given is _ABSENT:
+        retry.pop("stream_options", None)
+    else:
+        retry["stream_options"] = given
+    return retry
 
 
 def _failed(monitor: "Monitor", call: PendingCall, exc: BaseException, started: float) -> None:
-    call.latency_ms = (_perf() - started) * 1000.0
-    call.status = "cancelled" if isinstance(exc, (KeyboardInterrupt, GeneratorExit)) or type(exc).__name__ == "CancelledError" else "error"
-    call.error = exc
-    monitor._submit(call)
+    try:
+        call.latency_ms = (_perf() - started) * 1000.0
+        call.status = "cancelled" if isinstance(exc, (KeyboardInterrupt, GeneratorExit)) or type(exc).__name__ == "CancelledError" else "error"
+        call.error = exc
+    except Exception:
+        pass                                   # the caller's exception is what matters here
+    submit_safely(monitor, call)
 
 
-def _sync_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tuple) -> Callable:
+def _sync_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tuple, base_url: str = "") -> Callable:
     def create(*args: Any, **kwargs: Any) -> Any:
-        call, hide_usage, raw = _prepare(monitor, api, kwargs, secrets)
+        call, added, given, raw = _prepare(monitor, api, kwargs, secrets, base_url)
+        if call is None:
+            return original(*args, **kwargs)
         started = _perf()
         try:
-            response = original(*args, **kwargs)
+            refused = False
+            try:
+                response = original(*args, **kwargs)
+            except Exception as exc:
+                if not (added and _rejected_stream_options(exc)):
+                    raise
+                refused = True
+            if refused:
+                # The server refused the stream_options only the monitor added: ask again as the caller
+                # did (outside the except block, so the caller's exception, if any, is the retry's own).
+                response = original(*args, **_without_stream_options(kwargs, given))
+                NO_STREAM_OPTIONS.add(base_url)
+                added = False
         except BaseException as exc:
             _failed(monitor, call, exc, started)
             raise
-        return _finished(monitor, call, response, started, hide_usage, raw, MonitoredStream)
+        return _finished(monitor, call, response, started, added, raw, MonitoredStream)
 
     create.__doc__ = original.__doc__
     return create
 
 
-def _async_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tuple) -> Callable:
+def _async_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tuple, base_url: str = "") -> Callable:
     async def create(*args: Any, **kwargs: Any) -> Any:
-        call, hide_usage, raw = _prepare(monitor, api, kwargs, secrets)
+        call, added, given, raw = _prepare(monitor, api, kwargs, secrets, base_url)
+        if call is None:
+            return await original(*args, **kwargs)
         started = _perf()
         try:
-            response = await original(*args, **kwargs)
+            refused = False
+            try:
+                response = await original(*args, **kwargs)
+            except Exception as exc:
+                if not (added and _rejected_stream_options(exc)):
+                    raise
+                refused = True
+            if refused:
+                # The server refused the stream_options only the monitor added: ask again as the caller
+                # did (outside the except block, so the caller's exception, if any, is the retry's own).
+                response = await original(*args, **_without_stream_options(kwargs, given))
+                NO_STREAM_OPTIONS.add(base_url)
+                added = False
         except BaseException as exc:
             _failed(monitor, call, exc, started)
             raise
-        return _finished(monitor, call, response, started, hide_usage, raw, AsyncMonitoredStream)
+        return _finished(monitor, call, response, started, added, raw, AsyncMonitoredStream)
 
     create.__doc__ = original.__doc__
     return create
@@ -134,13 +203,16 @@ def _async_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tu
 
 def _finished(monitor: "Monitor", call: PendingCall, response: Any, started: float, hide_usage: bool,
               raw: str | None, stream_type: type) -> Any:
-    if raw is not None:
-        return _watch_raw(monitor, call, response, started, stream_type)
-    if call.streamed:
-        return stream_type(response, monitor, call, started, hide_usage)
-    call.latency_ms = (_perf() - started) * 1000.0
-    call.response = response
-    monitor._submit(call)
+    try:
+        if raw is not None:
+            return _watch_raw(monitor, call, response, started, stream_type)
+        if call.streamed:
+            return stream_type(response, monitor, call, started, hide_usage)
+        call.latency_ms = (_perf() - started) * 1000.0
+        call.response = response
+    except Exception as exc:         # the caller gets its response whatever the monitor's trouble
+        call.note = f"{type(exc).__name__}: {exc}"
+    submit_safely(monitor, call)
     return response
 
 
@@ -150,19 +222,23 @@ def _watch_raw(monitor: "Monitor", call: PendingCall, response: Any, started: fl
     parse = getattr(response, "parse", None)
     if parse is None:
         call.latency_ms = (_perf() - started) * 1000.0
-        monitor._submit(call)
+        submit_safely(monitor, call)
         return response
     state: dict[str, Any] = {}
 
     def observe(result: Any) -> Any:
         if "result" not in state:
-            if call.streamed:
-                state["result"] = stream_type(result, monitor, call, started, False)
-            else:
-                call.latency_ms = (_perf() - started) * 1000.0
-                call.response = result
-                monitor._submit(call)
-                state["result"] = result
+            state["result"] = result
+            try:
+                if call.streamed:
+                    state["result"] = stream_type(result, monitor, call, started, False)
+                else:
+                    call.latency_ms = (_perf() - started) * 1000.0
+                    call.response = result
+                    submit_safely(monitor, call)
+            except Exception as exc:
+                call.note = f"{type(exc).__name__}: {exc}"
+                submit_safely(monitor, call)
         return state["result"]
 
     if inspect.iscoroutinefunction(parse):
@@ -175,7 +251,7 @@ def _watch_raw(monitor: "Monitor", call: PendingCall, response: Any, started: fl
     def never_parsed(latency_ms: float = (_perf() - started) * 1000.0) -> None:
         if "result" not in state:
             call.latency_ms = latency_ms
-            monitor._submit(call)
+            submit_safely(monitor, call)
 
     response.parse = parse_monitored
     weakref.finalize(response, never_parsed)

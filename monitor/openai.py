@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator
 
 import openai as _sdk
 
+from .capture import as_text
 from .monitor import Monitor, current_monitor
 
 __all__ = ["ChatCompletion", "Completion", "Embedding", "OpenAIObject", "message_from_stream"]
@@ -33,7 +34,7 @@ class OpenAIObject(dict):
     @classmethod
     def convert(cls, value: Any) -> Any:
         if hasattr(value, "model_dump"):
-            value = value.model_dump()
+            value = value.model_dump(warnings=False)
         if isinstance(value, dict):
             return cls({k: cls.convert(v) for k, v in value.items()})
         if isinstance(value, list):
@@ -135,4 +136,4 @@ def message_from_stream(stream: Iterable[Any]) -> Iterator[str]:
             continue
         content = delta.get("content") if isinstance(delta, dict) else getattr(delta, "content", None)
         if content:
-            yield content
+            yield content if isinstance(content, str) else as_text(content)   # parts or a number: as text

@@ -22,6 +22,7 @@ import keyring.errors
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .files import atomic_text_file
+from .redact import scrub  # noqa: F401 - the one scrubber; the app imports it from here
 from .paths import user_config_dir
 
 SERVICE = "openai-monitor"
@@ -151,16 +152,7 @@ def _keyring_delete(name: str) -> None:
                                  f"{keyring_backend_label(backend)}: {type(exc).__name__}: {exc}") from exc
 
 
-_KEYISH = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{3,}")      # loose: for scrubbing error text
 _KEY_SHAPED = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")      # strict: a whole field that is a key
-
-
-def scrub(text: str, *secrets: str | None) -> str:
-    """Safety net for error text: remove the given secrets and anything shaped like an OpenAI key."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return _KEYISH.sub("sk-[redacted]", text)
 
 
 # --- profiles.json -----------------------------------------------------------------------------

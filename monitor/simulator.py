@@ -18,6 +18,16 @@ Tool calls, refusals, reasoning summaries and built-in tools follow the rules in
 
 An LLM-judge prompt (monitor/experiments/scorers.py) gets a verdict, not prose: PASS/FAIL or a 1–5 score,
 decided by the rule documented at sim_text.judge_reply.
+  X-Sim-Delta-Shape: S       chat (and Responses' text): content in an odd shape, as some compatible
+                             servers send it:
+                             "number" (content 7), "parts" (a list of {"type":"text","text":…}),
+                             "object-arguments" (a tool call whose arguments are a JSON object),
+                             "list-index" (a tool call whose index is a list)
+
+Servers that misbehave as a whole are SimulatorConfig flags (all off by default):
+  reject_stream_options      400 to any request carrying stream_options (older Azure api-versions)
+  echo_credentials           hostile: the Authorization / api-key / token header values come back in
+                             the reply text, the response's model and error messages
 """
 from __future__ import annotations
 
@@ -53,6 +63,8 @@ class SimulatorConfig:
     rate_limit_rate: float = 0.0  # fraction answered with a 429 (with Retry-After)
     seed: int | None = None      # seeds the simulator's random choices
     retry_after_s: float = 1.0   # what a 429 asks the client to wait
+    reject_stream_options: bool = False   # 400 on stream_options, as older Azure api-versions
+    echo_credentials: bool = False        # a hostile server: credentials echoed in text, model, errors
 
     @classmethod
     def realistic(cls, seed: int | None = None) -> "SimulatorConfig":
@@ -172,6 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
         sim._count()
         self._req_id = "req_" + uuid.uuid4().hex
         self._streaming = False
+        self._echo = ""
         try:
             raw = self._read_body()
             self._handle(sim, method, raw)
@@ -180,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
             if e.status == 429:
                 wait = max(0.0, sim.config.retry_after_s)
                 extra = (("retry-after", str(math.ceil(wait))), ("retry-after-ms", str(int(wait * 1000))))
-            self._send_json(e.status, {"error": {"message": e.message, "type": e.type, "param": e.param,
+            self._send_json(e.status, {"error": {"message": e.message + self._echo, "type": e.type, "param": e.param,
                                                  "code": e.code}}, extra)
         except (BrokenPipeError, ConnectionResetError, socket.timeout):
             self.close_connection = True  # the client went away; nothing to answer
@@ -265,6 +278,9 @@ class _Handler(BaseHTTPRequestHandler):
                                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
                            code=None)
         cfg = sim.config
+        if cfg.echo_credentials:
+            self._echo = " " + " ".join(f"{k}: {v}" for k, v in h.items()
+                                        if re.search(r"auth|api-key|token", k, re.I))
         latency = _header_float(h, "X-Sim-Latency-Ms", cfg.latency_ms)
         if latency > 0:
             time.sleep(sim._jitter(latency) / 1000)
@@ -310,6 +326,8 @@ class _Handler(BaseHTTPRequestHandler):
                                 "a JSON payload.", code=None)
         if not isinstance(req.get("model"), str) or not req["model"]:
             raise SimError(400, "You must provide a model parameter.", param="model", code=None)
+        if cfg.reject_stream_options and "stream_options" in req:
+            raise SimError(400, "Unrecognized request argument supplied: stream_options", code=None)
         routes[path](sim, req)
 
     # --- endpoints -------------------------------------------------------------------------------
@@ -333,13 +351,14 @@ class _Handler(BaseHTTPRequestHandler):
                              schema=(fmt.get("json_schema") or {}).get("schema"))
         plan = self._plan(sim, req, model, messages, _last_user(messages), gen)
         usage = None if self._no_usage() else _chat_usage(gen)
-        cid, created, snap = _new_id("chatcmpl-"), int(time.time()), SNAPSHOTS.get(model, model)
+        cid, created, snap = _new_id("chatcmpl-"), int(time.time()), SNAPSHOTS.get(model, model) + self._echo
         tier = req.get("service_tier") if req.get("service_tier") in ("flex", "priority") else "default"  # echoed
+        shape = self.headers.get("X-Sim-Delta-Shape") or ""
         if not req.get("stream"):
             self._wait(gen, sum(sim_text.count(t, model) for t in gen.texts))
             choices = []
             for i, (t, f) in enumerate(zip(gen.texts, gen.finish)):
-                message, finish = sim_tools.chat_message(plan, t)
+                message, finish = sim_tools.chat_message(plan, _odd_content(t, shape))
                 choices.append({"index": i, "message": message, "logprobs": None, "finish_reason": finish or f})
             obj = {"id": cid, "object": "chat.completion", "created": created, "model": snap,
                    "choices": choices, "service_tier": tier, "system_fingerprint": "fp_sim"}
@@ -367,7 +386,12 @@ class _Handler(BaseHTTPRequestHandler):
                         yield delay, chunk(i, delta)
                     finish = "tool_calls" if plan.calls else "stop"
                 for delay, piece in ([] if special else _pieces(text, model, gen)):
-                    yield delay, chunk(i, {"content": piece})
+                    yield delay, chunk(i, {"content": _odd_content(piece, shape)})
+                if shape in ("object-arguments", "list-index"):
+                    odd = shape == "object-arguments"
+                    yield 0.0, chunk(i, {"tool_calls": [{"index": 0 if odd else [0], "id": "call_sim", "type": "function",
+                                                         "function": {"name": "lookup", "arguments": {"query": text[:20]}
+                                                                      if odd else "{}"}}]})
                 yield 0.0, chunk(i, {}, finish)
             if want_usage:
                 yield 0.0, f"data: {_dumps({**base, 'choices': [], 'usage': usage})}\n\n"
@@ -401,7 +425,8 @@ class _Handler(BaseHTTPRequestHandler):
             "output_tokens_details": {"reasoning_tokens": gen.reasoning_tokens},
             "total_tokens": gen.prompt_tokens + gen.completion_tokens}
         rid, mid, created = _new_id("resp_"), _new_id("msg_"), time.time()
-        part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+        part = {"type": "output_text", "text": _odd_content(text, self.headers.get("X-Sim-Delta-Shape") or ""),
+                "annotations": [], "logprobs": []}
         item = {"id": mid, "type": "message", "status": "incomplete" if incomplete else "completed",
                 "role": "assistant", "content": [part]}
 
@@ -542,7 +567,9 @@ class _Handler(BaseHTTPRequestHandler):
         texts, finish, completion = [], [], reasoning
         for _ in range(max(1, n)):
             judged = sim_text.judge_reply(prompt_obj) if forced is None else None
-            if forced is not None:
+            if self._echo:
+                text = f"You sent{self._echo}"
+            elif forced is not None:
                 text = urllib.parse.unquote(forced)
             elif judged is not None:               # an LLM-judge prompt: a verdict by a documented rule
                 text = judged
@@ -593,6 +620,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _break_after(self) -> int | None:
         value = self.headers.get("X-Sim-Break-After")
         return None if value is None else max(0, _int(value, 0))
+
+
+def _odd_content(text: str, shape: str) -> Any:
+    """X-Sim-Delta-Shape: content as a number or a list of parts instead of a string."""
+    if shape == "number":
+        return len(text)
+    if shape == "parts":
+        return [{"type": "text", "text": text}]
+    return text
 
 
 def _pieces(text: str, model: str, gen: _Gen) -> Iterator[tuple[float, str]]:

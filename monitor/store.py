@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .capture import jsonable
+from .capture import storable_json
 from .record import CALL_FIELDS, Record
 
 # Each entry moves the schema from version i to i+1.  Never edit a released entry: append.
@@ -384,21 +384,8 @@ def _text(value: str | None) -> str | None:
         return _SURROGATE.sub("\ufffd", value)
 
 
-def _dumps(value: Any) -> str:
-    """json.dumps(value, default=jsonable), but on json's cached encoder when nothing needs `default`
-    (the writer's hot path: half the JSON time)."""
-    try:
-        return json.dumps(value)
-    except TypeError:
-        return json.dumps(value, default=jsonable)
-
-
-def stored_json(value: Any) -> str | None:
-    """A JSON column's text (None for an empty value)."""
-    return _dumps(value) if value else None
-
-
-_ENCODE = {"text": _text, "bool": lambda v: int(bool(v)), "json": stored_json}
+# JSON columns: always valid JSON (no NaN, bounded nesting), None when empty — capture.storable_json
+_ENCODE = {"text": _text, "bool": lambda v: int(bool(v)), "json": storable_json}
 _CODEC = tuple((f.name, _ENCODE.get(f.kind)) for f in CALL_FIELDS)
 
 

@@ -2,23 +2,40 @@
 
 The end is whichever comes first: the stream is exhausted (success), it raises (error), or the caller
 closes or drops it early (cancelled, with the partial output).
+
+The caller sees exactly what the unmonitored stream yields (the same objects, the same exceptions): the
+monitor's own reading of a chunk never raises.  Odd shapes (content as a number or a list of parts,
+tool-call arguments as an object) are read as text; anything else it cannot read is noted in the
+record's `error` ("monitor: …") while the call's status stays what the stream said.
 """
 from __future__ import annotations
 
 import json
+import logging
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from .capture import PendingCall
+from .capture import PendingCall, as_text
+from .redact import scrub_text
 
 if TYPE_CHECKING:
     from .monitor import Monitor
 
+log = logging.getLogger("openai_monitor")
 _perf = time.perf_counter
 
 # Streams still open when the interpreter exits are logged (as cancelled) before the writers stop.
 _open_streams: "weakref.WeakSet[_Observer]" = weakref.WeakSet()
+
+
+def submit_safely(monitor: "Monitor", call: PendingCall) -> None:
+    """Hand the call to the writer; a writer that cannot take it costs the record, never the caller."""
+    try:
+        monitor._submit(call)
+    except Exception as exc:
+        log.warning("openai-monitor: a %s call could not be recorded: %s", call.api,
+                    scrub_text(f"{type(exc).__name__}: {exc}", call.secrets))
 
 
 def finish_open_streams() -> None:
@@ -45,13 +62,21 @@ class _Observer:
         _open_streams.add(self)
 
     def _observe(self, item: Any) -> bool:
-        """Note what the item carries; returns False when the caller must not see it."""
+        """Note what the item carries; returns False when the caller must not see it.  Never raises."""
+        try:
+            return self._read(item)
+        except Exception as exc:
+            if self._call.note is None:
+                self._call.note = f"could not read part of the stream ({type(exc).__name__}: {exc})"
+            return True
+
+    def _read(self, item: Any) -> bool:
         call = self._call
         api = call.api
         if api == "responses":
             kind = getattr(item, "type", "")
             if kind == "response.output_text.delta":
-                self._text(getattr(item, "delta", "") or "")
+                self._text(getattr(item, "delta", ""))
             elif kind in ("response.completed", "response.incomplete", "response.failed"):
                 response = getattr(item, "response", None)
                 call.usage = getattr(response, "usage", None)
@@ -79,20 +104,21 @@ class _Observer:
             if getattr(choice, "finish_reason", None):
                 self._finish_reason = choice.finish_reason
             if api == "completions":
-                self._text(getattr(choice, "text", None) or "")
+                self._text(getattr(choice, "text", None))
                 continue
             delta = getattr(choice, "delta", None)
-            self._text(getattr(delta, "content", None) or "")
+            self._text(getattr(delta, "content", None))
             for tool in getattr(delta, "tool_calls", None) or []:
                 if call.ttft_ms is None:
                     call.ttft_ms = (_perf() - self._started) * 1000.0
                 slot = self._tool_calls.setdefault(getattr(tool, "index", 0) or 0, {"name": "", "arguments": ""})
                 function = getattr(tool, "function", None)
-                slot["name"] += getattr(function, "name", None) or ""
-                slot["arguments"] += getattr(function, "arguments", None) or ""
+                slot["name"] += as_text(getattr(function, "name", None)) or ""
+                slot["arguments"] += as_text(getattr(function, "arguments", None)) or ""
         return True
 
-    def _text(self, text: str) -> None:
+    def _text(self, value: Any) -> None:
+        text = as_text(value) if value is not None and not isinstance(value, str) else value
         if text:
             if self._call.ttft_ms is None:
                 self._call.ttft_ms = (_perf() - self._started) * 1000.0
@@ -102,6 +128,13 @@ class _Observer:
         if self._done:
             return
         self._done = True
+        try:
+            self._settle(status, error)
+        except Exception as exc:                 # the caller's exception (or StopIteration) stays its own
+            self._call.note = self._call.note or f"{type(exc).__name__}: {exc}"
+        submit_safely(self._monitor, self._call)
+
+    def _settle(self, status: str, error: BaseException | None) -> None:
         _open_streams.discard(self)
         call = self._call
         call.latency_ms = (_perf() - self._started) * 1000.0
@@ -113,7 +146,6 @@ class _Observer:
         call.output = "".join(self._parts)
         if not call.output and self._tool_calls:
             call.output = json.dumps([self._tool_calls[i] for i in sorted(self._tool_calls)])
-        self._monitor._submit(call)
 
     @staticmethod
     def _status_for(exc: BaseException) -> str:

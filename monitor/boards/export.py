@@ -36,7 +36,7 @@ from dataclasses import MISSING, fields as _dataclass_fields
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError, create_model
 
-from ..capture import SECRET_KEY_NAMES, scrub
+from ..redact import SECRET_KEY_NAMES, scrub, scrub_record
 from ..csv_safe import spreadsheet_cell
 from ..files import check_output_path, output_text_file
 from ..record import CALL_FIELDS, RECORD_FIELDS, STORED_FIELDS, Record
@@ -107,7 +107,7 @@ def export_board(store: Store, name: str, path: str | os.PathLike, include_conte
 
 def export_record(record: Record, include_content: bool = True) -> dict[str, Any]:
     """A Record as written in a board file: every field, secrets scrubbed, text dropped if asked."""
-    d = record.to_dict()
+    d = scrub_record(record.to_dict())      # every text field, response_model included
     request = _scrub(d.get("request") or {})
     if not include_content:
         request = {k: v for k, v in request.items() if k not in CONTENT_KEYS}
