@@ -1,11 +1,14 @@
 """Start the desktop app: QApplication, look, the store's context, the main window (and the demo)."""
 from __future__ import annotations
 
+import json
+import os
 import signal
 import sys
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from monitor.paths import default_db_path, demo_db_path
@@ -86,6 +89,37 @@ class AppSession(QObject):
             self.ctx.shutdown()
 
 
+EXIT_AFTER_PAINT_ENV = "OPENAI_MONITOR_EXIT_AFTER_PAINT"   # benchmarks/startup.py: launch -> first paint
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started (Linux /proc; 10 ms resolution), or None elsewhere."""
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class _ExitAfterFirstPaint(QObject):
+    """Prints one JSON line when the window is first painted, then quits the app (benchmarks only)."""
+
+    def __init__(self, app: QApplication, window):
+        super().__init__(window)
+        self.app, self.window, self.done = app, window, False
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if not self.done and event.type() == QEvent.Paint:
+            self.done = True
+            print(json.dumps({"first_paint": time.time(), "process_age_s": process_age_s()}), flush=True)
+            QTimer.singleShot(0, self.window.close)
+        return False
+
+
 def run_app(db=None, stream=None, demo=False, *, settings: QSettings | None = None,
             history_calls: int = HISTORY_CALLS) -> int:
     """The `openai-monitor` command's app (arguments are parsed by monitor.cli). Returns the exit code."""
@@ -97,6 +131,8 @@ def run_app(db=None, stream=None, demo=False, *, settings: QSettings | None = No
         QMessageBox.critical(None, "OpenAI Monitor", str(exc))
         session.close()
         return 2
+    if os.environ.get(EXIT_AFTER_PAINT_ENV):
+        _ExitAfterFirstPaint(app, session.window)
     # Ctrl+C in the terminal quits too: Python handles signals only when it runs, so wake it up now and then.
     previous = signal.signal(signal.SIGINT, lambda *_: app.quit())
     heartbeat = QTimer(interval=250)
