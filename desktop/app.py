@@ -1,4 +1,9 @@
-"""Start the desktop app: QApplication, look, the store's context, the main window (and the demo)."""
+"""Start the desktop app: QApplication, look, the store's context, the main window (and the demo).
+
+The window paints first and says "Opening store…"; the store is opened (created, migrated) on the DB
+worker's thread, and a file that cannot be a store is reported then (exit code 2).  The demo's simulator
+and traffic, like every page, are loaded only when wanted.
+"""
 from __future__ import annotations
 
 import json
@@ -8,15 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from monitor.paths import default_db_path, demo_db_path
 from monitor.profiles import ProfileStore
-from monitor.store import Store, StoreError
 
 from .context import AppContext
-from .demo import DEMO_STREAM, HISTORY_CALLS, DemoProfiles, start_demo, start_simulator
 from .main_window import MainWindow
 from .style import apply_style
 
@@ -30,35 +33,45 @@ def application() -> QApplication:
     return app
 
 
-def check_store(path: Path) -> None:
-    """Open (creating or migrating) the store once, so a bad file is reported before any window opens."""
-    Store(path).close()
-
-
 class AppSession(QObject):
     """One store at a time: its context and window; File ▸ Open store… swaps both."""
 
-    def __init__(self, settings: QSettings | None = None, history_calls: int = HISTORY_CALLS):
+    launchFailed = Signal(str)        # the store given at launch could not be opened: one message for the user
+
+    def __init__(self, settings: QSettings | None = None, history_calls: int | None = None):
         super().__init__()
         self.settings = settings
-        self.history_calls = history_calls
+        self.history_calls = history_calls      # demo history; None = the demo's default
         self.ctx: AppContext | None = None
         self.window: MainWindow | None = None
         self.traffic = None
 
     def open(self, db: str | Path | None = None, stream: str | None = None, demo: bool = False) -> MainWindow:
+        """Show the window at once; the store opens behind it (storeOpened / launchFailed say how it went)."""
         path = Path(db).expanduser() if db else (demo_db_path() if demo else default_db_path())
-        check_store(path)
-        simulator = start_simulator() if demo else None
-        profiles = DemoProfiles(simulator.base_url) if demo else ProfileStore()
-        ctx = AppContext(path, demo=demo, simulator=simulator, profiles=profiles, settings=self.settings)
-        window = MainWindow(ctx, stream=stream or (DEMO_STREAM if demo else None))
         if demo:
-            self.traffic = start_demo(ctx, window, history_calls=self.history_calls)
+            from . import demo as demo_mode
+
+            simulator = demo_mode.start_simulator()
+            profiles = demo_mode.DemoProfiles(simulator.base_url)
+            stream = stream or demo_mode.DEMO_STREAM
+        else:
+            simulator, profiles = None, ProfileStore()
+        ctx = AppContext(path, demo=demo, simulator=simulator, profiles=profiles, settings=self.settings)
+        if demo:
+            ctx.set_current_profile(demo_mode.DEMO_PROFILE, persist=False)     # shown from the first paint
+        window = MainWindow(ctx, stream=stream, open_store=True)
+        window.storeFailed.connect(lambda message: self.launchFailed.emit(
+            f"{path} could not be opened as a store.\n\n{message}"))
+        if demo:
+            window.storeOpened.connect(lambda: self._start_demo(demo_mode, ctx, window))
         self._adopt(ctx, window)
         window.show()
         return window
 
+    def _start_demo(self, demo_mode, ctx: AppContext, window: MainWindow) -> None:
+        history = demo_mode.HISTORY_CALLS if self.history_calls is None else self.history_calls
+        self.traffic = demo_mode.start_demo(ctx, window, history_calls=history)
     def _adopt(self, ctx: AppContext, window: MainWindow) -> None:
         self.ctx, self.window = ctx, window
         window.openStoreRequested.connect(self._on_window_open_store_requested)
@@ -121,16 +134,19 @@ class _ExitAfterFirstPaint(QObject):
 
 
 def run_app(db=None, stream=None, demo=False, *, settings: QSettings | None = None,
-            history_calls: int = HISTORY_CALLS) -> int:
-    """The `openai-monitor` command's app (arguments are parsed by monitor.cli). Returns the exit code."""
+            history_calls: int | None = None) -> int:
+    """The `openai-monitor` command's app (arguments are parsed by monitor.cli). Returns the exit code:
+    2 when the store cannot be opened."""
     app = application()
     session = AppSession(settings, history_calls)
-    try:
-        session.open(db, stream, demo)
-    except StoreError as exc:
-        QMessageBox.critical(None, "OpenAI Monitor", str(exc))
-        session.close()
-        return 2
+
+    def on_launch_failed(message: str) -> None:
+        print(f"openai-monitor: {message.splitlines()[-1]}", file=sys.stderr)
+        QMessageBox.critical(session.window, "OpenAI Monitor", message)
+        app.exit(2)
+
+    session.launchFailed.connect(on_launch_failed)
+    session.open(db, stream, demo)
     if os.environ.get(EXIT_AFTER_PAINT_ENV):
         _ExitAfterFirstPaint(app, session.window)
     # Ctrl+C in the terminal quits too: Python handles signals only when it runs, so wake it up now and then.
