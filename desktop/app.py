@@ -128,7 +128,9 @@ class _ExitAfterFirstPaint(QObject):
     def eventFilter(self, watched, event) -> bool:
         if not self.done and event.type() == QEvent.Paint:
             self.done = True
-            print(json.dumps({"first_paint": time.time(), "process_age_s": process_age_s()}), flush=True)
+            loaded = [m for m in ("openai", "pyqtgraph", "numpy", "superqt") if m in sys.modules]
+            print(json.dumps({"first_paint": time.time(), "process_age_s": process_age_s(), "loaded": loaded}),
+                  flush=True)
             QTimer.singleShot(0, self.window.close)
         return False
 
