@@ -1,6 +1,6 @@
 """How fast do the library, the CLI and the app start?  (issue 10, "A window in a second")
 
-    python benchmarks/startup.py [--rounds 3]
+    python benchmarks/startup.py [--rounds 3] [--against DIR]
 
 Each figure is a fresh process, so nothing is cached in the interpreter; rounds are interleaved so a busy
 machine slows every scenario alike:
@@ -10,7 +10,9 @@ machine slows every scenario alike:
   on a fresh demo store, and `--demo` on a demo store that already holds 300 calls.  The app is told by
   OPENAI_MONITOR_EXIT_AFTER_PAINT=1 to print the moment of its first paint and quit; the figure is that
   moment minus the moment the process was spawned (QT_QPA_PLATFORM=offscreen, temp config and data dirs).
-Targets: launch -> paint <= 1.0 s on an empty store, <= 1.5 s with --demo.  Ends with one JSON line.
+Targets: launch -> paint <= 1.0 s on an empty store, <= 1.5 s with --demo.  `--against DIR` runs the same
+scenarios, interleaved in the same rounds, on another checkout (e.g. `git worktree add /tmp/before HEAD~3`
+plus this script's exit-after-paint hook in its desktop/app.py) and prints the ratios.  Ends with one JSON line.
 """
 from __future__ import annotations
 
@@ -46,27 +48,28 @@ sys.exit(main())
 """
 
 
-def child_env(tmp: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
+def child_env(tmp: Path, root: Path = ROOT) -> dict:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
                QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
                OPENAI_MONITOR_CONFIG_DIR=str(tmp / "config"), XDG_CONFIG_HOME=str(tmp / "xdg-config"),
                XDG_DATA_HOME=str(tmp / "xdg-data"))
     env.pop("OPENAI_MONITOR_DB", None)
+    tmp.mkdir(parents=True, exist_ok=True)          # also the children's cwd: `python -c` puts cwd first on sys.path
     cache = ROOT.parent / "shared" / "tiktoken-cache"
     if cache.is_dir():
         env.setdefault("TIKTOKEN_CACHE_DIR", str(cache))
     return env
 
 
-def time_import(tmp: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", IMPORT_PROBE], env=child_env(tmp), capture_output=True, text=True,
-                         check=True, timeout=120)
+def time_import(tmp: Path, root: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", IMPORT_PROBE], env=child_env(tmp, root), cwd=tmp, capture_output=True,
+                         text=True, check=True, timeout=120)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def time_cli_streams(tmp: Path, db: Path) -> dict:
+def time_cli_streams(tmp: Path, root: Path, db: Path) -> dict:
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", CLI_PROBE, "streams", "--db", str(db)], env=child_env(tmp),
+    out = subprocess.run([sys.executable, "-c", CLI_PROBE, "streams", "--db", str(db)], env=child_env(tmp, root), cwd=tmp,
                          capture_output=True, text=True, timeout=120)
     wall = time.perf_counter() - started
     if out.returncode != 0:
@@ -75,11 +78,11 @@ def time_cli_streams(tmp: Path, db: Path) -> dict:
     return {"s": wall, "heavy": heavy}
 
 
-def time_first_paint(tmp: Path, args: list[str]) -> dict:
-    env = child_env(tmp)
+def time_first_paint(tmp: Path, root: Path, args: list[str]) -> dict:
+    env = child_env(tmp, root)
     env["OPENAI_MONITOR_EXIT_AFTER_PAINT"] = "1"
     spawned = time.time()
-    proc = subprocess.Popen([sys.executable, "-c", CLI_PROBE, *args], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", CLI_PROBE, *args], env=env, cwd=tmp, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     report = None
     try:
@@ -93,7 +96,8 @@ def time_first_paint(tmp: Path, args: list[str]) -> dict:
         proc.wait()
     if report is None:
         raise RuntimeError(f"no first paint from openai-monitor {' '.join(args)}: {proc.stderr.read()[-2000:]}")
-    return {"s": report["first_paint"] - spawned, "process_age_s": report.get("process_age_s")}
+    return {"s": report["first_paint"] - spawned, "process_age_s": report.get("process_age_s"),
+            "heavy": report.get("loaded")}     # None: a checkout whose app does not report it
 
 
 def seeded_demo_store(path: Path) -> None:
@@ -121,43 +125,64 @@ def summary(values: list[float]) -> str:
     return f"median {statistics.median(values):.3f} s  (min {min(values):.3f}, max {max(values):.3f})"
 
 
+def one_round(root: Path, tmp: Path, small: Path) -> dict[str, dict]:
+    seeded = tmp / "seeded"
+    seeded_demo_store(seeded / "xdg-data" / "openai-monitor" / "demo.db")
+    return {"import": time_import(tmp, root), "cli": time_cli_streams(tmp, root, small),
+            "empty": time_first_paint(tmp / "empty", root, ["--db", str(tmp / "empty" / "monitor.db")]),
+            "demo": time_first_paint(tmp / "demo", root, ["--demo"]),
+            "demo_seeded": time_first_paint(seeded, root, ["--demo"])}
+
+
+LABELS = {"import": "import monitor", "cli": "openai-monitor streams (wall)",
+          "empty": "launch -> first paint, empty store", "demo": "launch -> first paint, --demo (new)",
+          "demo_seeded": "launch -> first paint, --demo (300)"}
+TARGETS = {"empty": 1.0, "demo": 1.5, "demo_seeded": 1.5}
+
+
+def report(results: dict[str, list[dict]], title: str) -> dict[str, float]:
+    med = {k: statistics.median(x["s"] for x in v) for k, v in results.items()}
+    print(title)
+    for key, label in LABELS.items():
+        values = [x["s"] for x in results[key]]
+        target = f"  (target <= {TARGETS[key]} s)" if key in TARGETS else ""
+        heavy = results[key][-1].get("heavy")
+        heavy = "not reported" if heavy is None else ", ".join(heavy) or "nothing heavy"
+        print(f"  {label:<37} {summary(values)}{target}; loaded by then: {heavy}")
+    return med
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--against", type=Path, help="another checkout to measure in the same rounds")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="startup-bench-"))
     small = base / "small.db"
     seeded_demo_store(small)                         # the CLI's store: 300 calls in one stream
-
-    results: dict[str, list[dict]] = {k: [] for k in ("import", "cli", "empty", "demo", "demo_seeded")}
+    roots = {"this": ROOT} | ({"against": args.against.resolve()} if args.against else {})
+    results = {name: {k: [] for k in LABELS} for name in roots}
+    for name, root in roots.items():                 # warm-up, not counted: byte-compiles a fresh checkout
+        one_round(root, base / f"{name}-warmup", small)
     for r in range(args.rounds):
-        fresh = base / f"round{r}"
-        results["import"].append(time_import(fresh))
-        results["cli"].append(time_cli_streams(fresh, small))
-        results["empty"].append(time_first_paint(fresh / "empty", ["--db", str(fresh / "empty" / "monitor.db")]))
-        results["demo"].append(time_first_paint(fresh / "demo", ["--demo"]))
-        seeded = fresh / "seeded"
-        seeded_demo_store(seeded / "xdg-data" / "openai-monitor" / "demo.db")
-        results["demo_seeded"].append(time_first_paint(seeded, ["--demo"]))
+        for name, root in roots.items():             # interleaved: a busy moment slows both alike
+            for key, value in one_round(root, base / f"{name}-round{r}", small).items():
+                results[name][key].append(value)
 
-    med = {k: statistics.median(x["s"] for x in v) for k, v in results.items()}
     print(f"startup, {args.rounds} rounds, Python {platform.python_version()}, {os.cpu_count()} cores "
           f"(load {os.getloadavg()[0]:.1f})")
-    print(f"import monitor                       {summary([x['s'] for x in results['import']])}; "
-          f"pulled in: {', '.join(results['import'][-1]['heavy']) or 'nothing heavy'}")
-    print(f"openai-monitor streams (wall)        {summary([x['s'] for x in results['cli']])}; "
-          f"loaded: {', '.join(results['cli'][-1]['heavy']) or 'nothing heavy'}")
-    print(f"launch -> first paint, empty store   {summary([x['s'] for x in results['empty']])}  (target <= 1.0 s)")
-    print(f"launch -> first paint, --demo (new)  {summary([x['s'] for x in results['demo']])}  (target <= 1.5 s)")
-    print(f"launch -> first paint, --demo (300)  {summary([x['s'] for x in results['demo_seeded']])}  (target <= 1.5 s)")
-    print(f"(same paints by the process's own clock: "
-          + ", ".join(f"{k} {statistics.median(x['process_age_s'] or 0 for x in results[k]):.2f} s"
-                      for k in ("empty", "demo", "demo_seeded")) + ")")
-    print(json.dumps({"rounds": args.rounds, "import_monitor_s": round(med["import"], 4),
-                      "import_monitor_heavy": results["import"][-1]["heavy"],
-                      "cli_streams_s": round(med["cli"], 4), "cli_streams_heavy": results["cli"][-1]["heavy"],
-                      "paint_empty_s": round(med["empty"], 4), "paint_demo_s": round(med["demo"], 4),
-                      "paint_demo_seeded_s": round(med["demo_seeded"], 4)}))
+    med = report(results["this"], f"this checkout ({ROOT}):")
+    figures = {"rounds": args.rounds, "import_monitor_s": round(med["import"], 4),
+               "import_monitor_heavy": results["this"]["import"][-1]["heavy"],
+               "cli_streams_s": round(med["cli"], 4), "cli_streams_heavy": results["this"]["cli"][-1]["heavy"],
+               "paint_empty_s": round(med["empty"], 4), "paint_demo_s": round(med["demo"], 4),
+               "paint_demo_seeded_s": round(med["demo_seeded"], 4)}
+    if args.against:
+        other = report(results["against"], f"against {roots['against']}:")
+        print("ratios (this / against, medians of the same rounds): " +
+              ", ".join(f"{k} {med[k] / other[k]:.2f}" for k in LABELS if other[k] > 0))
+        figures["against"] = {k: round(v, 4) for k, v in other.items()}
+    print(json.dumps(figures))
     return 0
 
 
