@@ -3,7 +3,7 @@
 Integration API (for the Playground, Experiments and Boards pages):
     window.add_page(key, title, widget, shortcut=None, icon=None, follows_stream=False)
         # a new page, or a new widget for an existing key; `widget` may be a zero-argument factory, called
-        # the first time the page is shown or asked for (the built-in pages in PAGES are made that way)
+        # the first time the page is shown or asked for (the built-in pages, listed in pages.py, are made that way)
     window.show_page(key); window.page(key); window.current_page     # "playground", "boards", "requests", ...
     window.streamSelected(str); window.current_stream; window.select_stream(name)
     window.pageChanged(str); window.boardSelected(str)
@@ -25,10 +25,9 @@ GUI thread, and only then are the first page built and live updates started; `st
 from __future__ import annotations
 
 import hashlib
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QMainWindow, QMessag
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from .context import AppContext
+from .pages import PAGES, START_PAGE, make_page
 from .sidebar import Sidebar
 from .statusbar import StatusBar
 from .style import icon as named_icon
@@ -45,25 +45,6 @@ if TYPE_CHECKING:
     from monitor.store import StreamInfo
 
 APP_TITLE = "OpenAI Monitor"
-
-
-class PageEntry(NamedTuple):
-    key: str
-    title: str
-    shortcut: str
-    module: str          # where the page class lives: imported when the page is first shown
-    cls: str             # built as cls(ctx)
-    follows_stream: bool = False
-
-
-# The built-in pages, in sidebar order.  A page that moves to its own folder changes one line here.
-PAGES = (
-    PageEntry("playground", "Playground", "Ctrl+1", "desktop.playground", "PlaygroundPage"),
-    PageEntry("boards", "Boards", "Ctrl+2", "desktop.boards", "BoardsPage", follows_stream=True),
-    PageEntry("requests", "Requests", "Ctrl+3", "desktop.requests_page", "RequestsPage", follows_stream=True),
-    PageEntry("experiments", "Experiments", "Ctrl+4", "desktop.experiments", "ExperimentsPage"),
-)
-START_PAGE = "requests"
 
 
 @dataclass
@@ -97,6 +78,7 @@ class MainWindow(QMainWindow):
         self._started = False
         self._store_open = not open_store
         self._painted = False
+        self._closed = False
         self.setWindowTitle(APP_TITLE)
         self.resize(1360, 860)
         self._build()
@@ -121,7 +103,7 @@ class MainWindow(QMainWindow):
 
     def _start(self) -> None:
         """The store is open: show the first page, start live updates, read everything."""
-        if self._started:
+        if self._started or self._closed:
             return
         self._started = True
         if not self._current_page:                   # (a click may have chosen one already)
@@ -214,11 +196,8 @@ class MainWindow(QMainWindow):
 
     def _add_default_pages(self) -> None:
         for entry in PAGES:
-            self.add_page(entry.key, entry.title, lambda entry=entry: self._make_page(entry), entry.shortcut,
+            self.add_page(entry.key, entry.title, lambda entry=entry: make_page(entry, self.ctx), entry.shortcut,
                           follows_stream=entry.follows_stream)
-
-    def _make_page(self, entry: PageEntry) -> QWidget:
-        return getattr(importlib.import_module(entry.module), entry.cls)(self.ctx)
 
     def _on_page_built(self, key: str, widget: QWidget) -> None:
         """Wire a page into the window the moment it exists."""
@@ -448,12 +427,14 @@ class MainWindow(QMainWindow):
         s = self.ctx.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/splitter", self.splitter.saveState())
-        s.setValue("window/page", self._current_page)
+        if self._current_page:                          # closed while the store was opening: keep the last one
+            s.setValue("window/page", self._current_page)
         for widget in self.built_pages().values():
             if hasattr(widget, "save_state"):
                 widget.save_state()
         s.sync()
 
     def closeEvent(self, event) -> None:
+        self._closed = True
         self.save_state()
         super().closeEvent(event)
