@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from monitor.paths import default_db_path, demo_db_path
 from monitor.profiles import ProfileStore
@@ -47,7 +47,7 @@ class AppSession(QObject):
         self.traffic = None
 
     def open(self, db: str | Path | None = None, stream: str | None = None, demo: bool = False) -> MainWindow:
-        """Show the window at once; the store opens behind it (storeOpened / launchFailed say how it went)."""
+        """Show the window at once; the store opens behind it (window.ready / launchFailed say how it went)."""
         path = Path(db).expanduser() if db else (demo_db_path() if demo else default_db_path())
         if demo:
             from . import demo as demo_mode
@@ -64,7 +64,7 @@ class AppSession(QObject):
         window.storeFailed.connect(lambda message: self.launchFailed.emit(
             f"{path} could not be opened as a store.\n\n{message}"))
         if demo:
-            window.storeOpened.connect(lambda: self._start_demo(demo_mode, ctx, window))
+            window.ready.connect(lambda: self._start_demo(demo_mode, ctx, window))   # traffic once the page is up
         self._adopt(ctx, window)
         window.show()
         return window
@@ -118,19 +118,25 @@ def process_age_s() -> float | None:
 
 
 class _ExitAfterFirstPaint(QObject):
-    """Prints one JSON line when the window is first painted, then quits the app (benchmarks only)."""
+    """Benchmarks only: notes the window's first paint and the first paint of its first page (the frame
+    paints before the store is open and the page built), prints one JSON line, and quits the app."""
 
     def __init__(self, app: QApplication, window):
         super().__init__(window)
-        self.app, self.window, self.done = app, window, False
-        window.installEventFilter(self)
+        self.window, self.first_paint, self.loaded = window, None, []
+        app.installEventFilter(self)
 
     def eventFilter(self, watched, event) -> bool:
-        if not self.done and event.type() == QEvent.Paint:
-            self.done = True
-            loaded = [m for m in ("openai", "pyqtgraph", "numpy", "superqt") if m in sys.modules]
-            print(json.dumps({"first_paint": time.time(), "process_age_s": process_age_s(), "loaded": loaded}),
-                  flush=True)
+        if event.type() != QEvent.Paint or not isinstance(watched, QWidget):
+            return False
+        if self.first_paint is None and (watched is self.window or self.window.isAncestorOf(watched)):
+            self.first_paint = time.time()
+            self.loaded = [m for m in ("openai", "pyqtgraph", "numpy", "superqt") if m in sys.modules]
+        page = self.window.stack.currentWidget()
+        if self.first_paint is not None and self.window.current_page and page.isAncestorOf(watched):
+            QApplication.instance().removeEventFilter(self)
+            print(json.dumps({"first_paint": self.first_paint, "page_painted": time.time(),
+                              "process_age_s": process_age_s(), "loaded": self.loaded}), flush=True)
             QTimer.singleShot(0, self.window.close)
         return False
 

@@ -19,8 +19,8 @@ The Playground's `load_record(record)` receives "Open in Playground" from the Re
 Startup (issue 10): a page's module is imported and its widget built only when the page is first shown, so
 the window paints after importing Qt and this frame alone.  Made with `open_store=True` (the app does),
 the window paints first with "Opening store…", the DB worker opens (creates, migrates) the store off the
-GUI thread, and only then are the first page built and live updates started; `storeOpened` /
-`storeFailed(message)` say how it went.
+GUI thread, and only then are the first page built and live updates started; `ready` / `storeFailed(message)`
+say how it went.
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class MainWindow(QMainWindow):
     pageChanged = Signal(str)
     boardSelected = Signal(str)
     openStoreRequested = Signal(object)          # Path; the app swaps stores (see app.py)
-    storeOpened = Signal()
+    ready = Signal()                             # store open, first page shown, live updates on (open_store=True)
     storeFailed = Signal(str)                    # the store could not be opened (open_store=True only)
 
     def __init__(self, ctx: AppContext, *, stream: str | None = None, open_store: bool = False,
@@ -110,11 +110,11 @@ class MainWindow(QMainWindow):
             self.show_page(self._start_page)
         self.ctx.start_watching()
         self.refresh()
+        self.ready.emit()
 
     def _on_store_opened(self, _max_id: int) -> None:
         self._store_open = True
         self.opening_label.setText("")
-        self.storeOpened.emit()
         if self._painted or not self.isVisible():
             self._start()
         else:

@@ -113,7 +113,9 @@ def test_the_window_shows_opening_then_builds_only_the_page_it_shows(qtbot, tmp_
         assert window.stack.currentWidget() is window.opening_label and "Opening store" in window.opening_label.text()
         assert window.built_pages() == {}
         assert window.sidebar.pages.currentItem().text() == "Requests"      # the page to come is marked
-        qtbot.waitUntil(lambda: window.current_page == "requests", timeout=10_000)
+        ready = []
+        window.ready.connect(lambda: ready.append(window.current_page))
+        qtbot.waitUntil(lambda: ready == ["requests"], timeout=10_000)
         qtbot.waitUntil(lambda: window.requests_page.model.rowCount() == 3, timeout=10_000)
         assert set(window.built_pages()) == {"requests"}
         window.show_page("boards")
