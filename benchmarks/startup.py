@@ -187,7 +187,7 @@ def main() -> int:
     if args.against:
         other = report(results["against"], f"against {roots['against']}:")
         print("ratios (this / against, medians of the same rounds): " +
-              ", ".join(f"{k} {med[k] / other[k]:.2f}" for k in LABELS if other[k] > 0))
+              ", ".join(f"{k} {med[k] / other[k]:.2f}" for k in med if other.get(k)))
         figures["against"] = {k: round(v, 4) for k, v in other.items()}
     print(json.dumps(figures))
     return 0

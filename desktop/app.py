@@ -33,6 +33,31 @@ def application() -> QApplication:
     return app
 
 
+class OnFirstPaint(QObject):
+    """Calls `callback` once, just after `widget` (or a child) first paints — or after `fallback_ms` if it
+    never does (a minimised window)."""
+
+    def __init__(self, widget: QWidget, callback, fallback_ms: int = 1000):
+        super().__init__(widget)
+        self.widget, self.callback, self.done = widget, callback, False
+        self.timer = QTimer(self, singleShot=True, interval=fallback_ms)     # dies with the widget
+        self.timer.timeout.connect(self._fire)
+        self.timer.start()
+        QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Paint and isinstance(watched, QWidget) and (
+                watched is self.widget or self.widget.isAncestorOf(watched)):
+            self.timer.start(0)                     # the next turn of the event loop: after this paint
+        return False
+
+    def _fire(self) -> None:
+        if not self.done:
+            self.done = True
+            QApplication.instance().removeEventFilter(self)
+            self.callback()
+
+
 class AppSession(QObject):
     """One store at a time: its context and window; File ▸ Open store… swaps both."""
 
@@ -64,14 +89,19 @@ class AppSession(QObject):
         window.storeFailed.connect(lambda message: self.launchFailed.emit(
             f"{path} could not be opened as a store.\n\n{message}"))
         if demo:
-            window.ready.connect(lambda: self._start_demo(demo_mode, ctx, window))   # traffic once the page is up
+            # Traffic (and its history's ~300 calls) starts once the first page is on screen, not while it paints.
+            window.ready.connect(lambda: OnFirstPaint(window.stack.currentWidget(),
+                                                      lambda: self._start_demo(demo_mode, ctx, window)))
         self._adopt(ctx, window)
         window.show()
         return window
 
     def _start_demo(self, demo_mode, ctx: AppContext, window: MainWindow) -> None:
+        if not window.isVisible():                  # closed before its first page painted
+            return
         history = demo_mode.HISTORY_CALLS if self.history_calls is None else self.history_calls
         self.traffic = demo_mode.start_demo(ctx, window, history_calls=history)
+
     def _adopt(self, ctx: AppContext, window: MainWindow) -> None:
         self.ctx, self.window = ctx, window
         window.openStoreRequested.connect(self._on_window_open_store_requested)
