@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import openai
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from monitor.monitor import Monitor
 from monitor.paths import user_config_dir
 from monitor.profiles import ProfileStore
 from monitor.store import connect
 
 from .tasks import DbLane
+
+if TYPE_CHECKING:
+    from monitor.monitor import Monitor
 
 
 def default_settings() -> QSettings:
@@ -54,6 +55,8 @@ class AppContext(QObject):
 
     # -- logging through the monitor library -----------------------------------------------------
     def monitor(self, stream: str) -> Monitor:
+        from monitor.monitor import Monitor     # the logging machinery loads with the first call, not at launch
+
         with self._clients_lock:
             if stream not in self._monitors:
                 self._monitors[stream] = Monitor(stream, self.db_path)
@@ -66,6 +69,8 @@ class AppContext(QObject):
             cached = self._clients.get(key)
         if cached is not None:
             return cached
+        import openai                           # the SDK loads with the first client, not at launch
+
         kwargs = self.profiles.client_kwargs(profile_name)
         factory = openai.AsyncOpenAI if asynchronous else openai.OpenAI
         if "azure_endpoint" in kwargs:
@@ -147,8 +152,9 @@ class AppContext(QObject):
         with self._clients_lock:
             clients, self._clients = list(self._clients.values()), {}
         for client in clients:
+            from openai import AsyncOpenAI      # already loaded: client() made these clients
             close = getattr(client, "close", None)
-            if close is not None and not isinstance(client, openai.AsyncOpenAI):
+            if close is not None and not isinstance(client, AsyncOpenAI):
                 close()
         self.db.stop()
         if self._watcher is not None:

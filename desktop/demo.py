@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import openai
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
@@ -154,6 +153,8 @@ def _retime(records: list[Record], rng: random.Random, now: float) -> list[Recor
 def seed_history(db_path: Path, base_url: str, n: int = HISTORY_CALLS, seed: int = 7) -> int:
     """Make n real calls against the simulator into a scratch store, retime them, copy them into the demo
     stream in one transaction (so boards see the whole history at once).  Returns how many were copied."""
+    import openai                   # the SDK loads on the traffic thread, not before the window paints
+
     rng = random.Random(seed)
     scratch_dir = Path(tempfile.mkdtemp(prefix="openai-monitor-demo-"))
     scratch = scratch_dir / "history.db"
@@ -206,6 +207,8 @@ class DemoTraffic:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        import openai
+
         try:
             self._seed_if_empty()
         except Exception:

@@ -2,7 +2,8 @@
 
 Integration API (for the Playground, Experiments and Boards pages):
     window.add_page(key, title, widget, shortcut=None, icon=None, follows_stream=False)
-        # a new page, or a new widget for an existing key
+        # a new page, or a new widget for an existing key; `widget` may be a zero-argument factory, called
+        # the first time the page is shown or asked for (the built-in pages, listed in pages.py, are made that way)
     window.show_page(key); window.page(key); window.current_page     # "playground", "boards", "requests", ...
     window.streamSelected(str); window.current_stream; window.select_stream(name)
     window.pageChanged(str); window.boardSelected(str)
@@ -14,31 +15,34 @@ when the window closes.
 The Boards page's file actions (Open board file…, Export board…, PNG, CSV) sit in the File menu; its
 `boardsChanged` refreshes the sidebar's saved boards and a click on a saved board calls `open_board(name)`.
 The Playground's `load_record(record)` receives "Open in Playground" from the Requests page.
+
+Startup (issue 10): a page's module is imported and its widget built only when the page is first shown, so
+the window paints after importing Qt and this frame alone.  Made with `open_store=True` (the app does),
+the window paints first with "Opening store…", the DB worker opens (creates, migrates) the store off the
+GUI thread, and only then are the first page built and live updates started; `ready` / `storeFailed(message)`
+say how it went.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QFrame, QMainWindow, QMessageBox, QScrollArea, QSplitter, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
-from monitor.boards.repository import list_boards
-from monitor.store import StreamInfo
-
-from .boards import BoardsPage
 from .context import AppContext
-from .experiments import ExperimentsPage
-from .playground import PlaygroundPage
-from .requests import RequestsPage
-from .settings import SettingsDialog
+from .pages import PAGES, START_PAGE, make_page
 from .sidebar import Sidebar
 from .statusbar import StatusBar
 from .style import icon as named_icon
 from .throttle import Throttle
+
+if TYPE_CHECKING:
+    from monitor.store import StreamInfo
 
 APP_TITLE = "OpenAI Monitor"
 
@@ -47,7 +51,8 @@ APP_TITLE = "OpenAI Monitor"
 class _Page:
     key: str
     title: str
-    widget: QWidget
+    widget: QWidget | None           # None until the factory has built it
+    factory: Callable[[], QWidget] | None
     action: QAction
     follows_stream: bool
     frame: QScrollArea
@@ -58,8 +63,11 @@ class MainWindow(QMainWindow):
     pageChanged = Signal(str)
     boardSelected = Signal(str)
     openStoreRequested = Signal(object)          # Path; the app swaps stores (see app.py)
+    ready = Signal()                             # store open, first page shown, live updates on (open_store=True)
+    storeFailed = Signal(str)                    # the store could not be opened (open_store=True only)
 
-    def __init__(self, ctx: AppContext, *, stream: str | None = None, parent: QWidget | None = None):
+    def __init__(self, ctx: AppContext, *, stream: str | None = None, open_store: bool = False,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
         self._pages: dict[str, _Page] = {}
@@ -67,6 +75,10 @@ class MainWindow(QMainWindow):
         self._current_page = ""
         self._initial_stream = stream
         self._streams_loaded = False
+        self._started = False
+        self._store_open = not open_store
+        self._painted = False
+        self._closed = False
         self.setWindowTitle(APP_TITLE)
         self.resize(1360, 860)
         self._build()
@@ -77,8 +89,47 @@ class MainWindow(QMainWindow):
         self._restore_state()
         if stream:
             self.select_stream(stream)
-        ctx.start_watching()
+        page = str(ctx.settings.value("window/page", START_PAGE) or START_PAGE)
+        self._start_page = page if page in self._pages else START_PAGE
+        if open_store:
+            # The first job opens the store on the DB worker's thread, while the window paints.  The
+            # sidebar marks the page to come (left unmarked, the list would pick its first row on focus).
+            self.stack.setCurrentWidget(self.opening_label)
+            self.sidebar.select_page(self._start_page)
+            self._pages[self._start_page].action.setChecked(True)
+            ctx.db.submit(lambda store: store.max_id(), self._on_store_opened, self._on_store_failed)
+        else:
+            self._start()
+
+    def _start(self) -> None:
+        """The store is open: show the first page, start live updates, read everything."""
+        if self._started or self._closed:
+            return
+        self._started = True
+        if not self._current_page:                   # (a click may have chosen one already)
+            self.show_page(self._start_page)
+        self.ctx.start_watching()
         self.refresh()
+        self.ready.emit()
+
+    def _on_store_opened(self, _max_id: int) -> None:
+        self._store_open = True
+        self.opening_label.setText("")
+        if self._painted or not self.isVisible():
+            self._start()
+        else:
+            QTimer.singleShot(300, self._start)      # painted by then, or never (minimised): start anyway
+
+    def _on_store_failed(self, message: str) -> None:
+        self.opening_label.setText(f"The store {self.ctx.db_path} could not be opened.\n\n{message}")
+        self.storeFailed.emit(message)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            if self._store_open:
+                QTimer.singleShot(0, self._start)        # after this paint reaches the screen
 
     # -- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -87,6 +138,9 @@ class MainWindow(QMainWindow):
         self.sidebar.streamActivated.connect(self.select_stream)
         self.sidebar.boardActivated.connect(self._on_sidebar_board_activated)
         self.stack = QStackedWidget(objectName="pageStack")
+        self.opening_label = QLabel("Opening store…", alignment=Qt.AlignCenter, wordWrap=True,
+                                    objectName="openingStore")
+        self.stack.addWidget(self.opening_label)
         self.banner_area = QVBoxLayout()
         self.banner_area.setContentsMargins(0, 0, 0, 0)
         right = QWidget()
@@ -113,6 +167,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = self.file_menu = bar.addMenu("&File")
         file_menu.setToolTipsVisible(True)
+        file_menu.aboutToShow.connect(lambda: self.page("boards"))     # its file actions join the menu
         self.open_store_action = file_menu.addAction("&Open store…", self._on_open_store_triggered)
         self.open_store_action.setShortcut(QKeySequence.Open)
         file_menu.addSeparator()
@@ -122,6 +177,7 @@ class MainWindow(QMainWindow):
         self.quit_action.setMenuRole(QAction.QuitRole)
 
         self.edit_menu = bar.addMenu("&Edit")
+        self.edit_menu.aboutToShow.connect(lambda: self.page("requests"))   # Open in Playground, Copy as Python
         self.settings_action = self.edit_menu.addAction("&Settings…", self._on_settings_triggered)
         self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
         self.settings_action.setMenuRole(QAction.PreferencesRole)
@@ -139,32 +195,57 @@ class MainWindow(QMainWindow):
         self.about_action.setMenuRole(QAction.AboutRole)
 
     def _add_default_pages(self) -> None:
-        self.add_page("playground", "Playground", PlaygroundPage(self.ctx), "Ctrl+1")
-        self.boards_page = BoardsPage(self.ctx)
-        self.add_page("boards", "Boards", self.boards_page, "Ctrl+2", follows_stream=True)
-        self.requests_page = RequestsPage(self.ctx)
-        self.requests_page.openInPlaygroundRequested.connect(self._on_requests_open_in_playground)
-        self.requests_page.message.connect(lambda text: self.status.showMessage(text, 5000))
-        self.requests_page.set_playground_available(True)
-        self.add_page("requests", "Requests", self.requests_page, "Ctrl+3", follows_stream=True)
-        self.edit_menu.addAction(self.requests_page.open_in_playground_action)
-        self.edit_menu.addAction(self.requests_page.copy_action)
-        self.add_page("experiments", "Experiments", ExperimentsPage(self.ctx), "Ctrl+4")
-        # The board's file actions (open, export as file/PNG/CSV) live in the File menu.
-        board_actions = self.boards_page.actions()
-        self.file_menu.insertActions(self._file_menu_tail, board_actions)
-        self.open_board_file_action = next(a for a in board_actions if "Open" in a.text())
-        self.open_board_file_action.triggered.connect(lambda: self.show_page("boards"))
+        for entry in PAGES:
+            self.add_page(entry.key, entry.title, lambda entry=entry: make_page(entry, self.ctx), entry.shortcut,
+                          follows_stream=entry.follows_stream)
+
+    def _on_page_built(self, key: str, widget: QWidget) -> None:
+        """Wire a page into the window the moment it exists."""
+        if key == "boards" and hasattr(widget, "boardsChanged"):
+            widget.boardsChanged.connect(self.refresh_boards)
+        if key == "boards" and hasattr(widget, "actions") and widget.actions():
+            # The board's file actions (open, export as file/PNG/CSV) live in the File menu.
+            board_actions = widget.actions()
+            self.file_menu.insertActions(self._file_menu_tail, board_actions)
+            opener = next(a for a in board_actions if "Open" in a.text())
+            opener.triggered.connect(lambda: self.show_page("boards"))
+        if key == "requests" and hasattr(widget, "openInPlaygroundRequested"):
+            widget.openInPlaygroundRequested.connect(self._on_requests_open_in_playground)
+            widget.message.connect(lambda text: self.status.showMessage(text, 5000))
+            widget.set_playground_available(True)
+            self.edit_menu.addAction(widget.open_in_playground_action)
+            self.edit_menu.addAction(widget.copy_action)
+            widget.restore_state()
+            if self._streams_loaded:
+                widget.refresh()
+
+    @property
+    def requests_page(self) -> QWidget:
+        return self.page("requests")
+
+    @property
+    def boards_page(self) -> QWidget:
+        return self.page("boards")
+
+    @property
+    def open_board_file_action(self) -> QAction:
+        """File ▸ Open board file… (the Boards page's action; asking for it builds that page)."""
+        return next(a for a in self.page("boards").actions() if "Open" in a.text())
 
     # -- pages --------------------------------------------------------------------------------------
-    def add_page(self, key: str, title: str, widget: QWidget, shortcut: str | None = None,
+    def add_page(self, key: str, title: str, widget: QWidget | Callable[[], QWidget], shortcut: str | None = None,
                  icon: QIcon | None = None, follows_stream: bool = False) -> None:
-        """Add a page (sidebar entry, View menu entry, shortcut), or replace the widget of an existing key."""
+        """Add a page (sidebar entry, View menu entry, shortcut), or replace the widget of an existing key.
+
+        `widget` may be a factory (any callable that is not a widget): it is called when the page is first
+        shown or asked for with page(key)."""
+        factory = None if isinstance(widget, QWidget) else widget
         old = self._pages.get(key)
         if old is not None:
             frame = old.frame
-            old.widget.deleteLater()
-            frame.takeWidget()
+            if old.widget is not None:
+                old.widget.deleteLater()
+                frame.takeWidget()
             action = old.action
         else:
             # A page wider than the window scrolls instead of forcing the whole window to its minimum size.
@@ -174,21 +255,36 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, k=key: self.show_page(k))
             self.page_group.addAction(action)
             self.view_menu.insertAction(self._view_separator, action)
-        frame.setWidget(widget)
         action.setText(title)
         action.setIcon(icon or named_icon(key))
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
-        self._pages[key] = _Page(key, title, widget, action, follows_stream, frame)
+        page = self._pages[key] = _Page(key, title, None, factory, action, follows_stream, frame)
         self.sidebar.add_page(key, title, icon)
-        if follows_stream and self._current_stream:
+        if factory is None:
+            self._install(page, widget)
+        elif key == self._current_page:
+            self.page(key)                               # a new factory for the page on screen: build it now
+
+    def _install(self, page: _Page, widget: QWidget) -> None:
+        page.widget, page.factory = widget, None
+        page.frame.setWidget(widget)
+        if page.follows_stream and self._current_stream:
             widget.set_stream(self._current_stream)
-        if key == "boards" and hasattr(widget, "boardsChanged"):
-            widget.boardsChanged.connect(self.refresh_boards)
+        self._on_page_built(page.key, widget)
 
     def page(self, key: str) -> QWidget | None:
+        """The page's widget, built now if it was not yet."""
         page = self._pages.get(key)
-        return page.widget if page else None
+        if page is None:
+            return None
+        if page.widget is None:
+            self._install(page, page.factory())
+        return page.widget
+
+    def built_pages(self) -> dict[str, QWidget]:
+        """The pages built so far (the others have not been shown or asked for yet)."""
+        return {key: page.widget for key, page in self._pages.items() if page.widget is not None}
 
     @property
     def current_page(self) -> str:
@@ -198,6 +294,7 @@ class MainWindow(QMainWindow):
         page = self._pages.get(key)
         if page is None:
             return
+        self.page(key)
         self.stack.setCurrentWidget(page.frame)
         self.sidebar.select_page(key)
         page.action.setChecked(True)
@@ -217,7 +314,7 @@ class MainWindow(QMainWindow):
         self._current_stream = name
         self.sidebar.select_stream(name)
         for page in self._pages.values():
-            if page.follows_stream:
+            if page.follows_stream and page.widget is not None:
                 page.widget.set_stream(name)
         self.ctx.settings.setValue(self._last_stream_key(), name)
         self.setWindowTitle(f"{name} — {APP_TITLE}" + (" (demo)" if self.ctx.demo else ""))
@@ -250,11 +347,14 @@ class MainWindow(QMainWindow):
         """F5: everything read again from the store."""
         self._refresh_live_now()
         self.refresh_boards()
-        if self._streams_loaded:
-            self.requests_page.refresh()
+        requests = self.built_pages().get("requests")
+        if self._streams_loaded and requests is not None:
+            requests.refresh()
 
     def refresh_boards(self) -> None:
         def saved_boards(store):
+            from monitor.boards.repository import list_boards   # on the DB thread, when first needed
+
             return [(b.name, b.stream) for b in list_boards(store)]
         self.ctx.db.submit(saved_boards, self.sidebar.set_boards, self._on_db_error, key=f"sidebar-boards-{id(self)}")
 
@@ -283,6 +383,8 @@ class MainWindow(QMainWindow):
             self.openStoreRequested.emit(Path(path))
 
     def _on_settings_triggered(self) -> None:
+        from .settings import SettingsDialog
+
         dialog = SettingsDialog(self.ctx.profiles, self)
         dialog.profilesChanged.connect(self._on_settings_profiles_changed)
         dialog.exec()
@@ -316,20 +418,20 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if (sizes := s.value("window/splitter")) is not None:
             self.splitter.restoreState(sizes)
-        self.requests_page.restore_state()
-        page = str(s.value("window/page", "requests") or "requests")
-        self.show_page(page if page in self._pages else "requests")
+        # The page itself is shown by _start(), once the store is open; pages restore their own state when built.
 
     def save_state(self) -> None:
         s = self.ctx.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/splitter", self.splitter.saveState())
-        s.setValue("window/page", self._current_page)
-        for page in self._pages.values():
-            if hasattr(page.widget, "save_state"):
-                page.widget.save_state()
+        if self._current_page:                          # closed while the store was opening: keep the last one
+            s.setValue("window/page", self._current_page)
+        for widget in self.built_pages().values():
+            if hasattr(widget, "save_state"):
+                widget.save_state()
         s.sync()
 
     def closeEvent(self, event) -> None:
+        self._closed = True
         self.save_state()
         super().closeEvent(event)

@@ -27,16 +27,53 @@ y)], stats=[StatValue(key, label, value, by_group)])], summary=Summary(...), las
 Files (export.py): export_board, import_board -> (board, stream), read_board_file, export_csv;
 BoardFileError for any bad file (one line; the store is left untouched).
 """
-from .data import BoardData, PanelData, RequestRow, RequestsPage, Series, StatValue, Summary
-from .engine import BoardEngine, auto_bucket, bucket_index, compute_board, requests_page, resolve_grid
-from .export import (MAX_DEPTH, MAX_FILE_BYTES, MAX_RECORDS, BoardFileError, export_board, export_csv,
-                     import_board, read_board_file)
-from .repository import (BoardError, BoardExists, BoardInfo, BoardNotFound, delete_board, duplicate_board,
-                         get_board, list_boards, new_template_board, rename_board, save_board, unique_board_name)
-from .spec import (AGGREGATIONS, METRICS, MISSING_LABEL, OTHER_LABEL, AttributeFilter, BoardSpec, Filters, Measure,
-                   Panel, TimeRange, measure_unit)
-from .columns import attribute_label, record_attribute_label
-from .template import TEMPLATE_NAME, template_spec
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .columns import attribute_label, record_attribute_label
+    from .data import BoardData, PanelData, RequestRow, RequestsPage, Series, StatValue, Summary
+    from .engine import BoardEngine, auto_bucket, bucket_index, compute_board, requests_page, resolve_grid
+    from .export import (MAX_DEPTH, MAX_FILE_BYTES, MAX_RECORDS, BoardFileError, export_board, export_csv,
+                         import_board, read_board_file)
+    from .repository import (BoardError, BoardExists, BoardInfo, BoardNotFound, delete_board, duplicate_board,
+                             get_board, list_boards, new_template_board, rename_board, save_board, unique_board_name)
+    from .spec import (AGGREGATIONS, METRICS, MISSING_LABEL, OTHER_LABEL, AttributeFilter, BoardSpec, Filters,
+                       Measure, Panel, TimeRange, measure_unit)
+    from .template import TEMPLATE_NAME, template_spec
+
+# Each name is imported from its module on first use (PEP 562): `openai-monitor streams` and the app's first
+# paint import `monitor.boards.cli` / `.repository` without paying for numpy and the engine.
+_EXPORTS = {
+    ".data": ("BoardData", "PanelData", "RequestRow", "RequestsPage", "Series", "StatValue", "Summary"),
+    ".engine": ("BoardEngine", "auto_bucket", "bucket_index", "compute_board", "requests_page", "resolve_grid"),
+    ".export": ("MAX_DEPTH", "MAX_FILE_BYTES", "MAX_RECORDS", "BoardFileError", "export_board", "export_csv",
+                "import_board", "read_board_file"),
+    ".repository": ("BoardError", "BoardExists", "BoardInfo", "BoardNotFound", "delete_board", "duplicate_board",
+                    "get_board", "list_boards", "new_template_board", "rename_board", "save_board",
+                    "unique_board_name"),
+    ".spec": ("AGGREGATIONS", "METRICS", "MISSING_LABEL", "OTHER_LABEL", "AttributeFilter", "BoardSpec", "Filters",
+              "Measure", "Panel", "TimeRange", "measure_unit"),
+    ".columns": ("attribute_label", "record_attribute_label"),
+    ".template": ("TEMPLATE_NAME", "template_spec"),
+}
+_LAZY = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'monitor.boards' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "AGGREGATIONS", "METRICS", "MISSING_LABEL", "OTHER_LABEL", "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_RECORDS",
