@@ -22,6 +22,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator, model_validator
 
+from .budget_spec import MAX_BUDGETS, Budget
+
 # -- the metric catalogue ---------------------------------------------------------------------------
 COUNT_METRICS = ("requests", "errors")
 SUM_METRICS = ("cost_usd", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
@@ -233,6 +235,7 @@ class BoardSpec(_Model):
     group_by: Annotated[str, Field(min_length=1, max_length=220)] | None = None
     panels: list[Panel] = Field(default_factory=list, max_length=60)
     description: Annotated[str, Field(max_length=2000)] = ""
+    budgets: list[Budget] = Field(default_factory=list, max_length=MAX_BUDGETS)   # see budget_spec.py
 
     @field_validator("name", "stream")
     @classmethod
