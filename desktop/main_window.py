@@ -30,6 +30,7 @@ from monitor.boards.repository import list_boards
 from monitor.store import StreamInfo
 
 from .boards import BoardsPage
+from .budget_alerts import BudgetAlerts
 from .context import AppContext
 from .experiments import ExperimentsPage
 from .playground import PlaygroundPage
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.status = StatusBar(self.ctx)
         self.setStatusBar(self.status)
+        self.budget_alerts = BudgetAlerts(self.ctx, self.status, self.windowIcon(), self)   # tray alerts
 
     def set_banner(self, widget: QWidget) -> None:
         """A strip above every page (the demo says what it is there)."""
