@@ -23,7 +23,6 @@ from PySide6.QtWidgets import QStatusBar, QSystemTrayIcon
 from monitor.boards.budget_spec import money
 from monitor.boards.budgets import BudgetStatus, store_budget_statuses
 
-from . import formatting as fmt
 from .context import AppContext
 from .throttle import Throttle
 
@@ -46,9 +45,14 @@ def alert_texts(board: str, s: BudgetStatus) -> tuple[str, str]:
     b = s.budget
     what = "whole stream" if b.group_by is None else b.scope
     title = (f"Budget exceeded: {what}" if s.level >= 100 else f"Budget 80 % used: {what}")
-    text = (f"{fmt.cost(s.spend_usd)} of {money(b.amount_usd)} this {b.period} ({s.fraction * 100:.0f} %) on "
-            f"stream {s.stream} (board “{board}”). At this pace: {fmt.cost(s.forecast_usd)} by the period's end.")
+    text = (f"{money(s.spend_usd)} of {money(b.amount_usd)} this {b.period} ({s.fraction * 100:.0f} %) on "
+            f"stream {s.stream} (board “{board}”). At this pace: {money(s.forecast_usd)} by the period's end.")
     return title, text
+
+
+def status_text(s: BudgetStatus, title: str) -> str:
+    """The status bar's shorter form (it has one line)."""
+    return f"⚠ {title} — {money(s.spend_usd)} of {money(s.budget.amount_usd)} this {s.budget.period} on {s.stream}"
 
 
 class BudgetAlerts(QObject):
@@ -110,7 +114,7 @@ class BudgetAlerts(QObject):
             via = "tray"
         else:
             if self.status_bar is not None:
-                self.status_bar.showMessage(f"⚠ {title} — {text}", STATUS_MS)
+                self.status_bar.showMessage(status_text(s, title), STATUS_MS)
             via = "status bar"
         alert = BudgetAlert(board, s, s.level, title, text, via)
         self.sent.append(alert)

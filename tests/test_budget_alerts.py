@@ -12,12 +12,12 @@ import pytest
 from PySide6.QtWidgets import QStatusBar
 
 from desktop.boards import BoardsPage
-from desktop.boards.budget_cards import LEVEL_COLORS, dollars
+from desktop.boards.budget_cards import LEVEL_COLORS
 from desktop.boards.budget_editor import BudgetEditor
 from desktop.budget_alerts import BudgetAlerts
 from desktop.main_window import MainWindow
 from monitor.boards import BoardSpec, TimeRange, get_board, save_board, template_spec
-from monitor.boards.budget_spec import Budget
+from monitor.boards.budget_spec import Budget, money
 from monitor.boards.budgets import budget_status, period_bounds
 from monitor.record import Record
 from monitor.store import Store
@@ -163,9 +163,9 @@ def test_the_board_shows_a_budget_card_and_a_line_on_cumulative_cost(qtbot, ctx,
     card = page.budgets.cards.cards[0]
     texts = card.texts()
     assert expected.spend_usd == pytest.approx(0.25 * 10) and expected.level == 80
-    assert texts["value"] == f"{dollars(expected.spend_usd)} of $3" == "$2.50 of $3"
+    assert texts["value"] == f"{money(expected.spend_usd)} of $3" == "$2.50 of $3"
     assert texts["used"] == "83 %" and texts["tag"] == "PAST 80 %"
-    assert texts["note"] == f"at this pace {dollars(expected.forecast_usd)} by midnight"
+    assert texts["note"] == f"at this pace {money(expected.forecast_usd)} by midnight"
     assert LEVEL_COLORS[80][1] in card.styleSheet()
     assert card.bar.value() == 833
     before = sum(r.cost_usd for r in records if r.model == "gpt-4o" and r.timestamp < day)

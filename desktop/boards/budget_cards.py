@@ -37,21 +37,19 @@ QProgressBar { border: none; background: #eaeef2; border-radius: 3px; max-height
 
 
 def percent(fraction: float) -> str:
+    if 0 < fraction < 0.005:
+        return "<1 %"                            # something was spent: "0 %" would say nothing was
     return f"{fraction * 100:,.0f} %" if fraction < 10 else f"{fraction:,.0f}×"
-
-
-def dollars(value: float) -> str:
-    """$4.30, $1,250.00 — cents from a cent up; smaller sums keep their digits ($0.0042)."""
-    return f"${value:,.2f}" if value >= 0.01 else fmt.cost(value)
 
 
 def card_texts(s: BudgetStatus) -> dict[str, str]:
     """What a card says (plain strings, so a test can read them)."""
     b = s.budget
     name = f"{b.scope} · per {b.period}"
-    value = f"{dollars(s.spend_usd)} of {money(b.amount_usd)}"
+    value = f"{money(s.spend_usd)} of {money(b.amount_usd)}"
     used = percent(s.fraction)
-    note = f"at this pace {dollars(s.forecast_usd)} {PERIOD_END[b.period]}"
+    note = (f"at this pace {money(s.forecast_usd)} {PERIOD_END[b.period]}" if s.spend_usd > 0
+            else f"nothing spent this {b.period} yet")
     if s.unpriced_calls:
         note += f" · +{fmt.count(s.unpriced_calls)} unpriced"
     return {"name": name, "tag": LEVEL_WORDS[s.level], "value": value, "used": used, "note": note}
@@ -87,7 +85,6 @@ class BudgetCard(QFrame):
         column = QVBoxLayout(self)
         column.setContentsMargins(12, 6, 12, 6)
         column.setSpacing(2)
-        self.setMaximumWidth(460)
         bar_row = QHBoxLayout()
         bar_row.setSpacing(8)
         bar_row.addWidget(self.bar, 1)

@@ -48,7 +48,7 @@ class BudgetEditor(QDialog):
         self.value = QComboBox(editable=True)
         self.value.setMinimumWidth(180)
         self.scope.currentTextChanged.connect(self._on_scope_changed)
-        self.amount = QDoubleSpinBox(prefix="$ ", decimals=4, minimum=0.0001, maximum=1e9, value=5.0)
+        self.amount = QDoubleSpinBox(prefix="$ ", decimals=2, minimum=0.01, maximum=1e9, value=5.0)
         self.amount.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
         self.period = QComboBox()
         self.period.addItems(PERIODS)
