@@ -255,3 +255,24 @@ def test_budgets_are_saved_with_the_board_and_travel_in_its_file(db_path, tmp_pa
             assert get_board(other, board).budgets == budgets
     finally:
         other.close()
+
+
+def test_a_live_status_adds_only_new_calls_and_equals_a_fresh_sum(db_path):
+    """The app re-checks budgets on every new call: SpendCache adds the rows that landed since, which must
+    come to what a fresh sum says (calls stamped earlier in the period too; other periods not)."""
+    now = at(ZoneInfo("UTC"), 2026, 5, 20, 15, 0)
+    fill(db_path, now)
+    budget = Budget(amount_usd=1.0, period="day", group_by="user", group_value="alice")
+    start, end = period_bounds("day", now)
+    store = Store(db_path)
+    try:
+        first = budget_status(store, STREAM, budget, now=now)
+        store.insert_records([rec(100, start + 5, attributes={"user": "alice"}, cost=0.5),        # late arrival
+                              rec(101, start - 5, attributes={"user": "alice"}, cost=7.0),        # yesterday
+                              rec(102, now, attributes={"user": "bob"}, cost=3.0)])
+        second = budget_status(store, STREAM, budget, now=now)
+        fresh = group_spend(store, STREAM, "user", "alice", start, end)
+    finally:
+        store.close()
+    assert second.spend_usd == pytest.approx(first.spend_usd + 0.5) == pytest.approx(fresh.cost_usd)
+    assert second.calls == first.calls + 1 == fresh.calls
