@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QStatusBar, QSystemTrayIcon
 from monitor.boards.budget_spec import money
 from monitor.boards.budgets import BudgetStatus, store_budget_statuses
 
+from .boards.budget_cards import PERIOD_END
 from .context import AppContext
 from .throttle import Throttle
 
@@ -41,18 +42,23 @@ class BudgetAlert:
     via: str                     # "tray" | "status bar"
 
 
+THIS_PERIOD = {"day": "today", "week": "this week", "month": "this month"}
+
+
 def alert_texts(board: str, s: BudgetStatus) -> tuple[str, str]:
+    """(title, text) of the notification: which budget, how far, on which stream, where it is heading."""
     b = s.budget
     what = "whole stream" if b.group_by is None else b.scope
     title = (f"Budget exceeded: {what}" if s.level >= 100 else f"Budget 80 % used: {what}")
-    text = (f"{money(s.spend_usd)} of {money(b.amount_usd)} this {b.period} ({s.fraction * 100:.0f} %) on "
-            f"stream {s.stream} (board “{board}”). At this pace: {money(s.forecast_usd)} by the period's end.")
+    text = (f"{money(s.spend_usd)} of {money(b.amount_usd)} {THIS_PERIOD[b.period]} ({s.fraction * 100:.0f} %) "
+            f"on {s.stream}. At this pace: {money(s.forecast_usd)} {PERIOD_END[b.period]}.")
     return title, text
 
 
 def status_text(s: BudgetStatus, title: str) -> str:
     """The status bar's shorter form (it has one line)."""
-    return f"⚠ {title} — {money(s.spend_usd)} of {money(s.budget.amount_usd)} this {s.budget.period} on {s.stream}"
+    b = s.budget
+    return f"⚠ {title} — {money(s.spend_usd)} of {money(b.amount_usd)} {THIS_PERIOD[b.period]} on {s.stream}"
 
 
 class BudgetAlerts(QObject):

@@ -4,6 +4,9 @@ once (also across a restart); the board's budget card and budget line show the n
 (fixed clock); the Budgets… editor adds and removes budgets and they are saved with the board."""
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -123,6 +126,62 @@ def test_a_new_period_alerts_again_and_a_budget_already_crossed_is_said_at_start
     alerts.evaluate()
     qtbot.waitUntil(lambda: len(alerts.sent) == 2, timeout=10000)
     assert alerts.sent[1].level == 80
+
+
+TRAY_CHILD = textwrap.dedent("""
+    import json, sys, time
+    from pathlib import Path
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication, QStatusBar, QSystemTrayIcon
+    app = QApplication([])
+    deadline = time.monotonic() + 20
+    while not QSystemTrayIcon.isSystemTrayAvailable() and time.monotonic() < deadline:
+        app.processEvents(); time.sleep(0.05)          # trayer may still be starting
+    from desktop.budget_alerts import BudgetAlerts
+    from desktop.context import AppContext
+    from desktop.style import icon
+    from monitor.profiles import ProfileStore
+    tmp = Path(sys.argv[1])
+    ctx = AppContext(tmp / "monitor.db", profiles=ProfileStore(tmp / "p.json"),
+                     settings=QSettings(str(tmp / "s.ini"), QSettings.IniFormat))
+    alerts = BudgetAlerts(ctx, QStatusBar(), icon("app"))
+    alerts.clock = lambda: float(sys.argv[2])
+    while not alerts.sent and time.monotonic() < deadline:
+        app.processEvents(); time.sleep(0.05)
+    print(json.dumps([[a.level, a.via, a.title] for a in alerts.sent]))
+    ctx.shutdown()
+""")
+
+
+@pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("trayer")), reason="needs Xvfb and a tray (trayer)")
+def test_the_alert_goes_to_the_system_tray_when_there_is_one(tmp_path):
+    """A real X server with a real system tray (trayer): the notifier shows the message there."""
+    now = 1_768_478_400.0
+    start, _ = period_bounds("month", now)
+    store = Store(tmp_path / "monitor.db")
+    store.insert_records([rec(0, start + 60, cost=0.9)])
+    save_board(store, BoardSpec(name="B", stream=STREAM, budgets=[Budget(amount_usd=1.0, period="month")]))
+    store.close()
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24"], pass_fds=(write,),
+                            stderr=subprocess.DEVNULL)
+    os.close(write)
+    try:
+        display = ":" + os.read(read, 16).decode().strip()
+        env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
+        tray = subprocess.Popen(["trayer", "--edge", "top", "--align", "right"], env=env, stderr=subprocess.DEVNULL)
+        try:
+            proc = subprocess.run([sys.executable, "-c", TRAY_CHILD, str(tmp_path), str(now)], env=env,
+                                  capture_output=True, text=True, timeout=90)
+        finally:
+            tray.terminate()
+            tray.wait(10)
+    finally:
+        os.close(read)
+        xvfb.terminate()
+        xvfb.wait(10)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [[80, "tray", "Budget 80 % used: whole stream"]]
 
 
 # -- the board: card, line, editor -----------------------------------------------------------------------------
