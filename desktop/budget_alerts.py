@@ -20,10 +20,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QStatusBar, QSystemTrayIcon
 
-from monitor.boards.budget_spec import money
+from monitor.boards.budget_spec import PERIOD_END, THIS_PERIOD, money
 from monitor.boards.budgets import BudgetStatus, store_budget_statuses
 
-from .boards.budget_cards import PERIOD_END
 from .context import AppContext
 from .throttle import Throttle
 
@@ -40,9 +39,6 @@ class BudgetAlert:
     title: str
     text: str
     via: str                     # "tray" | "status bar"
-
-
-THIS_PERIOD = {"day": "today", "week": "this week", "month": "this month"}
 
 
 def alert_texts(board: str, s: BudgetStatus) -> tuple[str, str]:

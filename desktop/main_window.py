@@ -30,7 +30,6 @@ from monitor.boards.repository import list_boards
 from monitor.store import StreamInfo
 
 from .boards import BoardsPage
-from .budget_alerts import BudgetAlerts
 from .context import AppContext
 from .experiments import ExperimentsPage
 from .playground import PlaygroundPage
@@ -79,6 +78,8 @@ class MainWindow(QMainWindow):
         if stream:
             self.select_stream(stream)
         ctx.start_watching()
+        from .budget_alerts import BudgetAlerts          # imported here: the window never waits for it
+        self.budget_alerts = BudgetAlerts(ctx, self.status, self.windowIcon(), self)    # budget alerts (tray)
         self.refresh()
 
     # -- layout -------------------------------------------------------------------------------------
@@ -105,7 +106,6 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
         self.status = StatusBar(self.ctx)
         self.setStatusBar(self.status)
-        self.budget_alerts = BudgetAlerts(self.ctx, self.status, self.windowIcon(), self)   # tray alerts
 
     def set_banner(self, widget: QWidget) -> None:
         """A strip above every page (the demo says what it is there)."""

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QProgre
                                QVBoxLayout, QWidget)
 
 from monitor.boards import BoardSpec
-from monitor.boards.budget_spec import money
+from monitor.boards.budget_spec import PERIOD_END, money
 from monitor.boards.budgets import BudgetStatus, board_budget_statuses
 
 from .. import formatting as fmt
@@ -25,7 +25,6 @@ PER_ROW = 4
 LEVEL_COLORS = {0: ("#0969da", "#ffffff", "#d0d7de"), 80: ("#9a6700", "#fff8c5", "#d4a72c"),
                 100: ("#cf222e", "#ffebe9", "#ff8182")}          # text/bar, background, border
 LEVEL_WORDS = {0: "", 80: "PAST 80 %", 100: "OVER BUDGET"}
-PERIOD_END = {"day": "by midnight", "week": "by Monday 00:00", "month": "by the 1st"}
 
 CARD_STYLE = """
 #budgetName { color: #57606a; font-size: 11px; }

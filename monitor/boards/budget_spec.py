@@ -19,6 +19,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator, model_validator
 
 PERIODS = ("day", "week", "month")
+THIS_PERIOD = {"day": "today", "week": "this week", "month": "this month"}          # how the app says them
+PERIOD_END = {"day": "by midnight", "week": "by Monday 00:00", "month": "by the 1st"}
 MAX_BUDGETS = 20
 MAX_AMOUNT_USD = 1e9
 
