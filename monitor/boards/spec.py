@@ -22,8 +22,6 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator, model_validator
 
-from .budget_spec import MAX_BUDGETS, Budget
-
 # -- the metric catalogue ---------------------------------------------------------------------------
 COUNT_METRICS = ("requests", "errors")
 SUM_METRICS = ("cost_usd", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
@@ -224,6 +222,9 @@ class Panel(_Model):
         if self.col + self.width > 12:
             raise ValueError(f"panel {self.id!r}: col + width must be <= 12")
         return self
+
+
+from .budget_spec import MAX_BUDGETS, Budget  # noqa: E402  (a board's budgets; budget_spec.py)
 
 
 class BoardSpec(_Model):
