@@ -12,7 +12,7 @@ import sys
 import textwrap
 
 import pytest
-from PySide6.QtWidgets import QStatusBar
+from PySide6.QtWidgets import QDialogButtonBox, QStatusBar
 
 from desktop.boards import BoardsPage
 from desktop.boards.budget_cards import LEVEL_COLORS
@@ -275,3 +275,31 @@ def test_the_budgets_editor_adds_and_removes_and_the_board_saves_them(qtbot, ctx
     assert page.budgets.cards.isVisible()
     saved = ctx.db.call(lambda s: get_board(s, spec.name))
     assert [b.describe() for b in saved.budgets] == ["model=gpt-4o under $5/day", "whole stream under $200/month"]
+
+
+def test_budgets_from_the_board_menu_are_saved_with_the_board(qtbot, ctx, page):
+    """Board menu ▾ → Budgets…: the dialog opens over the page; a budget added there is saved and shown."""
+    from PySide6.QtCore import QTimer
+
+    store = Store(ctx.db_path)
+    store.insert_records([rec(0, NOW)])
+    spec = save_board(store, template_spec(STREAM, "Spend"))
+    store.close()
+    page.open_board(spec.name)
+    qtbot.waitUntil(lambda: page.budgets.action in page.header.boards_menu.actions(), timeout=10000)
+
+    def fill_in() -> None:
+        dialog = page.budgets.dialog
+        dialog.scope.setCurrentText("whole stream")
+        dialog.amount.setValue(12.5)
+        dialog.period.setCurrentText("week")
+        dialog.add_button.click()
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.Ok).click()
+
+    QTimer.singleShot(0, fill_in)
+    page.budgets.action.trigger()                       # modal: returns once fill_in pressed OK
+    assert page.spec.budgets == [Budget(amount_usd=12.5, period="week")]
+    qtbot.waitUntil(lambda: ctx.db.call(lambda s: get_board(s, spec.name)).budgets == page.spec.budgets,
+                    timeout=5000)
+    qtbot.waitUntil(lambda: page.budgets.cards.isVisible() and len(page.budgets.cards.statuses) == 1, timeout=5000)
+    assert page.budgets.cards.cards[0].texts()["name"] == "whole stream · per week"
