@@ -22,6 +22,7 @@ from .. import formatting as fmt
 from .budget_lines import LINE_TIP
 
 PER_ROW = 4
+CARD_MIN_WIDTH = 250
 LEVEL_COLORS = {0: ("#0969da", "#ffffff", "#d0d7de"), 80: ("#9a6700", "#fff8c5", "#d4a72c"),
                 100: ("#cf222e", "#ffebe9", "#ff8182")}          # text/bar, background, border
 LEVEL_WORDS = {0: "", 80: "PAST 80 %", 100: "OVER BUDGET"}
@@ -96,14 +97,14 @@ class BudgetCard(QFrame):
         column.addLayout(bar_row)
         column.addWidget(self.note)
         self.level = -1
+        self.full: dict[str, str] = {}
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)       # as tall as its text, never more
 
     def show_status(self, s: BudgetStatus) -> None:
-        texts = card_texts(s)
-        self.name.setText(texts["name"])
+        self.full = texts = card_texts(s)
         self.tag.setText(texts["tag"])
-        self.value.setText(texts["value"])
         self.used.setText(texts["used"])
-        self.note.setText(texts["note"])
+        self._elide()
         self.bar.setValue(int(min(s.fraction, 1.0) * 1000))
         self.setToolTip(card_tooltip(s))
         if s.level != self.level:
@@ -114,9 +115,20 @@ class BudgetCard(QFrame):
                 f" border-radius: 6px; }} QProgressBar::chunk {{ background: {text}; border-radius: 3px; }}"
                 f" #budgetValue {{ color: {text if s.level else '#24292f'}; }} #budgetTag {{ color: {text}; }}")
 
+    def _elide(self) -> None:
+        """Long group names and notes end in "…" rather than widen the card (the tooltip has it all)."""
+        for key, label in (("name", self.name), ("value", self.value), ("note", self.note)):
+            text = self.full.get(key, "")
+            label.setText(label.fontMetrics().elidedText(text, Qt.ElideRight, max(label.width(), 40)))
+
+    def resizeEvent(self, event) -> None:     # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._elide()
+
     def texts(self) -> dict[str, str]:
-        return {"name": self.name.text(), "tag": self.tag.text(), "value": self.value.text(),
-                "used": self.used.text(), "note": self.note.text()}
+        """The card's full texts (what the labels show, before eliding)."""
+        return {"name": self.full.get("name", ""), "tag": self.tag.text(), "value": self.full.get("value", ""),
+                "used": self.used.text(), "note": self.full.get("note", "")}
 
 
 class BudgetCards(QWidget):
@@ -127,6 +139,8 @@ class BudgetCards(QWidget):
         self._submit = submit                    # ctx.db.submit
         self.setStyleSheet(CARD_STYLE)
         self.cards: list[BudgetCard] = []
+        self._laid_out_per_row = 0
+        self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
         self.statuses: list[BudgetStatus] = []
         self.spec: BoardSpec | None = None
         self.clock = time.time                   # what "now" is (tests pin it)
@@ -160,13 +174,31 @@ class BudgetCards(QWidget):
             self.grid.removeWidget(card)
             card.deleteLater()
         while len(self.cards) < n:
-            card = BudgetCard()
-            i = len(self.cards)
-            self.grid.addWidget(card, i // PER_ROW, i % PER_ROW)
-            self.cards.append(card)
-        for c in range(PER_ROW):
-            self.grid.setColumnStretch(c, 1 if c < max(min(n, PER_ROW), 2) else 0)
+            self.cards.append(BudgetCard())
+        self._lay_out()
         self.setVisible(n > 0)
+
+    def _per_row(self) -> int:
+        """As many cards a row as fit at CARD_MIN_WIDTH (a narrow board stacks them), at most PER_ROW."""
+        room = max(self.width() - self.edit_button.sizeHint().width() - 40, 0)
+        return max(1, min(PER_ROW, room // CARD_MIN_WIDTH))
+
+    def _lay_out(self) -> None:
+        per_row = self._per_row()
+        for card in self.cards:
+            self.grid.removeWidget(card)
+        for i, card in enumerate(self.cards):
+            self.grid.addWidget(card, i // per_row, i % per_row)
+        columns = min(len(self.cards), per_row)
+        for c in range(PER_ROW):
+            # one card takes half the row, not all of it; more share the row
+            self.grid.setColumnStretch(c, 1 if c < max(columns, min(2, per_row)) else 0)
+        self._laid_out_per_row = per_row
+
+    def resizeEvent(self, event) -> None:     # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self.cards and self._per_row() != self._laid_out_per_row:
+            self._lay_out()
 
     def _on_statuses(self, spec: BoardSpec, statuses: list[BudgetStatus]) -> None:
         if self.spec is None or spec.budgets != self.spec.budgets or spec.stream != self.spec.stream:
