@@ -109,6 +109,8 @@ class MainWindow(QMainWindow):
         if not self._current_page:                   # (a click may have chosen one already)
             self.show_page(self._start_page)
         self.ctx.start_watching()
+        from .budget_alerts import BudgetAlerts          # imported here: the window never waits for it
+        self.budget_alerts = BudgetAlerts(self.ctx, self.status, self.windowIcon(), self)    # budget alerts (tray)
         self.refresh()
         self.ready.emit()
 

@@ -36,6 +36,7 @@ from ..throttle import Throttle
 from . import jobs
 from . import layout as panel_layout
 from .board_view import BoardView
+from .budgets_ui import BoardBudgets
 from .file_actions import FileActions, captioned
 from .header import BoardHeader
 from .live import RefreshCoalescer
@@ -91,12 +92,14 @@ class BoardsPage(QWidget):
         self.view.editPanelRequested.connect(self._on_edit_panel_requested)
         self.view.removePanelRequested.connect(self._on_remove_panel_requested)
         self.view.movePanelRequested.connect(self._on_move_panel_requested)
+        self.budgets = BoardBudgets(self)                # budget cards, threshold lines, Budgets… (budgets_ui.py)
         board = QWidget()
         column = QVBoxLayout(board)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.header)
         column.addWidget(self.toolbar)
+        column.addWidget(self.budgets.cards)
         column.addWidget(self.view, 1)
 
         self.empty_text = QLabel("", wordWrap=True, textFormat=Qt.RichText)
@@ -246,6 +249,7 @@ class BoardsPage(QWidget):
     def _on_header_boards_loaded(self, found: jobs.StreamBoards) -> None:
         if self.spec is not None and found.stream == self.spec.stream:
             self.header.set_boards(found.boards, self.spec.name)
+            self.budgets.add_to_menu(self.header.boards_menu)
 
     # -- changing the board ------------------------------------------------------------------------------
     def update_board(self, **fields) -> bool:
@@ -266,6 +270,7 @@ class BoardsPage(QWidget):
         self._version += 1
         self.toolbar.set_spec(spec)
         self.view.set_spec(spec)
+        self.budgets.on_spec(spec)
         for table in self.view.tables():
             table.set_grouped(bool(spec.group_by))
         if save:
@@ -407,6 +412,7 @@ class BoardsPage(QWidget):
             self._reload_tables()                    # throttled: a busy stream re-reads the table 1/s
         self.toolbar.set_live_text(self._live_text(data))
         self.toolbar.set_auto_bucket(data.bucket_s if self.spec.bucket_s is None else None)
+        self.budgets.on_refreshed(self.spec, data)
 
     def _live_text(self, data: BoardData) -> str:
         s = data.summary

@@ -24,6 +24,10 @@ Data (data.py): BoardData(x = bucket starts in epoch s, bucket_s, start, end, gr
 bucket, panels=[PanelData(id, kind, chart, unit, series=[Series(key, label, metric, agg, unit, group,
 y)], stats=[StatValue(key, label, value, by_group)])], summary=Summary(...), last_id, incremental).
 
+Budgets (budget_spec.py, budgets.py): BoardSpec.budgets = [Budget(amount_usd, period="day"|"week"|"month",
+group_by, group_value)]; budget_status(store, stream, budget, now) -> BudgetStatus(spend_usd, forecast_usd,
+fraction, level 0|80|100) over the local calendar period holding `now`.
+
 Files (export.py): export_board, import_board -> (board, stream), read_board_file, export_csv;
 BoardFileError for any bad file (one line; the store is left untouched).
 """

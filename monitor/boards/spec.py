@@ -226,6 +226,9 @@ class Panel(_Model):
         return self
 
 
+from .budget_spec import MAX_BUDGETS, Budget  # noqa: E402  (a board's budgets; budget_spec.py)
+
+
 class BoardSpec(_Model):
     name: Name
     stream: StreamName
@@ -235,6 +238,7 @@ class BoardSpec(_Model):
     group_by: Annotated[str, Field(min_length=1, max_length=220)] | None = None
     panels: list[Panel] = Field(default_factory=list, max_length=60)
     description: Annotated[str, Field(max_length=2000)] = ""
+    budgets: list[Budget] = Field(default_factory=list, max_length=MAX_BUDGETS)   # see budget_spec.py
 
     @field_validator("name", "stream")
     @classmethod
