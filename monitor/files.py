@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import IO, Iterator
 
 
 @contextlib.contextmanager
-def atomic_text_file(path: str | os.PathLike, *, newline: str | None = None, fsync: bool = False) -> Iterator[IO[str]]:
+def atomic_text_file(path: str | os.PathLike, *, newline: str | None = None, fsync: bool = False,
+                     shared: bool = False) -> Iterator[IO[str]]:
     """`with atomic_text_file(p) as f: f.write(...)` — a temp file beside `p`, renamed over it on success
     and removed on any failure."""
     path = Path(path)
@@ -22,6 +24,8 @@ def atomic_text_file(path: str | os.PathLike, *, newline: str | None = None, fsy
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())
+        if shared:                  # a file meant for others: the mode it had, else what the umask gives
+            os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -68,11 +72,39 @@ def check_output_path(path: str | os.PathLike, *, protect: str | os.PathLike | N
     return False
 
 
+_DESCRIPTOR_NAMES = re.compile(r"^/(dev/(stdout|stderr|stdin|fd/\d+)|proc/self/fd/\d+)$")
+
+
 def _is_device_path(path: str) -> bool:
-    """/dev/stdout, /dev/fd/1, /proc/self/fd/1 …: what the user named is the stream, even when it is
-    redirected to a regular file."""
+    """A device, FIFO or socket; or /dev/stdout, /dev/fd/1, /proc/self/fd/1 …, which name a descriptor (the
+    stream the user meant) even when it is redirected to a regular file.  A regular file that merely lives
+    under /dev (/dev/shm/x.json) is a file like any other."""
     p = os.path.abspath(path)
-    return p.startswith(("/dev/", "/proc/self/fd/")) and os.path.exists(p)
+    if not os.path.exists(p):
+        return False
+    if _DESCRIPTOR_NAMES.match(p):
+        return True
+    mode = os.stat(p).st_mode
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISBLK(mode)
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:                                      # Linux says it without changing it (os.umask would, briefly)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -84,5 +116,5 @@ def output_text_file(path: str | os.PathLike, *, protect: str | os.PathLike | No
         with open(path, "w", encoding="utf-8", newline=newline) as f:
             yield f
         return
-    with atomic_text_file(os.path.realpath(path), newline=newline) as f:
+    with atomic_text_file(os.path.realpath(path), newline=newline, shared=True) as f:
         yield f

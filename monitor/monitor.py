@@ -47,6 +47,7 @@ class Monitor:
         self._store: Store | None = None
         self._base_attributes: dict[str, Any] = {}
         self._dropped_said = 0
+        self._cause_said: str | None = None
         self.closed = False
 
     # -- logging --------------------------------------------------------------------------------
@@ -90,8 +91,11 @@ class Monitor:
         if not self._live_writer().flush(timeout):
             raise TimeoutError(f"the store writer did not finish within {timeout} s ({self._writer.last_error or 'busy'})")
         health = self.health()
-        if health["dropped"] > self._dropped_said:
+        # said once per cause (the writer already said it as it happened), not once per flush
+        cause = health["last_error"]
+        if health["dropped"] > self._dropped_said and cause is not None and cause != self._cause_said:
             self._dropped_said = health["dropped"]
+            self._cause_said = cause
             log.warning("openai-monitor: %d of %d calls to stream '%s' could not be stored in %s: %s "
                         "(see m.health())", health["dropped"], health["logged"], self.stream, self.db_path,
                         health["last_error"])

@@ -31,7 +31,8 @@ _KEY_NAMES = (r"api[-_]?key|authorization|proxy-authorization|(?:extra|default)?
 SECRET_KEY_NAMES = re.compile(rf"^(?:{_KEY_NAMES})$", re.I)
 _KEY_IN_JSON = re.compile(rf'"(?:{_KEY_NAMES})": ')      # such a key in json.dumps text, lowered
 # Header names whose values are credentials (Authorization, api-key, X-Auth-Token, Cookie, ...).
-SECRET_HEADER_NAMES = re.compile(r"auth|api[-_]?key|token|secret|cookie|password|credential|signature", re.I)
+# Any "*key*" name counts: gateways use their own (Azure API Management's Ocp-Apim-Subscription-Key, x-goog-api-key).
+SECRET_HEADER_NAMES = re.compile(r"auth|key|token|secret|cookie|password|credential|signature|subscription", re.I)
 
 # (cues, pattern, replacement): a pattern only runs when one of its cues is in the text lowered and without
 # "-" / "_" (a cue holding "-" is looked for in the text as it is).  Substring tests run in C; a regex
@@ -98,12 +99,22 @@ def secrets_of_headers(headers: Any) -> tuple[str, ...]:
     except Exception:
         return ()
     for name, value in items:
+        name, value = _header_text(name), _header_text(value)      # httpx takes bytes names and values too
         if isinstance(name, str) and isinstance(value, str) and SECRET_HEADER_NAMES.search(name):
             found.append(value)
             scheme, _, token = value.partition(" ")
             if token and scheme.lower() in ("bearer", "basic", "token"):
                 found.append(token.strip())
     return tuple(found)
+
+
+def _header_text(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return bytes(value).decode("latin-1")       # what httpx does with non-UTF-8 header bytes
+    return value
 
 
 def secrets_of_client(client: Any) -> tuple[str, ...]:

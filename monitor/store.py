@@ -168,8 +168,8 @@ def connect(path: Path | str, *, timeout: float = 30.0, probe_write: bool = Fals
 
 
 def _probe_write(conn: sqlite3.Connection) -> None:
-    """Take the write lock, read the pages an insert touches and write a row, then roll back: a read-only file, an
-    unwritable folder (the -wal/-shm files) or a damaged table fails here.  A store another process is
+    """Take the write lock, write a stream and a call as the writer would, then roll back: a read-only file, an
+    unwritable folder (the -wal/-shm files) or a damaged table or index fails here.  A store another process is
     writing right now is not waited for (it is evidently writable)."""
     conn.execute("PRAGMA busy_timeout = 50")
     try:
@@ -179,9 +179,11 @@ def _probe_write(conn: sqlite3.Connection) -> None:
             return
         raise
     try:
-        conn.execute("SELECT MAX(id) FROM calls").fetchone()
-        conn.execute("SELECT MAX(id) FROM streams").fetchone()
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('write_probe', '')")   # rolled back
+        # A real stream and call, rolled back: the insert walks every index a logged call updates, so a
+        # damaged index page fails here, not on every call afterwards.
+        sid = conn.execute("INSERT INTO streams (name, created) VALUES (?, 0)", ("\x00write probe",)).lastrowid
+        conn.execute("INSERT INTO calls (stream_id, ts, api, status) VALUES (?, 0, 'probe', 'success')", (sid,))
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('write_probe', '')")
     finally:
         conn.execute("ROLLBACK")
 

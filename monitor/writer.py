@@ -198,6 +198,7 @@ class RecordWriter:
     def _commit_batch(self, conn, batch: list[PendingCall]) -> None:
         """The commit step: calls -> rows (Python only), then one transaction.  Counts what was lost."""
         started = time.perf_counter()
+        failed_before = self.failed
         rows = self._prepare(batch)
         problem = self._write(conn, rows)
         if problem is not None and _row_specific(problem) and len(rows) > 1:
@@ -208,6 +209,8 @@ class RecordWriter:
                     self._lost([row[0]], f"could not store a call: {_cause(alone)}")
         elif problem is not None:
             self._lost([name for name, _ in rows], _cause(problem))
+        if rows and self.failed == failed_before:
+            self.last_error = None              # every call of this batch is stored: all is well (again)
         if len(self.commit_seconds) < 100_000:
             self.commit_seconds.append(time.perf_counter() - started)
 

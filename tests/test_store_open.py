@@ -122,3 +122,20 @@ def test_random_bytes_and_a_truncated_header(tmp_path):
     assert truncated.stat().st_size == 50
     run = _cli("streams", "--db", str(truncated))
     assert run.returncode == 2 and "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("index", ["calls_stream_ts", "sqlite_autoindex_streams_1"])
+def test_a_damaged_index_is_refused_when_opened(tmp_path, index):
+    # before: only the tables' rowid trees were read, so init_monitor passed and every call was dropped
+    import sqlite3
+    store = tmp_path / "index.db"
+    _store_with_calls(store, 300)
+    con = sqlite3.connect(store)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (index,)).fetchone()[0]
+    page = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    with open(store, "r+b") as f:
+        f.seek((root - 1) * page)
+        f.write(b"\xa5" * page)
+    _one_line_store_error(store, "not a usable OpenAI Monitor store")

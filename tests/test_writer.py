@@ -283,3 +283,38 @@ def test_pool_exit_terminating_its_workers_loses_nothing(sim, db_path):
     # the SIGTERM handler flushes them before the worker ends
     subprocess.run([sys.executable, "-c", POOL_EXIT, sim.base_url, str(db_path)], check=True, timeout=60)
     assert sorted(r.attributes["i"] for r in Store(db_path).records("pool")) == list(range(40))
+
+
+DISK_FULL_THEN_FREE = MOCK_CLIENT + textwrap.dedent("""
+    import json, sys
+    from monitor import init_monitor
+    from monitor.writer import _sqlite
+    m = init_monitor("full", db_path=sys.argv[1], quiet=True)
+    client = mock_client(m)
+    msg = [{"role": "user", "content": "x" * 2000}]
+    client.chat.completions.create(model="gpt-4o-mini", messages=msg)
+    m.flush()
+    conn = m._writer._conn
+    size = conn.execute("PRAGMA page_count").fetchone()[0]
+    _sqlite(conn.execute, f"PRAGMA max_page_count = {size}")
+    for _ in range(20):                     # a caller that flushes after every call while the disk is full
+        client.chat.completions.create(model="gpt-4o-mini", messages=msg)
+        m.flush()
+    full = m.health()
+    _sqlite(conn.execute, "PRAGMA max_page_count = 1073741823")    # space again
+    for _ in range(5):
+        client.chat.completions.create(model="gpt-4o-mini", messages=msg)
+        m.flush()
+    print(json.dumps([full, m.health()]), flush=True)
+""")
+
+
+def test_after_the_disk_frees_up_health_is_well_again_and_flush_did_not_repeat_itself(db_path):
+    run = subprocess.run([sys.executable, "-c", DISK_FULL_THEN_FREE, str(db_path)], capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    full, later = json.loads(run.stdout.strip().splitlines()[-1])
+    assert full["dropped"] == 20 and "database or disk is full" in full["last_error"]
+    assert later == {"logged": 26, "committed": 6, "dropped": 20, "last_error": None}
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 2, run.stderr           # the cause once (writer), once from flush: not once per flush

@@ -34,7 +34,7 @@ from typing import Annotated, Any, Iterator, Literal
 
 from dataclasses import MISSING, fields as _dataclass_fields
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, ValidationError, create_model, field_validator
 
 from ..redact import SECRET_KEY_NAMES, scrub, scrub_record
 from ..csv_safe import spreadsheet_cell
@@ -50,7 +50,7 @@ from ..store import INSERT_CALL_SQL, RECORD_SELECT_LIST, Store, record_row, row_
 from .engine import MAX_BUCKETS, BoardEngine
 from .json_stream import ARRAY, JsonStreamError, members
 from .repository import BoardError, _save, first_error, get_board
-from .spec import EPOCH_MAX, EPOCH_MIN, BoardSpec, TimeRange
+from .spec import EPOCH_MAX, EPOCH_MIN, BoardSpec, TimeRange, check_visible_name
 
 FORMAT = "openai-monitor.board"
 VERSION = 1
@@ -59,7 +59,7 @@ MAX_RECORDS = 1_000_000
 MAX_FILE_BUCKETS = MAX_BUCKETS + 2      # an exported board's frozen range and bucket (+ rounding at both ends)
 IMPORT_CHUNK = 5000                     # records per write transaction while importing
 MAX_DEPTH = 64                          # JSON nesting, counted from the top of the file
-CONTENT_KEYS = ("messages", "input", "prompt", "instructions")
+CONTENT_KEYS = ("messages", "input", "prompt", "instructions", "suffix", "prediction", "image", "mask", "file")
 # Attributes the playground, experiments and the seed's examples fill with prompt text: without content
 # they become stable short labels, so a board still groups by them but the file holds no prompt text.
 CONTENT_ATTRIBUTE_KEYS = ("system_prompt", "prompt_template", "prompt", "instructions", "params")
@@ -241,6 +241,11 @@ FileRecord = create_model(
 class FileStream(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=400, pattern=r"^[^\x00-\x1f\x7f]+$")]
     records: Annotated[int, Field(ge=0)]
+
+    @field_validator("name")
+    @classmethod
+    def _visible(cls, v: str) -> str:     # a stream the file brings: no invisible or reordering characters
+        return check_visible_name(v)
 
 
 class BoardFile(_Strict):
@@ -429,7 +434,7 @@ def import_board(store: Store, path: str | os.PathLike) -> tuple[str, str]:
             _insert_chunk(conn, batch, batch_scores)
             stream_name = _unique_suffix(lambda n: _stream_taken(conn, n), bf.stream.name, "imported")
             board_name = spec.name if not _board_taken(conn, spec.name) else _unique_suffix(
-                lambda n: _board_taken(conn, n), spec.name[:95], "imported")
+                lambda n: _board_taken(conn, n), spec.name, "imported", limit=120)
             conn.execute("UPDATE streams SET name = ? WHERE id = ?", (stream_name, sid))
             board = BoardSpec.model_validate({**spec.model_dump(), "name": board_name, "stream": stream_name})
             _save(conn, board, time.time(), overwrite=False)
@@ -475,11 +480,12 @@ def _board_taken(conn, name: str) -> bool:
     return conn.execute("SELECT 1 FROM boards WHERE name = ?", (name,)).fetchone() is not None
 
 
-def _unique_suffix(taken, base: str, word: str) -> str:
-    first = f"{base} ({word})"
-    if len(first) <= 400 and not taken(first):
-        return first
-    i = 2
-    while taken(f"{base} ({word} {i})"):
+def _unique_suffix(taken, base: str, word: str, limit: int = 400) -> str:
+    """`base (word)`, `base (word 2)`, … — the first not taken, shortened so it stays within `limit`."""
+    i = 1
+    while True:
+        suffix = f" ({word})" if i == 1 else f" ({word} {i})"
+        name = base[:limit - len(suffix)].rstrip() + suffix
+        if not taken(name):
+            return name
         i += 1
-    return f"{base} ({word} {i})"

@@ -82,6 +82,7 @@ def group_field(group_by: str | None) -> tuple[str, str] | None:
 
 
 def _check_key(key: str) -> str:
+    check_visible_name(key)
     if not _KEY_RE.match(key) or not key.strip(".") or ".." in key:
         raise ValueError(f"attribute key {key!r} must be 1-200 printable characters without '\"' or empty parts")
     return key
@@ -103,13 +104,15 @@ EPOCH_MIN = 0.0
 EPOCH_MAX = 4_102_444_800.0
 # Unicode "format" characters (bidi overrides like U+202E, zero-width spaces/joiners, BOM) and line/paragraph
 # separators: invisible in `board list` and the sidebar, so a name holding one can pass for another.
-_INVISIBLE_CATEGORIES = ("Cf", "Zl", "Zp", "Co", "Cs")
+# Control characters (Cc: C0 and the 8-bit C1 range, e.g. U+009B, a terminal's CSI) too.
+_INVISIBLE_CATEGORIES = ("Cf", "Zl", "Zp", "Co", "Cs", "Cc")
 
 
-def check_visible_name(value: str) -> str:
-    """ValueError (one line) if a name holds a character that displays as nothing or reorders the text."""
+def check_visible_name(value: str, *, allow: str = "") -> str:
+    """ValueError (one line) if a name holds a character that displays as nothing or reorders the text
+    (`allow`: control characters that are fine here, e.g. line breaks in a description)."""
     for ch in value:
-        if unicodedata.category(ch) in _INVISIBLE_CATEGORIES:
+        if ch not in allow and unicodedata.category(ch) in _INVISIBLE_CATEGORIES:
             raise ValueError(f"must not contain the invisible or text-reordering character U+{ord(ch):04X} "
                              f"({unicodedata.name(ch, 'unnamed')})")
     return value
@@ -217,6 +220,11 @@ class Panel(_Model):
     width: Annotated[int, Field(ge=1, le=12)] = 6
     height: Annotated[int, Field(ge=1, le=20)] = 4
 
+    @field_validator("title")
+    @classmethod
+    def _visible_title(cls, v: str) -> str:
+        return check_visible_name(v)
+
     @model_validator(mode="after")
     def _check(self) -> "Panel":
         if self.kind != "table" and not self.measures:
@@ -252,6 +260,11 @@ class BoardSpec(_Model):
     @classmethod
     def _visible(cls, v: str) -> str:
         return check_visible_name(v)
+
+    @field_validator("description")
+    @classmethod
+    def _visible_description(cls, v: str) -> str:
+        return check_visible_name(v, allow="\n\t")
 
     @field_validator("group_by")
     @classmethod
