@@ -6,6 +6,7 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QSplitter, QStackedWidget, QTableView, QVBoxLayout, QWidget)
 
+from monitor.conversations import has_links, thread_for
 from monitor.queries import stream_models
 from monitor.record import STATUSES, Record
 
@@ -228,6 +229,11 @@ class RequestsPage(QWidget):
     def _on_record_loaded(self, record: Record | None) -> None:
         self.detail.set_record(record)
         self._update_actions()
+        if record is not None and has_links(record):
+            record_id = record.id
+            tasks.QueryOp(self.ctx.db, lambda s: thread_for(s, record_id), parent=self,
+                          success=self.detail.set_thread).failure(self._on_detail_failed) \
+                .latest("thread").run_in_background()
         if record is not None and scores_adapter.AVAILABLE:
             record_id = record.id
             tasks.QueryOp(self.ctx.db, lambda s: scores_adapter.load(s, record_id), parent=self,
