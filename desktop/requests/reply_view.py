@@ -185,7 +185,7 @@ def _tool_call(out: _Html, name: str, arguments: Any, call_id: str | None, *, wi
 def _tool_result_body(out: _Html, call_id: str, output: Any) -> tuple[str, str]:
     text = pretty_json(output)[0] if isinstance(output, (dict, list)) else ("" if output is None else str(output))
     name = out.names.get(call_id, "")
-    return (_box(text) if text else _text("")), f"{name}  {call_id}".strip()
+    return (_box(text) if text else _text("")), " · ".join(x for x in (name, call_id) if x)
 
 
 def _chat_message(out: _Html, message: dict, *, reply: bool, structured: bool) -> tuple[str, str]:
@@ -220,7 +220,7 @@ def _item(out: _Html, item: dict, *, reply: bool, structured: bool) -> tuple[str
                                         item.get("call_id"), with_result=reply), ROLE_COLORS["assistant"])
     if kind in ("function_call_output", "custom_tool_call_output"):
         body, note = _tool_result_body(out, str(item.get("call_id") or ""), item.get("output"))
-        return (f"Tool result  {note}", body, ROLE_COLORS["tool"])
+        return (f"Tool result · {note}" if note else "Tool result", body, ROLE_COLORS["tool"])
     if kind == "reasoning":
         texts = [s.get("text", "") for s in item.get("summary") or [] if isinstance(s, dict)]
         body = _text("\n\n".join(t for t in texts if t)) if any(texts) else _muted("(no summary)")
@@ -237,13 +237,13 @@ def _builtin_line(item: dict) -> str:
     if kind == "web_search_call":
         action = item.get("action") or {}
         what = action.get("query") or ", ".join(action.get("queries") or []) or action.get("url") or ""
-        return f"{what!s}  ({status})" if what else status
+        return f"{what!s} · {status}" if what else status
     if kind == "file_search_call":
-        return f"{', '.join(map(str, item.get('queries') or []))}  ({status})"
+        return f"{', '.join(map(str, item.get('queries') or []))} · {status}"
     if kind == "code_interpreter_call":
         code = (item.get("code") or "").strip().splitlines()
         first = code[0] + (f"  … {len(code) - 1} more lines" if len(code) > 1 else "") if code else ""
-        return f"{first}  ({status})"
+        return f"{first} · {status}"
     return str(status)
 
 
@@ -277,7 +277,7 @@ def _request(out: _Html, record: Record, *, skip_messages: int = 0, skip_results
             if call_id in skip_results:
                 continue
             body, note = _tool_result_body(out, call_id, message.get("content"))
-            out.block(f"Tool result  {note}", body, ROLE_COLORS["tool"])
+            out.block(f"Tool result · {note}" if note else "Tool result", body, ROLE_COLORS["tool"])
             continue
         body, _ = _chat_message(out, message, reply=False, structured=False)
         out.block(role.capitalize(), body, ROLE_COLORS.get(role, MUTED))
