@@ -23,10 +23,14 @@ from .store import Store
 MAX_THREAD = 500
 TOOL_LOOKAROUND = 200            # calls of the same stream searched for a tool call's follow-up
 
-# The indexed expressions (store.py, migration 5); SQLite uses an expression index only for the same expression.
+# The indexed expressions and their partial-index guards (store.py, migration 5): SQLite uses such an
+# index only for a query with the same expression and the same guard.
 PREVIOUS_EXPR = "json_extract(request, '$.previous_response_id')"
+PREVIOUS_GUARD = "instr(request, '\"previous_response_id\"') > 0"
 CONVERSATION_EXPR = "coalesce(json_extract(request, '$.conversation.id'), json_extract(request, '$.conversation'))"
+CONVERSATION_GUARD = "instr(request, '\"conversation\"') > 0"
 SESSION_EXPR = "json_extract(attributes, '$.session')"
+SESSION_GUARD = "instr(attributes, '\"session\"') > 0"
 
 
 def conversation_id(request: dict[str, Any] | None) -> str | None:
@@ -91,19 +95,19 @@ def _linked_ids(store: Store, record: Record, asked: set) -> list[int]:
             found.extend(_ids(store, sql, params))
 
     if prev := previous_response_id(record.request):
-        ask(("response", prev), "SELECT id FROM calls WHERE response_id = ? AND response_id IS NOT NULL LIMIT 5", (prev,))
+        ask(("response", prev), "SELECT id FROM calls WHERE response_id = ? LIMIT 5", (prev,))
     if record.response_id:
         ask(("previous", record.response_id), f"SELECT id FROM calls WHERE {PREVIOUS_EXPR} = ? "
-            f"AND {PREVIOUS_EXPR} IS NOT NULL LIMIT {MAX_THREAD}", (record.response_id,))
+            f"AND {PREVIOUS_GUARD} LIMIT {MAX_THREAD}", (record.response_id,))
     if conv := conversation_id(record.request):
         ask(("conversation", conv), f"SELECT id FROM calls WHERE {CONVERSATION_EXPR} = ? "
-            f"AND {CONVERSATION_EXPR} IS NOT NULL LIMIT {MAX_THREAD}", (conv,))
+            f"AND {CONVERSATION_GUARD} LIMIT {MAX_THREAD}", (conv,))
     sid = store.stream_id(record.stream, create=False)
     if sid is None:
         return found
     if (session := session_of(record)) is not None:
         ask(("session", sid, session), f"SELECT id FROM calls WHERE stream_id = ? AND {SESSION_EXPR} = ? "
-            f"AND {SESSION_EXPR} IS NOT NULL LIMIT {MAX_THREAD}", (sid, session))
+            f"AND {SESSION_GUARD} LIMIT {MAX_THREAD}", (sid, session))
     # Tool follow-ups: bounded walks of the stream's (stream_id, ts) index, the text matched with instr().
     for call_id in reply_tool_call_ids(record):
         ask(("result", call_id), "SELECT id FROM (SELECT id, request FROM calls WHERE stream_id = ? AND ts >= ? "

@@ -93,11 +93,10 @@ def test_real_tool_calls_link_to_the_calls_that_send_their_results(client, store
 
 
 @pytest.mark.parametrize("expr, index", [
-    ("response_id = ? AND response_id IS NOT NULL", "calls_response_id"),
-    (f"{conversations.PREVIOUS_EXPR} = ? AND {conversations.PREVIOUS_EXPR} IS NOT NULL", "calls_previous_response"),
-    (f"{conversations.CONVERSATION_EXPR} = ? AND {conversations.CONVERSATION_EXPR} IS NOT NULL", "calls_conversation"),
-    (f"stream_id = 1 AND {conversations.SESSION_EXPR} = ? AND {conversations.SESSION_EXPR} IS NOT NULL",
-     "calls_session"),
+    ("response_id = ?", "calls_response_id"),
+    (f"{conversations.PREVIOUS_EXPR} = ? AND {conversations.PREVIOUS_GUARD}", "calls_previous_response"),
+    (f"{conversations.CONVERSATION_EXPR} = ? AND {conversations.CONVERSATION_GUARD}", "calls_conversation"),
+    (f"stream_id = 1 AND {conversations.SESSION_EXPR} = ? AND {conversations.SESSION_GUARD}", "calls_session"),
 ])
 def test_thread_lookups_are_index_searches(store, expr, index):
     """On a million calls a scan would take seconds per selection; each lookup must be an index search."""
