@@ -10,6 +10,7 @@ from PySide6.QtGui import QTextDocument
 
 from desktop.requests import RequestsPage
 from desktop.requests.replay import playground_payload
+from desktop.requests.reply_view import thread_html
 
 try:
     from tests.app_helpers import insert, make_context, make_record
@@ -68,9 +69,9 @@ def test_chat_tool_calls_show_pretty_arguments_and_the_results_sent_in_the_next_
     assert thread.count("You are a support agent.") == 1                     # the resent history is not repeated
     assert "Based on the tool results" in thread                             # the follow-up's answer
 
-    second = show_second = page.model.row_of(max(r.id for r in page.model.rows))
-    page.select_row(show_second)
-    qtbot.waitUntil(lambda: page.detail.record.id == page.model.record_id(second) and len(page.detail.thread) == 2)
+    second = max(r.id for r in page.model.rows)
+    page.select_row(page.model.row_of(second))
+    qtbot.waitUntil(lambda: page.detail.record.id == second and len(page.detail.thread) == 2)
     text = page.detail.messages.toPlainText()
     assert "Tool result · get_weather" in text and "Based on the tool results" in text
 
@@ -177,3 +178,11 @@ def test_open_in_playground_hands_over_tools_messages_and_format(client):
     payload = playground_payload(r_first)
     assert payload["messages"][0] == {"role": "user", "content": "What's the weather in Oslo?"}
     assert payload["messages"][-1]["type"] == "function_call" and payload["pending_tool_calls"]
+
+
+def test_a_long_conversation_shows_the_calls_around_the_selected_one():
+    records = [make_record(STREAM, i, ts=T0 + i, id=i + 1, attributes={"session": "long"}) for i in range(130)]
+    text = thread_html(records, current_id=61).html
+    assert "Conversation: 130 calls" in text
+    assert "10 earlier calls not shown" in text and "20 later calls not shown" in text
+    assert "#11 · " in text and "#110 · " in text and "#10 · " not in text and "#111 · " not in text

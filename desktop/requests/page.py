@@ -15,6 +15,7 @@ from .. import tasks
 from ..context import AppContext
 from .record_detail import COPY_AS_PYTHON_SHORTCUT, OPEN_IN_PLAYGROUND_SHORTCUT, RecordDetail
 from .model import RequestFilter, RequestsModel
+from .reply_view import thread_view
 from . import scores_adapter
 from .snippet import python_snippet
 
@@ -230,9 +231,9 @@ class RequestsPage(QWidget):
         self.detail.set_record(record)
         self._update_actions()
         if record is not None and has_links(record):
-            record_id = record.id
-            tasks.QueryOp(self.ctx.db, lambda s: thread_for(s, record_id), parent=self,
-                          success=self.detail.set_thread).failure(self._on_detail_failed) \
+            # The thread's lookups and its HTML both run on the DB lane; the GUI thread only shows it.
+            tasks.QueryOp(self.ctx.db, lambda s: thread_view(thread_for(s, record.id), record), parent=self,
+                          success=self.detail.set_thread_view).failure(self._on_detail_failed) \
                 .latest("thread").run_in_background()
         if record is not None and scores_adapter.AVAILABLE:
             record_id = record.id

@@ -12,12 +12,11 @@ from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPlainT
                                QStackedWidget, QTabWidget, QTextBrowser, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
-from monitor.conversations import tool_results
 from monitor.record import Record
 
 from .. import formatting as fmt
 from ..style import MUTED, STATUS_COLORS
-from .reply_view import Rendered, record_html, summary_line, thread_html
+from .reply_view import Rendered, ThreadView, record_html, summary_line, thread_view
 
 _PROMPT_KEYS = {"messages", "input", "instructions", "prompt"}     # shown as messages, not parameters
 OPEN_IN_PLAYGROUND_SHORTCUT = QKeySequence("Ctrl+P")
@@ -258,21 +257,27 @@ class RecordDetail(QWidget):
         self.metrics["TTFT"].set(fmt.ms(r.ttft_ms), "time to first token (streamed calls only)")
 
     def set_thread(self, records: list[Record]) -> None:
-        """The shown call's conversation (oldest first, the call among them): tool results that came later
-        go under the calls they answer, and a thread of several calls gets its own tab."""
-        if self.record is None or all(r.id != self.record.id for r in records):
+        """The shown call's conversation (oldest first, the call among them); renders it here — pages that
+        load threads render them on the DB lane with reply_view.thread_view and call set_thread_view."""
+        if self.record is not None:
+            self.set_thread_view(thread_view(records, self.record))
+
+    def set_thread_view(self, view: ThreadView) -> None:
+        """Tool results that came later go under the calls they answer; a thread of several calls gets its tab."""
+        if self.record is None or all(r.id != self.record.id for r in view.records):
             return
-        self.thread = records
-        self.messages.show_rendered(record_html(self.record, tool_results(records)))
-        linked = len(records) > 1
+        self.thread = view.records
+        self.messages.show_rendered(view.record)
+        linked = view.conversation is not None
         self.thread_button.setVisible(linked)
         index = self.tabs.indexOf(self.conversation)
         self.tabs.setTabVisible(index, linked)
         if linked:
-            self.thread_button.setText(f"Show conversation ({len(records)} calls)")
-            self.thread_button.setToolTip(summary_line(records))
-            self.tabs.setTabText(index, f"Conversation ({len(records)})")
-            self.conversation.show_rendered(thread_html(records, self.record.id))
+            n = len(view.records)
+            self.thread_button.setText(f"Show conversation ({n} calls)")
+            self.thread_button.setToolTip(summary_line(view.records))
+            self.tabs.setTabText(index, f"Conversation ({n})")
+            self.conversation.show_rendered(view.conversation)
 
     def show_conversation(self) -> None:
         if self.thread_button.isVisible():

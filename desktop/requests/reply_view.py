@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.conversations import sent_tool_results, summarize
+from monitor.conversations import sent_tool_results, summarize, tool_results
 from monitor.record import Record
 
 from .. import formatting as fmt
@@ -22,6 +22,7 @@ from ..style import MUTED, ROLE_COLORS, STATUS_COLORS
 
 REFUSAL_COLOR = "#cf222e"
 BOX = "#f6f8fa"
+MAX_SHOWN = 100                       # calls of a conversation rendered at once
 MAX_IMAGE_BYTES = 8_000_000           # a data URL larger than this is not decoded for a thumbnail
 _BUILTIN_CALLS = {"web_search_call": "Web search", "file_search_call": "File search",
                   "code_interpreter_call": "Code interpreter", "image_generation_call": "Image generation",
@@ -372,14 +373,20 @@ def summary_line(records: list[Record]) -> str:
 
 
 def thread_html(records: list[Record], current_id: int | None = None) -> Rendered:
-    """A conversation: each call's new messages and its reply, tool results under the calls they answer."""
+    """A conversation: each call's new messages and its reply, tool results under the calls they answer.
+    A long one shows the MAX_SHOWN calls around the selected one (its totals count them all)."""
     results: dict[str, Any] = {}
     for r in records:
         results.update(sent_tool_results(r.request))
     out = _Html(results)
     out.parts.append(f"<p style='margin:4px 0 6px 0; font-weight:600'>Conversation: {html.escape(summary_line(records))}</p>")
-    previous = None
-    for r in records:
+    at = next((i for i, r in enumerate(records) if r.id == current_id), 0)
+    first = max(0, min(at - MAX_SHOWN // 2, len(records) - MAX_SHOWN))
+    shown = records[first:first + MAX_SHOWN]
+    if first:
+        out.parts.append(_muted(f"{first} earlier calls not shown"))
+    previous = records[first - 1] if first else None
+    for r in shown:
         mark = "  ◀ selected" if r.id == current_id else ""
         facts = [f"#{r.id}", fmt.full_time(r.timestamp), r.model or fmt.UNKNOWN,
                  f"{fmt.tokens(r.total_tokens, r.usage_estimated)} tok", fmt.cost(r.cost_usd, r.usage_estimated),
@@ -393,4 +400,20 @@ def thread_html(records: list[Record], current_id: int | None = None) -> Rendere
         _request(out, r, skip_messages=_repeated_prefix(previous, r), skip_results=set(out.shown_results))
         _reply(out, r)
         previous = r
+    if (later := len(records) - first - len(shown)) > 0:
+        out.parts.append("<hr>" + _muted(f"{later} later calls not shown"))
     return out.rendered()
+
+
+@dataclass
+class ThreadView:
+    """A call's conversation, rendered off the GUI thread (reply_view is pure Python)."""
+    records: list[Record]
+    record: Rendered          # the call itself, with the tool results that came later
+    conversation: Rendered | None   # None for a thread of one call
+
+
+def thread_view(records: list[Record], record: Record) -> ThreadView:
+    linked = len(records) > 1
+    return ThreadView(records, record_html(record, tool_results(records)),
+                      thread_html(records, record.id) if linked else None)
