@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sqlite3
 import sys
 import tempfile
 import time
@@ -59,14 +58,36 @@ def make(i: int, t0: float) -> Record:
                   attributes=attrs, response_id=rid, finish_reason="stop", response=response)
 
 
-def insert_rate(path: Path, start: int, n: int, t0: float) -> float:
-    s = Store(path)
-    began = time.perf_counter()
-    for k in range(start, start + n, 1000):
-        s.insert_records([make(i, t0) for i in range(k, min(k + 1000, start + n))])
-    elapsed = time.perf_counter() - began
-    s.close()
-    return n / elapsed
+def old_schema():
+    """Store() opens at schema 4 (no conversation indexes) inside this block."""
+    class _Old:
+        def __enter__(self):
+            self.saved = list(store_mod.MIGRATIONS)
+            store_mod.MIGRATIONS[:] = self.saved[:4]
+            store_mod.SCHEMA_VERSION = 4
+
+        def __exit__(self, *exc):
+            store_mod.MIGRATIONS[:] = self.saved
+            store_mod.SCHEMA_VERSION = len(self.saved)
+    return _Old()
+
+
+def insert_rates(tmp: Path, n: int, t0: float) -> tuple[float, float]:
+    """Records/s into a store without and one with the indexes, in alternating 1,000-record batches
+    (interleaved, so both see the same machine load)."""
+    with old_schema():
+        without = Store(tmp / "without.db")
+    with_ = Store(tmp / "with.db")
+    spent = {"without": 0.0, "with": 0.0}
+    for k in range(0, n, 1000):
+        batch = [make(i, t0) for i in range(k, k + 1000)]
+        for name, s in (("without", without), ("with", with_)):
+            began = time.perf_counter()
+            s.insert_records(batch)
+            spent[name] += time.perf_counter() - began
+    without.close()
+    with_.close()
+    return n / spent["without"], n / spent["with"]
 
 
 def main() -> None:
@@ -78,24 +99,16 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     path = tmp / "bench.db"
 
-    # A store at schema 4 (no conversation indexes), filled in big transactions.
-    saved = list(store_mod.MIGRATIONS)
-    store_mod.MIGRATIONS[:] = saved[:4]
-    store_mod.SCHEMA_VERSION = 4
-    try:
+    # A store at schema 4 (no conversation indexes), filled in big transactions, then migrated.
+    with old_schema():
         s = Store(path)
         for k in range(0, args.calls, args.batch):
             s.insert_records([make(i, t0) for i in range(k, min(k + args.batch, args.calls))])
         s.close()
-        probe = args.calls + 1_000_000
-        rate_without = insert_rate(path, probe, 20_000, t0)
-    finally:
-        store_mod.MIGRATIONS[:] = saved
-        store_mod.SCHEMA_VERSION = len(saved)
     began = time.perf_counter()
     Store(path).close()                             # runs migration 5
     migration_s = time.perf_counter() - began
-    rate_with = insert_rate(path, probe + 20_000, 20_000, t0)
+    rate_without, rate_with = insert_rates(tmp, 50_000, t0)
 
     s = Store(path)
     ids = [r[0] for r in s.conn.execute("SELECT id FROM calls ORDER BY id LIMIT 1000 OFFSET ?",

@@ -95,8 +95,9 @@ def _linked_ids(store: Store, record: Record, asked: set) -> list[int]:
             found.extend(_ids(store, sql, params))
 
     if prev := previous_response_id(record.request):
-        ask(("response", prev), "SELECT id FROM calls WHERE response_id = ? LIMIT 5", (prev,))
-    if record.response_id:
+        ask(("response", prev), "SELECT id FROM calls WHERE response_id = ? AND api = 'responses' LIMIT 5",
+            (prev,))
+    if record.response_id and record.api == "responses":
         ask(("previous", record.response_id), f"SELECT id FROM calls WHERE {PREVIOUS_EXPR} = ? "
             f"AND {PREVIOUS_GUARD} LIMIT {MAX_THREAD}", (record.response_id,))
     if conv := conversation_id(record.request):

@@ -108,11 +108,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (prompt_id, version)
     );
     """,
-    # Conversations (monitor/conversations.py): a reply by its id, the calls that continue it, a Responses
-    # conversation's calls, a session's calls.  Partial: a cheap instr() guard keeps calls without the key
-    # out of the index, so the writer parses a call's JSON only when the key is in it.
+    # Conversations (monitor/conversations.py): a Responses reply by its id (only those are continued), the
+    # calls that continue it, a Responses conversation's calls, a session's calls.  Partial indexes: a cheap
+    # instr() guard keeps calls without the key out, so the writer parses a call's JSON only when it has one.
     """
-    CREATE INDEX calls_response_id ON calls(response_id);
+    CREATE INDEX calls_response_id ON calls(response_id) WHERE api = 'responses';
     CREATE INDEX calls_previous_response ON calls(json_extract(request, '$.previous_response_id'))
         WHERE instr(request, '"previous_response_id"') > 0;
     CREATE INDEX calls_conversation ON calls(

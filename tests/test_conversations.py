@@ -93,7 +93,7 @@ def test_real_tool_calls_link_to_the_calls_that_send_their_results(client, store
 
 
 @pytest.mark.parametrize("expr, index", [
-    ("response_id = ?", "calls_response_id"),
+    ("response_id = ? AND api = 'responses'", "calls_response_id"),
     (f"{conversations.PREVIOUS_EXPR} = ? AND {conversations.PREVIOUS_GUARD}", "calls_previous_response"),
     (f"{conversations.CONVERSATION_EXPR} = ? AND {conversations.CONVERSATION_GUARD}", "calls_conversation"),
     (f"stream_id = 1 AND {conversations.SESSION_EXPR} = ? AND {conversations.SESSION_GUARD}", "calls_session"),

@@ -175,16 +175,23 @@ def _tool_call(out: _Html, name: str, arguments: Any, call_id: str | None, *, wi
     if with_result and call_id:
         if call_id in out.results:
             out.shown_results.add(call_id)
-            result, _ = pretty_json(out.results[call_id]) if isinstance(out.results[call_id], (dict, list)) \
-                else (str(out.results[call_id]), True)
+            result = _result_text(out.results[call_id])
             body += (f"<div style='color:{ROLE_COLORS['tool']}; font-weight:600'>↳ Result</div>" + _box(result))
         else:
             body += _muted("↳ no result for this call in the conversation")
     return body
 
 
+def _result_text(output: Any) -> str:
+    """A tool result as sent; long JSON indented (short JSON reads fine on one line)."""
+    if isinstance(output, (dict, list)):
+        return pretty_json(output)[0]
+    text = "" if output is None else str(output)
+    return pretty_json(text)[0] if len(text) > 100 and text[:1] in "{[" else text
+
+
 def _tool_result_body(out: _Html, call_id: str, output: Any) -> tuple[str, str]:
-    text = pretty_json(output)[0] if isinstance(output, (dict, list)) else ("" if output is None else str(output))
+    text = _result_text(output)
     name = out.names.get(call_id, "")
     return (_box(text) if text else _text("")), " · ".join(x for x in (name, call_id) if x)
 
