@@ -135,9 +135,9 @@ def test_reasoning_summary_and_built_in_tools_one_line_each(qtbot, ctx, page, cl
                                      {"type": "code_interpreter", "container": {"type": "auto"}}])
     text = show(qtbot, ctx, page, [record], 0)
     assert "Reasoning summary" in text and "Thinking it through" in text
-    assert "Web search\nIs 97 prime? · completed" in text
-    assert "File search\nIs 97 prime? · completed" in text
-    assert "Code interpreter\nprint(6 * 7) · completed" in text
+    assert "Web search: Is 97 prime? · completed\n" in text
+    assert "File search: Is 97 prime? · completed\n" in text
+    assert "Code interpreter: print(6 * 7) · completed\n" in text
     assert text.index("Reasoning summary") < text.index("Web search") < text.index("Reply")
 
 

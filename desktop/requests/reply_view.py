@@ -233,11 +233,20 @@ def _item(out: _Html, item: dict, *, reply: bool, structured: bool) -> tuple[str
         texts = [s.get("text", "") for s in item.get("summary") or [] if isinstance(s, dict)]
         body = _text("\n\n".join(t for t in texts if t)) if any(texts) else _muted("(no summary)")
         return ("Reasoning summary", f"<div style='color:{MUTED}'>{body}</div>", "#6e7781")
-    if kind in _BUILTIN_CALLS:
-        return (_BUILTIN_CALLS[kind], _muted(_builtin_line(item)), "#0550ae")
-    if isinstance(kind, str) and kind.endswith("_call"):
-        return (kind.replace("_", " ").capitalize(), _muted(str(item.get("status") or "")), "#0550ae")
     return None
+
+
+def _builtin(item: dict) -> str | None:
+    """A built-in tool call (web/file search, code interpreter, …) as one line; None for other items."""
+    kind = item.get("type")
+    if kind in _BUILTIN_CALLS:
+        name, line = _BUILTIN_CALLS[kind], _builtin_line(item)
+    elif isinstance(kind, str) and kind.endswith("_call") and kind not in ("function_call", "custom_tool_call"):
+        name, line = kind.replace("_", " ").capitalize(), str(item.get("status") or "")
+    else:
+        return None
+    return (f"<p style='margin:8px 0 2px 0'><span style='color:#0550ae; font-weight:600'>{html.escape(name)}:</span> "
+            f"<span style='color:{MUTED}'>{html.escape(line)}</span></p>")
 
 
 def _builtin_line(item: dict) -> str:
@@ -297,6 +306,9 @@ def _items(out: _Html, items: list, *, reply: bool, structured: bool, skip_resul
         if not isinstance(item, dict):
             continue
         if item.get("type") in ("function_call_output", "custom_tool_call_output") and item.get("call_id") in skip_results:
+            continue
+        if (line := _builtin(item)) is not None:
+            out.parts.append(line)
             continue
         shown = _item(out, item, reply=reply, structured=structured)
         if shown is not None:
