@@ -85,6 +85,11 @@ def test_responses_function_call_and_its_output_via_previous_response_id(qtbot, 
     thread = page.detail.conversation.toPlainText()
     assert "Conversation: 2 calls" in thread and "Based on the tool results" in thread
 
+    second = max(r.id for r in page.model.rows)
+    page.select_row(page.model.row_of(second))
+    qtbot.waitUntil(lambda: page.detail.record.id == second and len(page.detail.thread) == 2)
+    assert "Tool result · get_weather · call_" in page.detail.messages.toPlainText()   # named from the earlier call
+
 
 def test_a_tool_call_without_a_result_and_invalid_arguments_say_so(qtbot, ctx, page, client):
     history = [{"role": "user", "content": "weather?"},
@@ -186,3 +191,12 @@ def test_a_long_conversation_shows_the_calls_around_the_selected_one():
     assert "Conversation: 130 calls" in text
     assert "10 earlier calls not shown" in text and "20 later calls not shown" in text
     assert "#11 · " in text and "#110 · " in text and "#10 · " not in text and "#111 · " not in text
+
+
+def test_a_responses_thread_shows_repeated_instructions_once():
+    def call(i, instructions):
+        return make_record(STREAM, i, ts=T0 + i, id=i + 1, api="responses", response_id=f"resp_{i}",
+                           request={"instructions": instructions, "input": f"turn {i}",
+                                    **({"previous_response_id": f"resp_{i - 1}"} if i else {})})
+    text = thread_html([call(0, "Be terse."), call(1, "Be terse."), call(2, "Be kind.")]).html
+    assert text.count("Be terse.") == 1 and text.count("Be kind.") == 1 and text.count("turn ") == 3

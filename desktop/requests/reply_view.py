@@ -270,11 +270,13 @@ def _structured(record: Record) -> bool:
     return isinstance(fmt_, dict) and fmt_.get("type") in ("json_schema", "json_object")
 
 
-def _request(out: _Html, record: Record, *, skip_messages: int = 0, skip_results: set[str] | None = None) -> None:
+def _request(out: _Html, record: Record, *, skip_messages: int = 0, skip_results: set[str] | None = None,
+             previous: Record | None = None) -> None:
     request = record.request or {}
     skip_results = skip_results or set()
+    repeated = previous is not None and (previous.request or {}).get("instructions") == request.get("instructions")
     if record.api == "responses":
-        if isinstance(request.get("instructions"), str) and skip_messages == 0:
+        if isinstance(request.get("instructions"), str) and not repeated:
             out.block("Instructions", _text(request["instructions"]), ROLE_COLORS["system"])
         items = request.get("input")
         items = [{"role": "user", "content": items}] if isinstance(items, str) else items or []
@@ -359,9 +361,27 @@ def _reply(out: _Html, record: Record) -> None:
         out.block(label, body or _text(""), ROLE_COLORS["assistant"], note)
 
 
-def record_html(record: Record, results: dict[str, Any] | None = None) -> Rendered:
-    """One call: error, messages, reply. `results`: tool results sent later in its conversation, by call id."""
+def _tool_names(records: list[Record]) -> dict[str, str]:
+    """Tool call id -> tool name, from the replies of these calls (to label results sent in a later call)."""
+    names = {}
+    for r in records:
+        response = r.response if isinstance(r.response, dict) else {}
+        for choice in response.get("choices") or []:
+            for call in ((choice or {}).get("message") or {}).get("tool_calls") or []:
+                if isinstance(call, dict) and isinstance(call.get("function"), dict):
+                    names[str(call.get("id"))] = str(call["function"].get("name"))
+        for item in response.get("output") or []:
+            if isinstance(item, dict) and item.get("type") == "function_call":
+                names[str(item.get("call_id"))] = str(item.get("name"))
+    return names
+
+
+def record_html(record: Record, results: dict[str, Any] | None = None,
+                thread: list[Record] | None = None) -> Rendered:
+    """One call: error, messages, reply. `results`: tool results sent later in its conversation, by call id;
+    `thread`: its conversation (names the tools whose results this call sends)."""
     out = _Html({**dict(sent_tool_results(record.request)), **(results or {})})
+    out.names.update(_tool_names(thread or []))
     if record.error:
         out.block("Error", _text(record.error), STATUS_COLORS["error"])
     _request(out, record)
@@ -416,7 +436,8 @@ def thread_html(records: list[Record], current_id: int | None = None) -> Rendere
                          f"{html.escape(' · '.join(facts) + mark)}</p>")
         if r.error:
             out.block("Error", _text(r.error), STATUS_COLORS["error"])
-        _request(out, r, skip_messages=_repeated_prefix(previous, r), skip_results=set(out.shown_results))
+        _request(out, r, skip_messages=_repeated_prefix(previous, r), skip_results=set(out.shown_results),
+                 previous=previous)
         _reply(out, r)
         previous = r
     if (later := len(records) - first - len(shown)) > 0:
@@ -434,5 +455,5 @@ class ThreadView:
 
 def thread_view(records: list[Record], record: Record) -> ThreadView:
     linked = len(records) > 1
-    return ThreadView(records, record_html(record, tool_results(records)),
+    return ThreadView(records, record_html(record, tool_results(records), records),
                       thread_html(records, record.id) if linked else None)
