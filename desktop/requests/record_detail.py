@@ -23,11 +23,6 @@ OPEN_IN_PLAYGROUND_SHORTCUT = QKeySequence("Ctrl+P")
 COPY_AS_PYTHON_SHORTCUT = QKeySequence("Ctrl+Shift+C")
 
 
-def conversation_html(record: Record) -> str:
-    """The call's messages and reply as HTML (thumbnails need a ReplyBrowser; see reply_view)."""
-    return record_html(record).html
-
-
 class ReplyBrowser(QTextBrowser):
     """A QTextBrowser that shows reply_view's HTML, its thumbnails included (images are never fetched)."""
     THUMB = 160
