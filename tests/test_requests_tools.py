@@ -10,7 +10,7 @@ from PySide6.QtGui import QTextDocument
 
 from desktop.requests import RequestsPage
 from desktop.requests.replay import playground_payload
-from desktop.requests.reply_view import thread_html
+from desktop.requests.conversation_view import thread_html
 
 try:
     from tests.app_helpers import insert, make_context, make_record

@@ -15,7 +15,7 @@ from .. import tasks
 from ..context import AppContext
 from .record_detail import COPY_AS_PYTHON_SHORTCUT, OPEN_IN_PLAYGROUND_SHORTCUT, RecordDetail
 from .model import RequestFilter, RequestsModel
-from .reply_view import thread_view
+from .conversation_view import thread_view
 from . import scores_adapter
 from .snippet import python_snippet
 

@@ -16,7 +16,8 @@ from monitor.record import Record
 
 from .. import formatting as fmt
 from ..style import MUTED, STATUS_COLORS
-from .reply_view import Rendered, ThreadView, record_html, summary_line, thread_view
+from .conversation_view import ThreadView, summary_line, thread_view
+from .reply_view import Rendered, record_html
 
 _PROMPT_KEYS = {"messages", "input", "instructions", "prompt"}     # shown as messages, not parameters
 OPEN_IN_PLAYGROUND_SHORTCUT = QKeySequence("Ctrl+P")
@@ -253,7 +254,7 @@ class RecordDetail(QWidget):
 
     def set_thread(self, records: list[Record]) -> None:
         """The shown call's conversation (oldest first, the call among them); renders it here — pages that
-        load threads render them on the DB lane with reply_view.thread_view and call set_thread_view."""
+        load threads render them on the DB lane with conversation_view.thread_view and call set_thread_view."""
         if self.record is not None:
             self.set_thread_view(thread_view(records, self.record))
 

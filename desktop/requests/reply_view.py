@@ -14,15 +14,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.conversations import sent_tool_results, summarize, tool_results
+from monitor.conversations import sent_tool_results
 from monitor.record import Record
 
-from .. import formatting as fmt
 from ..style import MUTED, ROLE_COLORS, STATUS_COLORS
 
 REFUSAL_COLOR = "#cf222e"
 BOX = "#f6f8fa"
-MAX_SHOWN = 100                       # calls of a conversation rendered at once
 MAX_IMAGE_BYTES = 8_000_000           # a data URL larger than this is not decoded for a thumbnail
 _BUILTIN_CALLS = {"web_search_call": "Web search", "file_search_call": "File search",
                   "code_interpreter_call": "Code interpreter", "image_generation_call": "Image generation",
@@ -35,7 +33,7 @@ class Rendered:
     images: list[bytes] = field(default_factory=list)    # "thumb:N" is images[N]
 
 
-class _Html:
+class HtmlOut:
     def __init__(self, results: dict[str, Any] | None = None):
         self.parts: list[str] = []
         self.images: list[bytes] = []
@@ -55,7 +53,7 @@ class _Html:
         return Rendered("".join(self.parts), self.images)
 
 
-def _text(text: str) -> str:
+def text_html(text: str) -> str:
     if not text:
         return f"<span style='color:{MUTED}'>(empty)</span>"
     return f"<div style='white-space:pre-wrap'>{html.escape(text)}</div>"
@@ -69,7 +67,7 @@ def _box(text: str, note: str = "") -> str:
             f"{html.escape(text)}</div></td></tr></table>")
 
 
-def _muted(text: str) -> str:
+def muted(text: str) -> str:
     return f"<div style='color:{MUTED}'>{html.escape(text)}</div>"
 
 
@@ -115,22 +113,22 @@ def _data_url_bytes(url: str) -> bytes | None:
 
 # -- request side ----------------------------------------------------------------------------------------
 
-def _part(out: _Html, part: Any) -> str:
+def _part(out: HtmlOut, part: Any) -> str:
     """One content part as HTML: text, image (thumbnail / omitted / link), audio, file."""
     if isinstance(part, str):
-        return _text(part)
+        return text_html(part)
     if not isinstance(part, dict):
-        return _text(str(part))
+        return text_html(str(part))
     kind = str(part.get("type") or "")
     for key in ("text", "input_text", "output_text"):
         if isinstance(part.get(key), str):
-            return _text(part[key])
+            return text_html(part[key])
     if kind == "refusal" or isinstance(part.get("refusal"), str):
         return _refusal(part.get("refusal") or "")
     marker = _marker(part)
     if kind in ("image_url", "input_image") or "image" in kind:
         if marker is not None:
-            return _muted(f"[image omitted, {_size(marker.get('bytes'))}]")
+            return muted(f"[image omitted, {_size(marker.get('bytes'))}]")
         image = part.get("image_url")
         url = image.get("url") if isinstance(image, dict) else image
         if isinstance(url, str) and (data := _data_url_bytes(url)) is not None:
@@ -138,23 +136,23 @@ def _part(out: _Html, part: Any) -> str:
             return (f"<div><img src='thumb:{len(out.images) - 1}'></div>"
                     f"<div style='color:{MUTED}'>image, {_size(len(data))}</div>")
         if isinstance(url, str) and url:
-            return _muted(f"[image: {url[:200]}]")
-        return _muted(f"[image: {part.get('file_id') or 'no data'}]")
+            return muted(f"[image: {url[:200]}]")
+        return muted(f"[image: {part.get('file_id') or 'no data'}]")
     if marker is not None:
-        return _muted(f"[{marker.get('omitted') or kind or 'data'} omitted, {_size(marker.get('bytes'))}]")
+        return muted(f"[{marker.get('omitted') or kind or 'data'} omitted, {_size(marker.get('bytes'))}]")
     if kind in ("input_audio", "audio"):
-        return _muted(f"[audio {(part.get('input_audio') or {}).get('format', '')}]".replace(" ]", "]"))
+        return muted(f"[audio {(part.get('input_audio') or {}).get('format', '')}]".replace(" ]", "]"))
     if kind in ("file", "input_file"):
         name = (part.get("file") or {}).get("filename") if isinstance(part.get("file"), dict) else None
-        return _muted(f"[file {name or part.get('filename') or part.get('file_id') or ''}]".replace(" ]", "]"))
-    return _muted(f"[{kind or 'part'}]")
+        return muted(f"[file {name or part.get('filename') or part.get('file_id') or ''}]".replace(" ]", "]"))
+    return muted(f"[{kind or 'part'}]")
 
 
-def _content(out: _Html, content: Any) -> str:
+def _content(out: HtmlOut, content: Any) -> str:
     if content is None:
         return ""
     if isinstance(content, str):
-        return _text(content)
+        return text_html(content)
     if isinstance(content, list):
         return "".join(_part(out, p) for p in content)
     return _box(pretty_json(content)[0])
@@ -165,7 +163,7 @@ def _refusal(text: str) -> str:
             f"<div style='white-space:pre-wrap; color:{REFUSAL_COLOR}'>{html.escape(text)}</div>")
 
 
-def _tool_call(out: _Html, name: str, arguments: Any, call_id: str | None, *, with_result: bool) -> str:
+def _tool_call(out: HtmlOut, name: str, arguments: Any, call_id: str | None, *, with_result: bool) -> str:
     if call_id:
         out.names[call_id] = name
     args, valid = pretty_json(arguments) if arguments not in (None, "") else ("(no arguments)", True)
@@ -178,7 +176,7 @@ def _tool_call(out: _Html, name: str, arguments: Any, call_id: str | None, *, wi
             result = _result_text(out.results[call_id])
             body += (f"<div style='color:{ROLE_COLORS['tool']}; font-weight:600'>↳ Result</div>" + _box(result))
         else:
-            body += _muted("↳ no result for this call in the conversation")
+            body += muted("↳ no result for this call in the conversation")
     return body
 
 
@@ -190,13 +188,13 @@ def _result_text(output: Any) -> str:
     return pretty_json(text)[0] if len(text) > 100 and text[:1] in "{[" else text
 
 
-def _tool_result_body(out: _Html, call_id: str, output: Any) -> tuple[str, str]:
+def _tool_result_body(out: HtmlOut, call_id: str, output: Any) -> tuple[str, str]:
     text = _result_text(output)
     name = out.names.get(call_id, "")
-    return (_box(text) if text else _text("")), " · ".join(x for x in (name, call_id) if x)
+    return (_box(text) if text else text_html("")), " · ".join(x for x in (name, call_id) if x)
 
 
-def _chat_message(out: _Html, message: dict, *, reply: bool, structured: bool) -> tuple[str, str]:
+def _chat_message(out: HtmlOut, message: dict, *, reply: bool, structured: bool) -> tuple[str, str]:
     body = ""
     content = message.get("content")
     if reply and structured and isinstance(content, str) and content:
@@ -216,11 +214,11 @@ def _chat_message(out: _Html, message: dict, *, reply: bool, structured: bool) -
         fn = message["function_call"]
         body += _tool_call(out, str(fn.get("name") or "?"), fn.get("arguments"), None, with_result=False)
     if isinstance(message.get("audio"), dict) and message["audio"].get("transcript"):
-        body += _muted("audio transcript:") + _text(message["audio"]["transcript"])
+        body += muted("audio transcript:") + text_html(message["audio"]["transcript"])
     return body, ""
 
 
-def _item(out: _Html, item: dict, *, reply: bool, structured: bool) -> tuple[str, str, str] | None:
+def _item(out: HtmlOut, item: dict, *, reply: bool, structured: bool) -> tuple[str, str, str] | None:
     """A Responses input/output item as (label, body, color); None for a message (handled by the caller)."""
     kind = item.get("type")
     if kind == "function_call" or kind == "custom_tool_call":
@@ -231,7 +229,7 @@ def _item(out: _Html, item: dict, *, reply: bool, structured: bool) -> tuple[str
         return (f"Tool result · {note}" if note else "Tool result", body, ROLE_COLORS["tool"])
     if kind == "reasoning":
         texts = [s.get("text", "") for s in item.get("summary") or [] if isinstance(s, dict)]
-        body = _text("\n\n".join(t for t in texts if t)) if any(texts) else _muted("(no summary)")
+        body = text_html("\n\n".join(t for t in texts if t)) if any(texts) else muted("(no summary)")
         return ("Reasoning summary", f"<div style='color:{MUTED}'>{body}</div>", "#6e7781")
     return None
 
@@ -270,14 +268,14 @@ def _structured(record: Record) -> bool:
     return isinstance(fmt_, dict) and fmt_.get("type") in ("json_schema", "json_object")
 
 
-def _request(out: _Html, record: Record, *, skip_messages: int = 0, skip_results: set[str] | None = None,
+def render_request(out: HtmlOut, record: Record, *, skip_messages: int = 0, skip_results: set[str] | None = None,
              previous: Record | None = None) -> None:
     request = record.request or {}
     skip_results = skip_results or set()
     repeated = previous is not None and (previous.request or {}).get("instructions") == request.get("instructions")
     if record.api == "responses":
         if isinstance(request.get("instructions"), str) and not repeated:
-            out.block("Instructions", _text(request["instructions"]), ROLE_COLORS["system"])
+            out.block("Instructions", text_html(request["instructions"]), ROLE_COLORS["system"])
         items = request.get("input")
         items = [{"role": "user", "content": items}] if isinstance(items, str) else items or []
         _items(out, items, reply=False, structured=False, skip_results=skip_results)
@@ -285,7 +283,7 @@ def _request(out: _Html, record: Record, *, skip_messages: int = 0, skip_results
     if record.api in ("completions", "embeddings"):
         value = request.get("prompt" if record.api == "completions" else "input")
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)[:20_000]
-        out.block("Prompt" if record.api == "completions" else "Input", _text(text or ""), ROLE_COLORS["user"])
+        out.block("Prompt" if record.api == "completions" else "Input", text_html(text or ""), ROLE_COLORS["user"])
         return
     for message in (request.get("messages") or [])[skip_messages:]:
         if not isinstance(message, dict):
@@ -302,7 +300,7 @@ def _request(out: _Html, record: Record, *, skip_messages: int = 0, skip_results
         out.block(role.capitalize(), body, ROLE_COLORS.get(role, MUTED))
 
 
-def _items(out: _Html, items: list, *, reply: bool, structured: bool, skip_results: set[str] = frozenset(),
+def _items(out: HtmlOut, items: list, *, reply: bool, structured: bool, skip_results: set[str] = frozenset(),
            note: str = "") -> None:
     for item in items:
         if not isinstance(item, dict):
@@ -337,15 +335,15 @@ def _finish_note(record: Record) -> str:
     return "" if reason in (None, "stop", "completed", "tool_calls", "end_turn") else f"finish_reason: {reason}"
 
 
-def _reply(out: _Html, record: Record) -> None:
+def render_reply(out: HtmlOut, record: Record) -> None:
     response = record.response if isinstance(record.response, dict) else None
     note = "(partial: the caller stopped the stream)" if record.status == "cancelled" else _finish_note(record)
     if record.api == "embeddings":
-        out.block("Output", _muted("embedding vectors are not stored"), MUTED)
+        out.block("Output", muted("embedding vectors are not stored"), MUTED)
         return
     if response is None or record.api not in ("chat.completions", "responses", "completions"):
         if record.status != "error" or record.output:
-            out.block("Output", _text(record.output or ""), ROLE_COLORS["assistant"], note)
+            out.block("Output", text_html(record.output or ""), ROLE_COLORS["assistant"], note)
         return
     structured = _structured(record)
     if record.api == "responses":
@@ -355,10 +353,10 @@ def _reply(out: _Html, record: Record) -> None:
     for i, choice in enumerate(choices):
         label = "Reply" if len(choices) == 1 else f"Reply · choice {choice.get('index', i)}"
         if record.api == "completions":
-            out.block(label, _text(choice.get("text") or ""), ROLE_COLORS["assistant"], note)
+            out.block(label, text_html(choice.get("text") or ""), ROLE_COLORS["assistant"], note)
             continue
         body, _ = _chat_message(out, choice.get("message") or {}, reply=True, structured=structured)
-        out.block(label, body or _text(""), ROLE_COLORS["assistant"], note)
+        out.block(label, body or text_html(""), ROLE_COLORS["assistant"], note)
 
 
 def _tool_names(records: list[Record]) -> dict[str, str]:
@@ -380,80 +378,10 @@ def record_html(record: Record, results: dict[str, Any] | None = None,
                 thread: list[Record] | None = None) -> Rendered:
     """One call: error, messages, reply. `results`: tool results sent later in its conversation, by call id;
     `thread`: its conversation (names the tools whose results this call sends)."""
-    out = _Html({**dict(sent_tool_results(record.request)), **(results or {})})
+    out = HtmlOut({**dict(sent_tool_results(record.request)), **(results or {})})
     out.names.update(_tool_names(thread or []))
     if record.error:
-        out.block("Error", _text(record.error), STATUS_COLORS["error"])
-    _request(out, record)
-    _reply(out, record)
+        out.block("Error", text_html(record.error), STATUS_COLORS["error"])
+    render_request(out, record)
+    render_reply(out, record)
     return out.rendered()
-
-
-def _repeated_prefix(previous: Record | None, record: Record) -> int:
-    """Chat resends the whole history: how many of this call's messages the previous call already showed
-    (its messages plus its reply)."""
-    if previous is None or record.api != "chat.completions" or previous.api != "chat.completions":
-        return 0
-    before = (previous.request or {}).get("messages") or []
-    now = (record.request or {}).get("messages") or []
-    if not before or now[:len(before)] != before:
-        return 0
-    n = len(before)
-    return n + 1 if len(now) > n and isinstance(now[n], dict) and now[n].get("role") == "assistant" else n
-
-
-def summary_line(records: list[Record]) -> str:
-    s = summarize(records)
-    if s is None:
-        return ""
-    cost = fmt.cost(s.cost_usd, s.estimated) + (f" ({s.unpriced} unpriced)" if s.unpriced and s.cost_usd is not None else "")
-    return (f"{s.calls} calls · {fmt.tokens(s.total_tokens, s.estimated)} tokens · {cost} · "
-            f"{fmt.ms(s.latency_ms)} in calls · over {fmt.ms(s.span_s * 1000)}")
-
-
-def thread_html(records: list[Record], current_id: int | None = None) -> Rendered:
-    """A conversation: each call's new messages and its reply, tool results under the calls they answer.
-    A long one shows the MAX_SHOWN calls around the selected one (its totals count them all)."""
-    results: dict[str, Any] = {}
-    for r in records:
-        results.update(sent_tool_results(r.request))
-    out = _Html(results)
-    out.parts.append(f"<p style='margin:4px 0 6px 0; font-weight:600'>Conversation: {html.escape(summary_line(records))}</p>")
-    at = next((i for i, r in enumerate(records) if r.id == current_id), 0)
-    first = max(0, min(at - MAX_SHOWN // 2, len(records) - MAX_SHOWN))
-    shown = records[first:first + MAX_SHOWN]
-    if first:
-        out.parts.append(_muted(f"{first} earlier calls not shown"))
-    previous = records[first - 1] if first else None
-    for r in shown:
-        mark = "  ◀ selected" if r.id == current_id else ""
-        facts = [f"#{r.id}", fmt.full_time(r.timestamp), r.model or fmt.UNKNOWN,
-                 f"{fmt.tokens(r.total_tokens, r.usage_estimated)} tok", fmt.cost(r.cost_usd, r.usage_estimated),
-                 fmt.ms(r.latency_ms)]
-        if r.status != "success":
-            facts.append(r.status)
-        out.parts.append(f"<hr><p style='margin:6px 0 0 0; color:{MUTED}; font-weight:600'>"
-                         f"{html.escape(' · '.join(facts) + mark)}</p>")
-        if r.error:
-            out.block("Error", _text(r.error), STATUS_COLORS["error"])
-        _request(out, r, skip_messages=_repeated_prefix(previous, r), skip_results=set(out.shown_results),
-                 previous=previous)
-        _reply(out, r)
-        previous = r
-    if (later := len(records) - first - len(shown)) > 0:
-        out.parts.append("<hr>" + _muted(f"{later} later calls not shown"))
-    return out.rendered()
-
-
-@dataclass
-class ThreadView:
-    """A call's conversation, rendered off the GUI thread (reply_view is pure Python)."""
-    records: list[Record]
-    record: Rendered          # the call itself, with the tool results that came later
-    conversation: Rendered | None   # None for a thread of one call
-
-
-def thread_view(records: list[Record], record: Record) -> ThreadView:
-    linked = len(records) > 1
-    return ThreadView(records, record_html(record, tool_results(records), records),
-                      thread_html(records, record.id) if linked else None)
