@@ -11,6 +11,7 @@ from PySide6.QtGui import QTextDocument
 from desktop.requests import RequestsPage
 from desktop.requests.replay import playground_payload
 from desktop.requests.conversation_view import thread_html
+from desktop.requests.reply_view import record_html
 
 try:
     from tests.app_helpers import insert, make_context, make_record
@@ -200,3 +201,10 @@ def test_a_responses_thread_shows_repeated_instructions_once():
                                     **({"previous_response_id": f"resp_{i - 1}"} if i else {})})
     text = thread_html([call(0, "Be terse."), call(1, "Be terse."), call(2, "Be kind.")]).html
     assert text.count("Be terse.") == 1 and text.count("Be kind.") == 1 and text.count("turn ") == 3
+
+
+def test_responses_input_items_without_a_role_are_one_line():
+    record = make_record(STREAM, 0, ts=T0, api="responses", request={"input": [
+        {"type": "item_reference", "id": "msg_1"}, {"role": "user", "content": "go on"}]})
+    text = record_html(record).html
+    assert "[item_reference msg_1]" in text and "go on" in text and "(empty)" not in text.split("go on")[0]

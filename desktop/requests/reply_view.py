@@ -314,7 +314,10 @@ def _items(out: HtmlOut, items: list, *, reply: bool, structured: bool, skip_res
         if shown is not None:
             out.block(shown[0], shown[1], shown[2], note if reply else "")
             continue
-        role = str(item.get("role") or ("assistant" if item.get("type") == "message" else "input"))
+        if "role" not in item and item.get("type") not in (None, "message"):     # item_reference and the like
+            out.parts.append(muted(f"[{item.get('type')} {item.get('id') or ''}]".replace(" ]", "]")))
+            continue
+        role = str(item.get("role") or "assistant")
         content = item.get("content")
         if reply and structured and isinstance(content, list):
             texts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "output_text"]
