@@ -4,6 +4,10 @@ built-in tools, image thumbnails and omitted-image markers; a conversation as on
 "Open in Playground" hands over."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QTextDocument
@@ -12,6 +16,7 @@ from desktop.requests import RequestsPage
 from desktop.requests.replay import playground_payload
 from desktop.requests.conversation_view import thread_html
 from desktop.requests.reply_view import record_html
+from desktop.requests.snippet import python_snippet
 
 try:
     from tests.app_helpers import insert, make_context, make_record
@@ -208,3 +213,14 @@ def test_responses_input_items_without_a_role_are_one_line():
         {"type": "item_reference", "id": "msg_1"}, {"role": "user", "content": "go on"}]})
     text = record_html(record).html
     assert "[item_reference msg_1]" in text and "go on" in text and "(empty)" not in text.split("go on")[0]
+
+
+def test_copy_as_python_of_a_tool_calling_call_prints_its_tool_calls(client, sim, tmp_path):
+    chat, _ = tool_conversation(client)
+    resp, _ = responses_tool_thread(client, 5)
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test-replay", "OPENAI_BASE_URL": sim.base_url,
+           "OPENAI_MONITOR_DB": str(tmp_path / "replay.db")}
+    for record, shown in ((chat, LONG_TOOL), (resp, "type='function_call'")):
+        done = subprocess.run([sys.executable, "-c", python_snippet(record)], check=True, env=env, timeout=60,
+                              capture_output=True, text=True)
+        assert shown in done.stdout and "get_weather" in done.stdout
