@@ -108,6 +108,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (prompt_id, version)
     );
     """,
+    # Conversations (monitor/conversations.py): a Responses reply by its id (only those are continued), the
+    # calls that continue it, a Responses conversation's calls, a session's calls.  Partial indexes: a cheap
+    # instr() guard keeps calls without the key out, so the writer parses a call's JSON only when it has one.
+    """
+    CREATE INDEX calls_response_id ON calls(response_id) WHERE api = 'responses';
+    CREATE INDEX calls_previous_response ON calls(json_extract(request, '$.previous_response_id'))
+        WHERE instr(request, '"previous_response_id"') > 0;
+    CREATE INDEX calls_conversation ON calls(
+        coalesce(json_extract(request, '$.conversation.id'), json_extract(request, '$.conversation')))
+        WHERE instr(request, '"conversation"') > 0;
+    CREATE INDEX calls_session ON calls(stream_id, json_extract(attributes, '$.session'))
+        WHERE instr(attributes, '"session"') > 0;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -6,6 +6,7 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QSplitter, QStackedWidget, QTableView, QVBoxLayout, QWidget)
 
+from monitor.conversations import has_links, thread_for
 from monitor.queries import stream_models
 from monitor.record import STATUSES, Record
 
@@ -14,6 +15,7 @@ from .. import tasks
 from ..context import AppContext
 from .record_detail import COPY_AS_PYTHON_SHORTCUT, OPEN_IN_PLAYGROUND_SHORTCUT, RecordDetail
 from .model import RequestFilter, RequestsModel
+from .conversation_view import thread_view
 from . import scores_adapter
 from .snippet import python_snippet
 
@@ -228,6 +230,11 @@ class RequestsPage(QWidget):
     def _on_record_loaded(self, record: Record | None) -> None:
         self.detail.set_record(record)
         self._update_actions()
+        if record is not None and has_links(record):
+            # The thread's lookups and its HTML both run on the DB lane; the GUI thread only shows it.
+            tasks.QueryOp(self.ctx.db, lambda s: thread_view(thread_for(s, record.id), record), parent=self,
+                          success=self.detail.set_thread_view).failure(self._on_detail_failed) \
+                .latest("thread").run_in_background()
         if record is not None and scores_adapter.AVAILABLE:
             record_id = record.id
             tasks.QueryOp(self.ctx.db, lambda s: scores_adapter.load(s, record_id), parent=self,

@@ -1,72 +1,56 @@
-"""The selected call, readable: messages by role, the output, usage, attributes, parameters, error."""
+"""The selected call, readable: messages by role, the reply's structure (reply_view.py), its conversation,
+usage, attributes, parameters, error."""
 from __future__ import annotations
 
 import html
 import json
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QImage, QKeySequence
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton,
                                QStackedWidget, QTabWidget, QTextBrowser, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
-from monitor.capture import prompt_messages
 from monitor.record import Record
 
 from .. import formatting as fmt
-from ..style import MUTED, ROLE_COLORS, STATUS_COLORS
+from ..style import MUTED, STATUS_COLORS
+from .conversation_view import ThreadView, summary_line, thread_view
+from .reply_view import Rendered, record_html
 
 _PROMPT_KEYS = {"messages", "input", "instructions", "prompt"}     # shown as messages, not parameters
 OPEN_IN_PLAYGROUND_SHORTCUT = QKeySequence("Ctrl+P")
 COPY_AS_PYTHON_SHORTCUT = QKeySequence("Ctrl+Shift+C")
 
 
-def _content_text(content: Any) -> str:
-    """Chat content is a string or a list of parts (text, image, audio...)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        pieces = []
-        for part in content:
-            if isinstance(part, dict):
-                kind = part.get("type", "")
-                text = part.get("text") or part.get("input_text") or part.get("output_text")
-                pieces.append(text if isinstance(text, str) else f"[{kind or 'part'}]")
-            else:
-                pieces.append(str(part))
-        return "\n".join(pieces)
-    return json.dumps(content, indent=2, default=str)
+class ReplyBrowser(QTextBrowser):
+    """A QTextBrowser that shows reply_view's HTML, its thumbnails included (images are never fetched)."""
+    THUMB = 160
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setOpenExternalLinks(False)
+        self.setOpenLinks(False)
+        self._images: list[QImage] = []
 
-def _block(role: str, text: str, color: str, note: str = "") -> str:
-    label = html.escape(role)
-    if note:
-        label += f" <span style='color:{MUTED}; font-weight:normal'>{html.escape(note)}</span>"
-    body = html.escape(text) if text else f"<span style='color:{MUTED}'>(empty)</span>"
-    return (f"<p style='margin:10px 0 2px 0; color:{color}; font-weight:600'>{label}</p>"
-            f"<div style='white-space:pre-wrap; margin:0 0 4px 0; padding-left:10px'>{body}</div>")
+    def show_rendered(self, rendered: Rendered) -> None:
+        self._images = []
+        for data in rendered.images:
+            image = QImage.fromData(data)
+            if not image.isNull() and (image.width() > self.THUMB or image.height() > self.THUMB):
+                image = image.scaled(self.THUMB, self.THUMB, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+            self._images.append(image)
+        self.setHtml(rendered.html)
 
-
-def conversation_html(record: Record) -> str:
-    parts = []
-    if record.error:
-        parts.append(_block("Error", record.error, STATUS_COLORS["error"]))
-    for message in prompt_messages(record.api, record.request or {}):
-        role = str(message.get("role") or "input")
-        text = _content_text(message.get("content"))
-        for call in message.get("tool_calls") or []:
-            fn = call.get("function", {}) if isinstance(call, dict) else {}
-            text += f"\n→ {fn.get('name', '?')}({fn.get('arguments', '')})"
-        parts.append(_block(role.capitalize(), text, ROLE_COLORS.get(role, MUTED)))
-    if record.api == "embeddings":
-        parts.append(_block("Output", "embedding vectors are not stored", MUTED))
-    elif record.status != "error" or record.output:
-        note = "(partial: the caller stopped the stream)" if record.status == "cancelled" else ""
-        parts.append(_block("Output", record.output or "", ROLE_COLORS["assistant"], note))
-    return "".join(parts)
+    def loadResource(self, kind: int, url: QUrl):
+        if url.scheme() == "thumb":
+            try:
+                image = self._images[int(url.path())]
+            except (ValueError, IndexError):
+                return None
+            return None if image.isNull() else image
+        return None                     # never the network or the disk
 
 
 def fill_json_tree(tree: QTreeWidget, value: Any) -> None:
@@ -152,6 +136,7 @@ class RecordDetail(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.record: Record | None = None
+        self.thread: list[Record] = []
         self._build()
         self.set_record(None)
 
@@ -170,9 +155,15 @@ class RecordDetail(QWidget):
                                     f"({COPY_AS_PYTHON_SHORTCUT.toString(QKeySequence.NativeText)})")
         self.playground_button.clicked.connect(self._on_playground_clicked)
         self.copy_button.clicked.connect(self._on_copy_clicked)
+        self.thread_button = QPushButton("Show conversation", objectName="showConversation")
+        self.thread_button.setToolTip("The calls linked to this one (previous_response_id, conversation, "
+                                      "session attribute, tool results), as one thread")
+        self.thread_button.clicked.connect(self.show_conversation)
+        self.thread_button.hide()
 
         title_row = QHBoxLayout()
         title_row.addWidget(self.header, 1)
+        title_row.addWidget(self.thread_button)
         title_row.addWidget(self.playground_button)
         title_row.addWidget(self.copy_button)
 
@@ -186,8 +177,8 @@ class RecordDetail(QWidget):
         for i, metric in enumerate(self.metrics.values()):
             metric_row.addWidget(metric, 0, i)
 
-        self.messages = QTextBrowser(objectName="messagesView")
-        self.messages.setOpenExternalLinks(False)
+        self.messages = ReplyBrowser(objectName="messagesView")
+        self.conversation = ReplyBrowser(objectName="conversationView")
         self.attributes = QTreeWidget(objectName="attributesTree", columnCount=2)
         self.attributes.setHeaderLabels(["Attribute", "Value"])
         self.parameters = QTreeWidget(objectName="parametersTree", columnCount=2)
@@ -199,6 +190,8 @@ class RecordDetail(QWidget):
         self.tabs.addTab(self.attributes, "Attributes")
         self.tabs.addTab(self.parameters, "Parameters")
         self.tabs.addTab(self.raw, "JSON")
+        self.tabs.addTab(self.conversation, "Conversation")
+        self.tabs.setTabVisible(self.tabs.indexOf(self.conversation), False)
 
         content = QWidget()
         layout = QVBoxLayout(content)
@@ -233,7 +226,11 @@ class RecordDetail(QWidget):
         facts.append(f"#{record.id}")
         self.subheader.setText("  ·  ".join(facts))
         self._show_usage(record)
-        self.messages.setHtml(conversation_html(record))
+        self.messages.show_rendered(record_html(record))
+        self.thread: list[Record] = []
+        self.thread_button.hide()
+        self.tabs.setTabVisible(self.tabs.indexOf(self.conversation), False)
+        self.conversation.clear()
         fill_json_tree(self.attributes, record.attributes)
         self.tabs.setTabText(1, f"Attributes ({len(record.attributes or {})})")
         fill_json_tree(self.parameters, {k: v for k, v in (record.request or {}).items() if k not in _PROMPT_KEYS})
@@ -254,6 +251,33 @@ class RecordDetail(QWidget):
         self.metrics["Cost"].set(fmt.cost(r.cost_usd, est), fmt.NO_PRICE_TIP if r.cost_usd is None else tip)
         self.metrics["Latency"].set(fmt.ms(r.latency_ms), "from the request to the last byte")
         self.metrics["TTFT"].set(fmt.ms(r.ttft_ms), "time to first token (streamed calls only)")
+
+    def set_thread(self, records: list[Record]) -> None:
+        """The shown call's conversation (oldest first, the call among them); renders it here — pages that
+        load threads render them on the DB lane with conversation_view.thread_view and call set_thread_view."""
+        if self.record is not None:
+            self.set_thread_view(thread_view(records, self.record))
+
+    def set_thread_view(self, view: ThreadView) -> None:
+        """Tool results that came later go under the calls they answer; a thread of several calls gets its tab."""
+        if self.record is None or all(r.id != self.record.id for r in view.records):
+            return
+        self.thread = view.records
+        self.messages.show_rendered(view.record)
+        linked = view.conversation is not None
+        self.thread_button.setVisible(linked)
+        index = self.tabs.indexOf(self.conversation)
+        self.tabs.setTabVisible(index, linked)
+        if linked:
+            n = len(view.records)
+            self.thread_button.setText(f"Show conversation ({n} calls)")
+            self.thread_button.setToolTip(summary_line(view.records))
+            self.tabs.setTabText(index, f"Conversation ({n})")
+            self.conversation.show_rendered(view.conversation)
+
+    def show_conversation(self) -> None:
+        if self.thread_button.isVisible():
+            self.tabs.setCurrentWidget(self.conversation)
 
     def enable_rating(self, on: bool) -> None:
         self.rating.setVisible(on)

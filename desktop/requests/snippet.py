@@ -22,6 +22,11 @@ _PRINT_STREAM = {
                   "        print(event.delta, end='', flush=True)\nprint()"),
     "completions": "for chunk in response:\n    print(chunk.choices[0].text, end='', flush=True)\nprint()",
 }
+_PRINT_TOOLS = {    # a call with tools may answer with tool calls instead of text
+    "chat.completions": ("message = response.choices[0].message\n"
+                         "print(message.content if message.tool_calls is None else message.tool_calls)"),
+    "responses": "print(response.output_text or [item for item in response.output if item.type == 'function_call'])",
+}
 _INTERNAL = {"stream_options"}       # added by the monitor to get usage on streams; it adds it again
 
 
@@ -52,6 +57,11 @@ def python_snippet(record: Record, base_url: str | None = None) -> str:
         lines.append(f"    monitor_attributes={_literal(record.attributes, 23)},")
     lines.append(")")
     streamed = bool(params.get("stream")) and record.api in _PRINT_STREAM
-    lines.append(_PRINT_STREAM[record.api] if streamed else _PRINT.get(record.api, "print(response)"))
+    if streamed:
+        lines.append(_PRINT_STREAM[record.api])
+    elif params.get("tools") and record.api in _PRINT_TOOLS:
+        lines.append(_PRINT_TOOLS[record.api])
+    else:
+        lines.append(_PRINT.get(record.api, "print(response)"))
     lines.append("m.flush()")
     return "\n".join(lines) + "\n"
