@@ -80,6 +80,11 @@ def count(value: int) -> str:
     return f"{value:,}"
 
 
+def plural(value: int, noun: str) -> str:
+    """ "1 call", "2 calls", "1,234 calls"."""
+    return f"{value:,} {noun}" + ("" if value == 1 else "s")
+
+
 def midnight(now: float | None = None) -> float:
     """Local midnight today, unix seconds (for "calls today")."""
     moment = datetime.fromtimestamp(now if now is not None else time.time())

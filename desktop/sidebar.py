@@ -151,7 +151,7 @@ class Sidebar(QWidget):
             item.setText(1, fmt.count(info.calls))
             when = f"last call {fmt.full_time(info.last_ts)}" if info.last_ts else "no calls yet"
             origin = " · imported from a board file" if info.origin == "imported" else ""
-            item.setToolTip(0, f"{info.name}\n{fmt.count(info.calls)} calls · {when}{origin}")
+            item.setToolTip(0, f"{info.name}\n{fmt.plural(info.calls, 'call')} · {when}{origin}")
         if current:
             self._select_stream_item(current)
         self.streams.blockSignals(False)

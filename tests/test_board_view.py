@@ -236,7 +236,7 @@ def test_rename_through_the_title_persists_and_a_clash_is_refused(qtbot, ctx, pa
     title.selectAll()
     qtbot.keyClicks(title, "Latency watch")
     qtbot.keyClick(title, Qt.Key_Return)
-    qtbot.waitUntil(lambda: "already exists" in page.header.message.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "already exists" in page.header.message.full_text, timeout=5000)
     assert title.text() == old and page.spec.name == old           # the name is restored
     store = Store(ctx.db_path)
     assert sorted(b.name for b in list_boards(store)) == sorted([old, "Latency watch"])
@@ -363,7 +363,7 @@ def test_export_then_import_in_the_app_gives_identical_curves(qtbot, ctx, page, 
     stats = {k: t.value.text() for k, t in page.view.frames["summary"].body.tiles.items()}
     path = tmp_path / "shared.board.json"
     page.export_board_file(path, include_content=False)
-    qtbot.waitUntil(lambda: "Exported 60 calls" in page.header.message.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "Exported 60 calls" in page.header.message.full_text, timeout=5000)
     assert json.loads(path.read_text())["content"] == "numbers"
 
     opened = []

@@ -45,6 +45,7 @@ class BoardView(QScrollArea):
         self.spec: BoardSpec | None = None
         self.data: BoardData | None = None
         self.frames: dict[str, PanelFrame] = {}
+        self.zoomed = False                  # the user zoomed time (all charts are linked): "Reset zoom" shows
         self.canvas = QWidget(objectName="boardCanvas")
         self.canvas.setStyleSheet("#boardCanvas { background: #f6f8fa; }")
         self.grid = QGridLayout(self.canvas)
@@ -62,6 +63,8 @@ class BoardView(QScrollArea):
         self.spec = spec
         if old is None or old.group_by != spec.group_by or old.stream != spec.stream:
             self.colors.reset()
+        refit = old is None or (old.time_range, old.bucket_s, old.stream) != (spec.time_range, spec.bucket_s,
+                                                                                spec.stream)
         wanted = {p.id: p for p in spec.panels}
         for pid in list(self.frames):
             frame = self.frames[pid]
@@ -74,6 +77,8 @@ class BoardView(QScrollArea):
                 self.frames[p.id] = self._build(p)
         self._lay_out()
         self._link_x()
+        if refit:
+            self.reset_zoom()                         # a new time range is shown whole, and followed live
         for pid, frame in self.frames.items():
             frame.set_moves_enabled({d: can_move(spec.panels, pid, d) for d in ("left", "right", "up", "down")})
 
@@ -81,6 +86,9 @@ class BoardView(QScrollArea):
         if panel.kind == "timeseries":
             body = TimeseriesChart(panel, self.colors)
             body.bucketClicked.connect(self._on_chart_bucket_clicked)
+            body.zoomedByUser.connect(self._on_chart_zoomed_by_user)
+            body.resetZoomRequested.connect(self.reset_zoom)
+            body.set_zoomed(self.zoomed)
         elif panel.kind == "stat":
             body = StatPanel(panel)
         else:
@@ -123,6 +131,17 @@ class BoardView(QScrollArea):
             chart.plot.setXLink(charts[0].plot)
         if charts:
             charts[0].plot.setXLink(None)
+
+    # -- zoom -------------------------------------------------------------------------------------------------
+    def _on_chart_zoomed_by_user(self) -> None:
+        self.zoomed = True
+        for chart in self.charts().values():
+            chart.set_zoomed(True)
+
+    def reset_zoom(self) -> None:
+        self.zoomed = False
+        for chart in self.charts().values():
+            chart.set_zoomed(False)
 
     # -- data -----------------------------------------------------------------------------------------------
     def apply(self, data: BoardData) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from monitor.boards import BoardData, Panel, PanelData, StatValue, Summary
@@ -15,7 +16,7 @@ from .units import UNKNOWN, format_value
 TILE_STYLE = """
 #statTile { background: #f6f8fa; border: 1px solid #e1e4e8; border-radius: 6px; }
 #statName { color: #57606a; font-size: 11px; }
-#statValue { color: #24292f; font-size: 22px; font-weight: 600; }
+#statValue { color: #24292f; font-weight: 600; }
 #statNote { color: #57606a; font-size: 11px; }
 #statNote[warn="true"] { color: #9a6700; }
 """
@@ -27,25 +28,25 @@ def stat_note(stat: StatValue, s: Summary) -> tuple[str, bool]:
     if key == "cost_usd.sum":
         if s.unpriced_calls:
             return f"+{fmt.count(s.unpriced_calls)} unpriced (no known price)", True
-        return f"over {fmt.count(s.priced_calls)} priced calls", False
+        return f"over {fmt.count(s.priced_calls)} priced call" + ("" if s.priced_calls == 1 else "s"), False
     if key == "cost_usd.avg":
-        return f"over {fmt.count(s.priced_calls)} priced calls", False
+        return f"over {fmt.count(s.priced_calls)} priced call" + ("" if s.priced_calls == 1 else "s"), False
     if key == "requests.count":
         parts = [f"{fmt.count(s.successes)} ok"]
         if s.errors:
-            parts.append(f"{fmt.count(s.errors)} errors")
+            parts.append(fmt.plural(s.errors, "error"))
         if s.cancelled:
             parts.append(f"{fmt.count(s.cancelled)} cancelled")
         return " · ".join(parts), False
     if key == "errors.ratio":
-        return f"{fmt.count(s.errors)} of {fmt.count(s.requests)} calls", bool(s.errors)
+        return f"{fmt.count(s.errors)} of {fmt.plural(s.requests, 'call')}", bool(s.errors)
     if key == "latency_ms.avg":
         p = s.latency_ms
         return f"p50 {fmt.ms(p.get('p50'))} · p95 {fmt.ms(p.get('p95'))}", False
     if key == "ttft_ms.avg":
         return f"p50 {fmt.ms(s.ttft_ms.get('p50'))} · p95 {fmt.ms(s.ttft_ms.get('p95'))}", False
     if key == "total_tokens.avg":
-        return f"{fmt.count(s.total_tokens)} tokens in all", False
+        return f"{fmt.plural(s.total_tokens, 'token')} in all", False
     if key == "total_tokens.sum":
         return f"{fmt.count(s.prompt_tokens)} prompt · {fmt.count(s.completion_tokens)} completion", False
     return "", False
@@ -59,14 +60,45 @@ def breakdown_html(stat: StatValue) -> str:
     return f"<b>{html.escape(stat.label)}</b> by group<table>{rows}</table>"
 
 
+VALUE_PX = 22            # a tile's number, shrunk (down to MIN_VALUE_PX) to fit a narrow tile whole
+MIN_VALUE_PX = 12
+
+
+class FitLabel(QLabel):
+    """A big number that shrinks its font to fit its width rather than being cut."""
+
+    def __init__(self, text: str = "", **kwargs):
+        super().__init__(text, **kwargs)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self._fit()
+
+    def setText(self, text: str) -> None:       # noqa: N802 (Qt's name)
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:       # noqa: N802
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        font = QFont(self.font())
+        font.setPixelSize(VALUE_PX)
+        need = QFontMetrics(font).horizontalAdvance(self.text()) + 2
+        room = self.width() if self.width() > 20 else need
+        font.setPixelSize(max(MIN_VALUE_PX, min(VALUE_PX, int(VALUE_PX * room / max(need, 1)))))
+        self.setMinimumHeight(QFontMetrics(font).height() if font.pixelSize() == VALUE_PX else self.minimumHeight())
+        if font.pixelSize() != self.font().pixelSize():
+            self.setFont(font)
+
+
 class _Tile(QFrame):
     def __init__(self, name: str):
         super().__init__(objectName="statTile")
         self.name = QLabel(name, objectName="statName")
-        self.value = QLabel(UNKNOWN, objectName="statValue")
+        self.value = FitLabel(UNKNOWN, objectName="statValue")
         self.value.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.note = QLabel("", objectName="statNote")
-        for label in (self.name, self.value, self.note):
+        for label in (self.name, self.note):
             label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)    # elide rather than widen
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 6, 12, 6)
