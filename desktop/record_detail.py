@@ -63,6 +63,10 @@ def conversation_html(record: Record) -> str:
         parts.append(_block(role.capitalize(), text, ROLE_COLORS.get(role, MUTED)))
     if record.api == "embeddings":
         parts.append(_block("Output", "embedding vectors are not stored", MUTED))
+    elif record.output is None and not prompt_messages(record.api, record.request or {}):
+        # a numbers-only board file: no prompt and no output were exported, which is not an empty reply
+        parts.append(_block("Content", "not included in this file (a board file exported without prompts "
+                                       "and outputs)", MUTED))
     elif record.status != "error" or record.output:
         note = "(partial: the caller stopped the stream)" if record.status == "cancelled" else ""
         parts.append(_block("Output", record.output or "", ROLE_COLORS["assistant"], note))

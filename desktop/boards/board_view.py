@@ -34,6 +34,7 @@ class BoardView(QScrollArea):
     removePanelRequested = Signal(str)
     movePanelRequested = Signal(str, str)
     bucketClicked = Signal(float, object)       # also shown in the table panel, if the board has one
+    drillChanged = Signal(str)                  # what the table is narrowed to by a chart click ("" = nothing)
 
     def __init__(self, fetch_page: PageFetcher, fetch_record: RecordFetcher, parent: QWidget | None = None):
         super().__init__(parent)
@@ -93,6 +94,7 @@ class BoardView(QScrollArea):
             body = StatPanel(panel)
         else:
             body = RequestsTablePanel(panel, self._fetch_page, self._fetch_record)
+            body.filterChanged.connect(self.drillChanged)
         frame = PanelFrame(panel, body)
         frame.editRequested.connect(self.editPanelRequested)
         frame.removeRequested.connect(self.removePanelRequested)
@@ -163,6 +165,12 @@ class BoardView(QScrollArea):
         for table in self.tables():
             table.set_grouped(bool(self.spec and self.spec.group_by))
             table.reload()
+
+    def clear_drill(self) -> None:
+        """Undo a chart click: every table shows all the board's calls again."""
+        for table in self.tables():
+            if table.bucket is not None:
+                table.clear_bucket()
 
     def tables(self) -> list[RequestsTablePanel]:
         return [f.body for f in self.frames.values() if isinstance(f.body, RequestsTablePanel)]

@@ -93,6 +93,8 @@ class BoardsPage(QWidget):
         self.view.editPanelRequested.connect(self._on_edit_panel_requested)
         self.view.removePanelRequested.connect(self._on_remove_panel_requested)
         self.view.movePanelRequested.connect(self._on_move_panel_requested)
+        self.view.drillChanged.connect(self.toolbar.set_drill)
+        self.toolbar.drill_chip.clicked.connect(self.view.clear_drill)
         board = QWidget()
         column = QVBoxLayout(board)
         column.setContentsMargins(0, 0, 0, 0)
@@ -232,6 +234,8 @@ class BoardsPage(QWidget):
         self.stack.setCurrentIndex(1)
         self.files.set_board_open(True)
         self.header.set_board(spec.name, spec.stream, origin == "imported")      # clears the last board's message
+        self.view.clear_drill()
+        self.toolbar.set_drill("")
         if self._message_after_open is not None:
             self._say(*self._message_after_open)
             self._message_after_open = None

@@ -18,7 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QPushButton, QVBoxLayout, QWidget
 
 from monitor.boards import BoardData, Panel, PanelData, Series
 
@@ -50,6 +50,11 @@ class UnitAxis(pg.AxisItem):
         if self.unit in INTEGER_UNITS:
             levels = [(max(spacing, 1.0), offset) for spacing, offset in levels if spacing >= 1] or [(1.0, 0)]
         return levels
+
+    def tickValues(self, minVal, maxVal, size):     # noqa: N802
+        # the view keeps a sliver below 0 for the "0" label: no tick (and no label) below 0
+        return [(spacing, [v for v in values if v >= -spacing * 1e-6]) for spacing, values
+                in super().tickValues(minVal, maxVal, size)]
 
     def tickStrings(self, values, scale, spacing):   # noqa: N802
         unit = self.unit
@@ -165,7 +170,21 @@ class TimeseriesChart(QWidget):
     def eventFilter(self, obj, event) -> bool:  # noqa: N802
         if event.type() == QEvent.Leave:
             self.hide_readout()
+        elif event.type() == QEvent.Wheel and not event.modifiers() & Qt.ControlModifier:
+            return self._scroll_page(event)
         return False
+
+    def _scroll_page(self, event) -> bool:
+        """A plain wheel scrolls the scroll area the chart sits in (the board), not the chart."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QAbstractScrollArea):
+            parent = parent.parentWidget()
+        if parent is None:
+            return False
+        horizontal = abs(event.angleDelta().x()) > abs(event.angleDelta().y())
+        bar = parent.horizontalScrollBar() if horizontal else parent.verticalScrollBar()
+        QApplication.sendEvent(bar, event)
+        return True
 
     def hide_readout(self) -> None:
         self.hover_line.hide()

@@ -63,6 +63,12 @@ class BoardToolbar(QWidget):
         self.search = QLineEdit(placeholderText="Search prompts and outputs", clearButtonEnabled=True)
         self.search.setMinimumWidth(200)
         self.live = QLabel("", objectName="mutedLabel")
+        # a chart click narrows the requests table: said here, at the top, with its undo
+        self.drill_chip = QToolButton(objectName="drillChip", toolTip="The requests table shows only this bucket's "
+                                      "calls (a click on a chart did it). Click to show every call again.")
+        self.drill_chip.setStyleSheet("#drillChip { background: #ddf4ff; color: #0550ae; border: 1px solid #54aeff; "
+                                      "border-radius: 9px; padding: 1px 8px; }")
+        self.drill_chip.hide()
         self._search_timer = QTimer(self, singleShot=True, interval=400)
 
         # a flow: a narrow window (or a custom range's two date fields) wraps the controls to a second line
@@ -71,7 +77,7 @@ class BoardToolbar(QWidget):
         row.setContentsMargins(12, 2, 12, 6)
         self.custom_range = _pair(self.start, self.range_dash, self.end)       # wrap as a whole, never between
         for w in (self.range, self.custom_range, self.bucket, _pair(QLabel("Group by"), self.group),
-                  self.filters_button, self.search, self.live):
+                  self.filters_button, self.search, self.drill_chip, self.live):
             row.addWidget(w)
 
         self.range.currentIndexChanged.connect(self._on_range_changed)
@@ -140,6 +146,10 @@ class BoardToolbar(QWidget):
         f = self.spec.filters if self.spec else Filters()
         n = len(f.models) + len(f.statuses) + len(f.apis) + len(f.attributes)
         self.filters_button.setText(f"Filters ({n})" if n else "Filters")
+
+    def set_drill(self, text: str) -> None:
+        self.drill_chip.setText(f"Table: {text}  ✕" if text else "")
+        self.drill_chip.setVisible(bool(text))
 
     def set_live_text(self, text: str) -> None:
         self.live.setText(text)

@@ -76,7 +76,7 @@ def tick(value: float, unit: str, spacing: float) -> str:
             return "$" + short(value)
         return f"${value:,.{max(_decimals(spacing), 2) if spacing < 1 else 0}f}"      # $0.50, $0.00002
     if unit == "ms":
-        return ms_text(value, axis_seconds(abs(value)), spacing)
+        return ms_text(value, axis_seconds(max(abs(value), 2 * spacing)), spacing)
     if abs(value) >= 1000:
         return short(value)
     return f"{value:,.{_decimals(spacing)}f}"
