@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, QListWidget, QListWidgetItem,
-                               QScrollArea, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QScrollArea, QStyledItemDelegate, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from monitor.store import StreamInfo
 
@@ -36,6 +36,16 @@ def _fit_height(view: QAbstractItemView, rows: int) -> None:
         parent.layout().activate()
 
 
+class PathElideDelegate(QStyledItemDelegate):
+    """Stream names shortened by their parts: "my-team/…/openai_logs" (the whole name is in the tooltip)."""
+
+    def initStyleOption(self, option, index) -> None:      # noqa: N802 (Qt's name)
+        super().initStyleOption(option, index)
+        room = option.rect.width() - option.decorationSize.width() - 28       # icon, gap, padding
+        metrics = option.fontMetrics
+        option.text = fmt.elide_path(option.text, lambda t: metrics.horizontalAdvance(t) <= room)
+
+
 class Sidebar(QWidget):
     pageActivated = Signal(str)                 # page key
     streamActivated = Signal(str)               # stream name
@@ -57,6 +67,7 @@ class Sidebar(QWidget):
         self.streams.setIndentation(0)
         self.streams.setUniformRowHeights(True)
         self.streams.setTextElideMode(Qt.ElideMiddle)
+        self.streams.setItemDelegateForColumn(0, PathElideDelegate(self.streams))
         self.streams.header().setStretchLastSection(False)
         self.streams.header().setSectionResizeMode(0, QHeaderView.Stretch)
         self.streams.header().setSectionResizeMode(1, QHeaderView.ResizeToContents)

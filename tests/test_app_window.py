@@ -159,6 +159,12 @@ def test_sidebar_names_elide_in_the_middle(qtbot):
     assert sidebar.streams.textElideMode() == Qt.ElideMiddle and sidebar.boards.textElideMode() == Qt.ElideMiddle
     sidebar.set_streams([StreamInfo("my-team/weave/openai_logs", 1, 1.0, "local")])
     assert sidebar.streams.topLevelItem(0).toolTip(0).startswith("my-team/weave/openai_logs")
+    assert fmt.plural(1, "call") in sidebar.streams.topLevelItem(0).toolTip(0)
+    name = "my-team/weave/openai_logs"
+    assert fmt.elide_path(name, lambda t: len(t) <= 30) == name
+    assert fmt.elide_path(name, lambda t: len(t) <= 21) == "my-team/…/openai_logs"
+    assert fmt.elide_path(name, lambda t: len(t) <= 14) == "…/openai_logs"
+    assert len(fmt.elide_path(name, lambda t: len(t) <= 8)) <= 8
 
 
 def test_boards_page_offers_the_template_and_its_file_actions_are_in_the_file_menu(qtbot, ctx):

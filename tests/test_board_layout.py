@@ -80,7 +80,7 @@ def test_the_header_never_widens_the_page_and_every_action_stays_reachable(qtbot
     assert area.horizontalScrollBar().maximum() == 0, (page.minimumSizeHint().width(), area.viewport().width())
     header = page.header
     assert header.width() <= area.viewport().width()
-    assert header.minimumSizeHint().width() <= 1024 - 240
+    assert header.minimumSizeHint().width() <= header.width()
     assert page.toolbar.geometry().right() <= area.viewport().width()
     # a long name and a long message elide (the whole text in the tooltip) instead of pushing the buttons out
     assert header.title.text() != LONG_NAME and LONG_NAME in header.title.toolTip()
@@ -190,6 +190,25 @@ def test_sparse_series_draw_points_and_axes_read_distinct_ticks(qtbot, ctx, n):
     assert all(float(t.replace(",", "")) == int(float(t.replace(",", ""))) for t in requests), requests
     latency_labels = axis_labels(latency)
     assert all(t.endswith(" s") for t in latency_labels) or all(t.endswith(" ms") for t in latency_labels)
+
+
+def test_a_long_series_dots_only_its_isolated_values(qtbot, ctx):
+    minutes = list(range(10, 70)) + [80, 90, 100]                     # an hour of neighbours, then 3 lone buckets
+    insert(ctx.db_path, [make_record(STREAM, i, ts=T0 + m * 60 + 5, latency_ms=900.0 + 10 * i)
+                         for i, m in enumerate(minutes)])
+    window, page = open_board(qtbot, ctx, 0, 1360)
+    assert page.update_board(bucket_s=60)
+    wait_drawn(qtbot, page)
+    chart = page.view.charts()["latency"]
+    curve = chart.curves["latency_ms.p50"]
+    y = np.asarray(curve.y, dtype=float)
+    finite = np.isfinite(y)
+    lone = finite & ~np.concatenate(([False], finite[:-1])) & ~np.concatenate((finite[1:], [False]))
+    assert finite.sum() == 63 and lone.sum() == 3
+    assert curve.item.opts["symbol"] is None                           # no dot on every value of a long line
+    xs, ys = curve.dots.getData()
+    assert len(xs) == int(lone.sum())
+    np.testing.assert_allclose(ys, y[lone])
 
 
 def test_points_is_a_chart_style(qtbot, ctx):

@@ -8,6 +8,8 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QSizePolicy, QToolButton,
                                QWidget)
 
+from .. import formatting as fmt
+
 TITLE_MAX = 560          # px: a long board name elides beyond this (the whole name is in the tooltip)
 MESSAGE_TIMEOUT_MS = 8000
 
@@ -94,9 +96,9 @@ class TitleEdit(QLineEdit):
 class ElidedLabel(QLabel):
     """Plain text that shows what fits (elided where `mode` says) and never asks for more width."""
 
-    def __init__(self, mode: Qt.TextElideMode = Qt.ElideRight, min_width: int = 0, **kwargs):
+    def __init__(self, mode: Qt.TextElideMode | str = Qt.ElideRight, min_width: int = 0, **kwargs):
         super().__init__(**kwargs)
-        self.mode = mode
+        self.mode = mode                        # a Qt mode, or "path": "stream my-team/…/openai_logs"
         self.full_text = ""
         self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.setMinimumWidth(min_width)
@@ -120,7 +122,14 @@ class ElidedLabel(QLabel):
         self._elide()
 
     def _elide(self) -> None:
-        self.setText(QFontMetrics(self.font()).elidedText(self.full_text, self.mode, max(self.width() - 2, 0)))
+        metrics, room = QFontMetrics(self.font()), max(self.width() - 2, 0)
+        if self.mode == "path":
+            prefix, _, path = self.full_text.rpartition(" ")
+            prefix = prefix + " " if prefix else ""
+            shown = prefix + fmt.elide_path(path, lambda t: metrics.horizontalAdvance(prefix + t) <= room)
+            self.setText(shown)
+        else:
+            self.setText(metrics.elidedText(self.full_text, self.mode, room))
 
 
 class BoardHeader(QWidget):
@@ -142,7 +151,8 @@ class BoardHeader(QWidget):
         self.boards_button.setPopupMode(QToolButton.InstantPopup)
         self.boards_menu = QMenu(self.boards_button)
         self.boards_button.setMenu(self.boards_menu)
-        self.stream_label = ElidedLabel(Qt.ElideMiddle, 150, objectName="streamLabel")
+        self.stream_label = ElidedLabel("path", 150, objectName="streamLabel")
+        self.stream_label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)   # its width before a message's
         self.imported_tag = QLabel("imported copy", objectName="importedTag")
         self.imported_tag.setToolTip("A snapshot read from a board file: no new calls arrive in this stream")
         self.imported_tag.hide()
@@ -178,10 +188,10 @@ class BoardHeader(QWidget):
         row.addWidget(self.title)
         row.addWidget(self.boards_button)
         row.addSpacing(4)
-        row.addWidget(self.stream_label, 1)
+        row.addWidget(self.stream_label)
         row.addWidget(self.imported_tag)
         row.addSpacing(8)
-        row.addWidget(self.message, 2)
+        row.addWidget(self.message, 1)
         for w in (self.add_panel_button, self.duplicate_button, self.delete_button, self.more_button,
                   self.export_button):
             row.addWidget(w)
@@ -226,8 +236,10 @@ class BoardHeader(QWidget):
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
         self.message.set_full_text(text)
+        self.message.setMinimumWidth(min(self.message.text_width(), 160))     # readable, never much wider
         self._message_timer.start()
 
     def clear_message(self) -> None:
         self._message_timer.stop()
         self.message.set_full_text("")
+        self.message.setMinimumWidth(0)

@@ -26,8 +26,10 @@ from .colors import GroupColors
 from .units import INTEGER_UNITS, axis_seconds, bucket_text, format_value, is_missing, ms_text, tick
 
 LINE_STYLES = (Qt.SolidLine, Qt.DashLine, Qt.DotLine, Qt.DashDotLine)
+SYMBOLS = ("o", "t", "s", "d")            # dots tell measures apart as line styles do (p50 ●, p95 ▼, p99 ■)
 BAR_SHADES = (255, 165, 105, 60)          # alpha per measure when bars of several measures share colours
 PICK_PIXELS = 14                          # a click this close to a line picks its group
+POINT_SIZE = 6
 FEW_POINTS = 40                           # a series with at most this many values gets a dot on each
 Y_HEADROOM = 1.08                         # the highest visible value sits a little below the top
 AXIS_PEN = "#d0d7de"
@@ -99,7 +101,8 @@ class _Curve:
         self.y = np.zeros(0)
         self.y0 = np.zeros(0)             # stacked bars: where this series' bar starts
         self.color = QColor()
-        self.points = False               # drawn with a dot on each value
+        self.points = False               # drawn with dots (on each value, or on the isolated ones)
+        self.dots = None                  # a ScatterPlotItem for the isolated values of a long series
 
 
 class TimeseriesChart(QWidget):
@@ -144,7 +147,8 @@ class TimeseriesChart(QWidget):
         self.readout = pg.TextItem(anchor=(0, 1), color="#24292f", fill=pg.mkBrush(255, 255, 255, 240),
                                    border=pg.mkPen("#d0d7de"))
         self.readout.setZValue(100)
-        for extra in (self.hover_line, self.readout):
+        self.no_data = pg.TextItem("Nothing to show in this range", anchor=(0.5, 0.5), color="#8c959f")
+        for extra in (self.hover_line, self.readout, self.no_data):
             extra.hide()
             self.plot.addItem(extra, ignoreBounds=True)
         self._hover_proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30,
@@ -228,6 +232,10 @@ class TimeseriesChart(QWidget):
             inside = (centres >= x0 - half) & (centres <= x1 + half)
             if inside.any():
                 top = max(top, float(tops[inside].max()))
+        empty = not any(np.isfinite(np.asarray(c.y, dtype=float)).any() for c in self.curves.values())
+        self.no_data.setVisible(empty)
+        if empty:
+            self.no_data.setPos((x0 + x1) / 2, 0.5 if self.axis.unit != "ratio" else 0.05)
         if top <= 0:
             top = 1.0 if self.axis.unit != "ratio" else 0.1
         # a sliver below 0 (~9 px) so the "0" tick label is not clipped at the bottom edge; no negative tick
@@ -254,7 +262,10 @@ class TimeseriesChart(QWidget):
                 curve = self.curves[series.key] = self._new_curve(series)
             seen.add(series.key)
         for key in [k for k in self.curves if k not in seen]:
-            self.plot.removeItem(self.curves.pop(key).item)
+            gone = self.curves.pop(key)
+            self.plot.removeItem(gone.item)
+            if gone.dots is not None:
+                self.plot.removeItem(gone.dots)
         x = data.x
         if self.panel.chart == "bar":
             self._apply_bars(data, pd)
@@ -269,16 +280,29 @@ class TimeseriesChart(QWidget):
         self._fit_y()
 
     def _show_points(self, curve: _Curve) -> None:
-        """Dots where a line alone would show nothing (an isolated value) or too little (few values)."""
+        """Dots where a line alone would show nothing: every value when there are few (or the panel's style
+        is "points"), else only the isolated ones (a bucket with no neighbour to draw a segment to)."""
         y = np.asarray(curve.y, dtype=float)
         finite = np.isfinite(y)
         before = np.concatenate(([False], finite[:-1]))
         after = np.concatenate((finite[1:], [False]))
         isolated = finite & ~before & ~after
-        wanted = bool(finite.any()) and (self.panel.chart == "points" or int(finite.sum()) <= FEW_POINTS
-                                         or bool(isolated.any()))
-        curve.item.setSymbol("o" if wanted else None)
-        curve.points = wanted
+        every = self.panel.chart == "points" or int(finite.sum()) <= FEW_POINTS
+        symbol = SYMBOLS[curve.slot % len(SYMBOLS)] if curve.group is not None else "o"
+        curve.points = bool(finite.any()) and (every or bool(isolated.any()))
+        curve.item.setSymbol(symbol if every and curve.points else None)
+        # many values with a few isolated ones: dots on those only, in an item of their own (the line item's
+        # symbols would be clipped and downsampled with the line)
+        if every or not isolated.any():
+            if curve.dots is not None:
+                curve.dots.setData([], [])
+            return
+        if curve.dots is None:
+            curve.dots = pg.ScatterPlotItem(size=POINT_SIZE, symbol=symbol, brush=pg.mkBrush(curve.color),
+                                            pen=pg.mkPen("w", width=0.8))
+            self.plot.addItem(curve.dots)
+        centres = np.asarray(curve.x, dtype=float) + self.data.bucket_s / 2
+        curve.dots.setData(centres[isolated], y[isolated])
 
     def _slot(self, series: Series) -> int:
         key = f"{series.metric}.{series.agg}"
@@ -299,7 +323,7 @@ class TimeseriesChart(QWidget):
         else:
             style = LINE_STYLES[slot % len(LINE_STYLES)] if grouped else Qt.SolidLine
             pen = pg.mkPen(color, width=1.8, style=style) if self.panel.chart != "points" else None
-            item = pg.PlotDataItem(pen=pen, connect="finite", name=series.label, symbolSize=6,
+            item = pg.PlotDataItem(pen=pen, connect="finite", name=series.label, symbolSize=POINT_SIZE,
                                    symbolBrush=pg.mkBrush(color), symbolPen=pg.mkPen("w", width=0.8))
             if self.panel.chart == "area":
                 fill = QColor(color)
