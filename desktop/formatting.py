@@ -105,7 +105,8 @@ def elide_path(text: str, fits, ellipsis: str = "…") -> str:
     tail = parts[-1]
     for keep in range(len(tail) - 1, 0, -1):
         head = (keep + 1) // 2
-        candidate = f"{tail[:head]}{ellipsis}{tail[len(tail) - (keep - head):]}" if keep - head else tail[:head] + ellipsis
+        end = tail[len(tail) - (keep - head):] if keep - head else ""
+        candidate = f"{tail[:head]}{ellipsis}{end}"
         if fits(candidate):
             return candidate
     return ellipsis

@@ -237,13 +237,23 @@ def test_ticks_and_values_read_in_their_unit():
 def test_a_panel_reads_one_time_unit_and_one_call_is_singular(qtbot, ctx):
     window, page = open_board(qtbot, ctx, 1, 1360)
     assert "1 call ·" in page.toolbar.live.text()
-    assert page.view.frames["summary"].body.tiles["errors.ratio"].note.text() == "0 of 1 call"
+    tiles = page.view.frames["summary"].body.tiles
+    assert tiles["errors.ratio"].note.full_text == "0 of 1 call"
     chart = page.view.charts()["latency"]
     axis_labels(chart)                                   # the axis decides seconds or milliseconds
     i = int(np.flatnonzero(np.isfinite(chart.curves["latency_ms.p50"].y))[0])
     text = chart._readout_html(i, None)
     units = {" s<" in text, " ms<" in text}
     assert units == {True, False}                         # one unit in the read-out, as on the axis
+
+
+def test_a_latency_tile_and_its_note_share_one_unit(qtbot, ctx):
+    window, page = open_board(qtbot, ctx, 6, 1360)          # latencies 900, 1,300 and 1,700 ms
+    tile = page.view.frames["summary"].body.tiles["latency_ms.avg"]
+    assert tile.value.text().endswith(" s") and "ms" not in tile.value.text()
+    note = tile.note.full_text
+    assert note.startswith("p50 ") and note.count(" s") == 2 and "ms" not in note, note
+    assert tile.note.toolTip() == note                       # a narrow tile elides it, the tooltip keeps it
 
 
 # -- 5. small things ------------------------------------------------------------------------------------------

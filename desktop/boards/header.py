@@ -1,8 +1,6 @@
 """The board's header: its name (click to rename), its stream, the board menu and the board buttons."""
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QSizePolicy, QToolButton,
@@ -176,7 +174,8 @@ class BoardHeader(QWidget):
         self.more_menu.addAction("Duplicate", lambda: self.duplicateRequested.emit())
         self.more_menu.addSeparator()
         self.more_menu.addAction("Delete…", lambda: self.deleteRequested.emit())
-        self.more_button = QToolButton(text="⋯", toolTip="More: add panel, duplicate, delete", objectName="moreButton")
+        self.more_button = QToolButton(text="⋯", toolTip="More: add panel, duplicate, delete",
+                                       objectName="moreButton")
         self.more_button.setPopupMode(QToolButton.InstantPopup)
         self.more_button.setMenu(self.more_menu)
         self.more_button.setMinimumHeight(self.duplicate_button.sizeHint().height())

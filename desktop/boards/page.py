@@ -420,7 +420,8 @@ class BoardsPage(QWidget):
     def _live_text(self, data: BoardData) -> str:
         s = data.summary
         what = "snapshot" if self.origin == "imported" else "● live"
-        return f"{what} · {fmt.plural(s.requests, 'call')} · {time.strftime('%H:%M:%S', time.localtime(data.computed_at))}"
+        when = time.strftime('%H:%M:%S', time.localtime(data.computed_at))
+        return f"{what} · {fmt.plural(s.requests, 'call')} · {when}"
 
     # -- fetching for the requests table ---------------------------------------------------------------------------
     def _fetch_page(self, offset, limit, bucket, group, on_done) -> None:

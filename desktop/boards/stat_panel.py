@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSizePolicy, QVBoxLay
 from monitor.boards import BoardData, Panel, PanelData, StatValue, Summary
 
 from .. import formatting as fmt
-from .units import UNKNOWN, format_value
+from .header import ElidedLabel
+from .units import UNKNOWN, axis_seconds, format_value, is_missing, ms_text
 
 TILE_STYLE = """
 #statTile { background: #f6f8fa; border: 1px solid #e1e4e8; border-radius: 6px; }
@@ -20,6 +21,23 @@ TILE_STYLE = """
 #statNote { color: #57606a; font-size: 11px; }
 #statNote[warn="true"] { color: #9a6700; }
 """
+
+
+def _time_quantiles(stat: StatValue, s: Summary) -> dict[str, float | None]:
+    return s.latency_ms if stat.key == "latency_ms.avg" else s.ttft_ms if stat.key == "ttft_ms.avg" else {}
+
+
+def _in_seconds(stat: StatValue, s: Summary) -> bool:
+    """One time unit per tile: seconds when the number or its quantiles reach a second."""
+    values = [stat.value, *_time_quantiles(stat, s).values()]
+    return axis_seconds(max((v for v in values if not is_missing(v)), default=0))
+
+
+def stat_text(stat: StatValue, s: Summary) -> str:
+    """A tile's big number, in its unit (a time in the tile's one unit)."""
+    if stat.unit == "ms" and not is_missing(stat.value):
+        return ms_text(stat.value, _in_seconds(stat, s))
+    return format_value(stat.value, stat.unit)
 
 
 def stat_note(stat: StatValue, s: Summary) -> tuple[str, bool]:
@@ -40,11 +58,12 @@ def stat_note(stat: StatValue, s: Summary) -> tuple[str, bool]:
         return " · ".join(parts), False
     if key == "errors.ratio":
         return f"{fmt.count(s.errors)} of {fmt.plural(s.requests, 'call')}", bool(s.errors)
-    if key == "latency_ms.avg":
-        p = s.latency_ms
-        return f"p50 {fmt.ms(p.get('p50'))} · p95 {fmt.ms(p.get('p95'))}", False
-    if key == "ttft_ms.avg":
-        return f"p50 {fmt.ms(s.ttft_ms.get('p50'))} · p95 {fmt.ms(s.ttft_ms.get('p95'))}", False
+    if key in ("latency_ms.avg", "ttft_ms.avg"):
+        p, seconds = _time_quantiles(stat, s), _in_seconds(stat, s)
+
+        def shown(v):
+            return UNKNOWN if is_missing(v) else ms_text(v, seconds)
+        return f"p50 {shown(p.get('p50'))} · p95 {shown(p.get('p95'))}", False
     if key == "total_tokens.avg":
         return f"{fmt.plural(s.total_tokens, 'token')} in all", False
     if key == "total_tokens.sum":
@@ -97,9 +116,8 @@ class _Tile(QFrame):
         self.name = QLabel(name, objectName="statName")
         self.value = FitLabel(UNKNOWN, objectName="statValue")
         self.value.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.note = QLabel("", objectName="statNote")
-        for label in (self.name, self.note):
-            label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)    # elide rather than widen
+        self.note = ElidedLabel(Qt.ElideRight, 0, objectName="statNote")      # "…" and a tooltip, never cut
+        self.name.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)    # elide rather than widen
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 6, 12, 6)
         layout.setSpacing(0)
@@ -130,9 +148,9 @@ class StatPanel(QWidget):
             tile = self.tiles.get(stat.key)
             if tile is None:
                 continue
-            tile.value.setText(format_value(stat.value, stat.unit))
+            tile.value.setText(stat_text(stat, data.summary))
             note, warn = stat_note(stat, data.summary)
-            tile.note.setText(note)
+            tile.note.set_full_text(note)
             tile.note.setProperty("warn", "true" if warn else "false")
             tile.note.style().unpolish(tile.note)
             tile.note.style().polish(tile.note)
