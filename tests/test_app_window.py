@@ -99,6 +99,17 @@ def test_a_new_stream_from_elsewhere_joins_the_sidebar(qtbot, ctx):
     assert window.current_stream == OLD                        # a new stream does not steal the selection
 
 
+def test_the_first_stream_of_an_empty_store_is_shown_when_it_appears(qtbot, ctx):
+    window = open_window(qtbot, ctx)                           # a fresh store: nothing to show yet
+    qtbot.waitUntil(lambda: window._streams_loaded)
+    assert window.current_stream == ""
+    insert(ctx.db_path, [make_record("playground", 1), make_record("playground", 2)])
+    qtbot.waitUntil(lambda: window.sidebar.stream_count("playground") == 2, timeout=3000)
+    qtbot.waitUntil(lambda: window.current_stream == "playground", timeout=3000)
+    qtbot.waitUntil(lambda: window.requests_page.model.rowCount() == 2, timeout=3000)
+    assert window.requests_page.title.text() == "Requests — playground"
+
+
 def test_selecting_a_stream_and_the_lazy_table_in_the_window(qtbot, ctx):
     insert(ctx.db_path, [make_record(OLD, i) for i in range(PAGE_SIZE + 50)] + [make_record(NEW, 1)])
     window = open_window(qtbot, ctx, stream=NEW)
