@@ -5,8 +5,8 @@ Colours follow the group (the same in every panel); several measures in one pane
 bucket.  The bottom axis is a DateAxisItem over epoch seconds; X is linked across the board's panels.
 A hover shows the bucket, the nearest series and its value (gone when the pointer leaves or the data
 changes); a left click on a bucket emits bucketClicked(bucket start, group of the series under the pointer
-or None).  The mouse wheel scrolls the board; Ctrl+wheel or a drag zooms and pans time, and a zoomed chart
-shows a "Reset zoom" button (a double click does the same).  Y always starts at 0 and is fitted to what is
+or None).  The mouse wheel scrolls the board; Ctrl+wheel, or a drag over a span, zooms time, and a zoomed
+chart shows a "Reset zoom" button (a double click does the same).  Y always starts at 0 and is fitted to what is
 visible; counts get whole-number ticks.  Points are drawn where a series has isolated values or few points.
 """
 from __future__ import annotations
