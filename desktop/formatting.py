@@ -80,7 +80,33 @@ def count(value: int) -> str:
     return f"{value:,}"
 
 
+def plural(value: int, noun: str) -> str:
+    """ "1 call", "2 calls", "1,234 calls"."""
+    return f"{value:,} {noun}" + ("" if value == 1 else "s")
+
+
 def midnight(now: float | None = None) -> float:
     """Local midnight today, unix seconds (for "calls today")."""
     moment = datetime.fromtimestamp(now if now is not None else time.time())
     return moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def elide_path(text: str, fits, ellipsis: str = "…") -> str:
+    """A "/"-separated name shortened the way a reader scans it: whole first and last parts with the middle
+    dropped ("my-team/…/openai_logs"); then the last part elided in its middle.  `fits(text)` says whether a
+    candidate fits."""
+    if fits(text):
+        return text
+    parts = text.split("/")
+    if len(parts) >= 3:
+        for candidate in (f"{parts[0]}/{ellipsis}/{parts[-1]}", f"{ellipsis}/{parts[-1]}"):
+            if fits(candidate):
+                return candidate
+    tail = parts[-1]
+    for keep in range(len(tail) - 1, 0, -1):
+        head = (keep + 1) // 2
+        end = tail[len(tail) - (keep - head):] if keep - head else ""
+        candidate = f"{tail[:head]}{ellipsis}{end}"
+        if fits(candidate):
+            return candidate
+    return ellipsis

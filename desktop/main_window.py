@@ -328,13 +328,12 @@ class MainWindow(QMainWindow):
 
     def _on_streams_loaded(self, streams: list[StreamInfo]) -> None:
         self.sidebar.set_streams(streams, self._current_stream)
-        if not self._streams_loaded:
-            self._streams_loaded = True
-            if not self._current_stream and streams:
-                names = [s.name for s in streams]
-                last = str(self.ctx.settings.value(self._last_stream_key(), "") or "")
-                newest = max(streams, key=lambda s: s.last_ts or 0).name
-                self.select_stream(last if last in names else newest)
+        self._streams_loaded = True
+        if not self._current_stream and streams:          # at start, or the first stream of an empty store
+            names = [s.name for s in streams]
+            last = str(self.ctx.settings.value(self._last_stream_key(), "") or "")
+            newest = max(streams, key=lambda s: s.last_ts or 0).name
+            self.select_stream(last if last in names else newest)
 
     # -- live updates ----------------------------------------------------------------------------------
     def _on_records_changed(self, _max_id: int) -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QListWidget, QListWidgetItem,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHeaderView, QLabel, QListWidget, QListWidgetItem,
+                               QScrollArea, QStyledItemDelegate, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from monitor.store import StreamInfo
 
@@ -13,6 +13,7 @@ from .style import icon
 
 KEY_ROLE = Qt.UserRole
 STREAM_ROLE = Qt.UserRole + 1
+MIN_ROWS = 3            # a list always shows this many rows (or all it has); more rows scroll
 
 
 def _heading(text: str) -> QLabel:
@@ -20,9 +21,29 @@ def _heading(text: str) -> QLabel:
 
 
 def _fit_height(view: QAbstractItemView, rows: int) -> None:
-    """No taller than its rows: sections sit one under the other; a long list still scrolls."""
-    row = view.sizeHintForRow(0) if rows else view.fontMetrics().height() + 12
-    view.setMaximumHeight(max(rows, 1) * (row + 1) + 2 * view.frameWidth() + 6)
+    """No taller than its rows (sections sit one under the other) and never shorter than MIN_ROWS of them,
+    whatever the window's height; a long list scrolls.  The new size applies now, not at the next layout
+    pass: a click right after an update must land on the row it sees."""
+    row = max(view.sizeHintForRow(0) if rows else 0, view.fontMetrics().height() + 8)
+    extra = 2 * view.frameWidth() + 6
+
+    def height(n: int) -> int:
+        return max(n, 1) * (row + 1) + extra
+    view.setMinimumHeight(height(min(rows, MIN_ROWS)))
+    view.setMaximumHeight(height(rows))
+    parent = view.parentWidget()
+    if parent is not None and parent.layout() is not None:
+        parent.layout().activate()
+
+
+class PathElideDelegate(QStyledItemDelegate):
+    """Stream names shortened by their parts: "my-team/…/openai_logs" (the whole name is in the tooltip)."""
+
+    def initStyleOption(self, option, index) -> None:      # noqa: N802 (Qt's name)
+        super().initStyleOption(option, index)
+        room = option.rect.width() - option.decorationSize.width() - 28       # icon, gap, padding
+        metrics = option.fontMetrics
+        option.text = fmt.elide_path(option.text, lambda t: metrics.horizontalAdvance(t) <= room)
 
 
 class Sidebar(QWidget):
@@ -46,6 +67,7 @@ class Sidebar(QWidget):
         self.streams.setIndentation(0)
         self.streams.setUniformRowHeights(True)
         self.streams.setTextElideMode(Qt.ElideMiddle)
+        self.streams.setItemDelegateForColumn(0, PathElideDelegate(self.streams))
         self.streams.header().setStretchLastSection(False)
         self.streams.header().setSectionResizeMode(0, QHeaderView.Stretch)
         self.streams.header().setSectionResizeMode(1, QHeaderView.ResizeToContents)
@@ -55,12 +77,23 @@ class Sidebar(QWidget):
         self.boards = QListWidget(objectName="boardList")
         self.boards.setIconSize(QSize(16, 16))
         # Long board names ("OpenAI Monitor Board · team/project/stream") elide; the tooltip has it all.
-        self.boards.setTextElideMode(Qt.ElideRight)
+        self.boards.setTextElideMode(Qt.ElideMiddle)
         self.boards.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.boards.itemActivated.connect(self._on_boards_item_activated)
         self.boards.itemClicked.connect(self._on_boards_item_activated)
 
-        layout = QVBoxLayout(self)
+        # the sections scroll as a whole when the window is too short for them all
+        content = QWidget(objectName="sidebarContent")
+        scroll = QScrollArea(self, widgetResizable=True, frameShape=QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
+        scroll.viewport().setAutoFillBackground(False)
+        content.setAutoFillBackground(False)
+        self.scroll = scroll
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(content)
         layout.setContentsMargins(6, 4, 6, 6)
         layout.setSpacing(0)
         layout.addWidget(self.pages)
@@ -129,7 +162,7 @@ class Sidebar(QWidget):
             item.setText(1, fmt.count(info.calls))
             when = f"last call {fmt.full_time(info.last_ts)}" if info.last_ts else "no calls yet"
             origin = " · imported from a board file" if info.origin == "imported" else ""
-            item.setToolTip(0, f"{info.name}\n{fmt.count(info.calls)} calls · {when}{origin}")
+            item.setToolTip(0, f"{info.name}\n{fmt.plural(info.calls, 'call')} · {when}{origin}")
         if current:
             self._select_stream_item(current)
         self.streams.blockSignals(False)

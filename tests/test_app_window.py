@@ -4,14 +4,19 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from datetime import datetime
+from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
+from desktop import formatting as fmt
 from desktop.main_window import MainWindow
+from desktop.sidebar import Sidebar
 from desktop.requests.model import PAGE_SIZE
 from monitor.boards.repository import new_template_board
+from monitor.store import StreamInfo
 
 try:
     from tests.app_helpers import insert, make_context, make_record, temp_settings
@@ -35,12 +40,27 @@ def open_window(qtbot, ctx, **kwargs) -> MainWindow:
     return window
 
 
-def test_opens_with_streams_counts_and_the_newest_stream_selected(qtbot, ctx):
-    now = time.time()
-    insert(ctx.db_path, [make_record(OLD, i, ts=now - 7200 + i) for i in range(3)]
-           + [make_record(NEW, i, ts=now - 60 + i) for i in range(7)])
+def just_after_midnight() -> float:
+    """00:20 local time on a fixed day: the hour at which "2 hours ago" is yesterday."""
+    return datetime(2026, 3, 10, 0, 20).timestamp()
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The app's clock (desktop.formatting's "now") fixed at just_after_midnight(), in any time zone."""
+    now = just_after_midnight()
+    monkeypatch.setattr(fmt, "time", SimpleNamespace(time=lambda: now))
+    return now
+
+
+def test_opens_with_streams_counts_and_the_newest_stream_selected(qtbot, ctx, clock):
+    today = fmt.midnight()                   # the same local midnight the status bar counts from
+    assert today <= clock < today + 3600
+    yesterday = [make_record(OLD, 10 + i, ts=today - 7200 + i) for i in range(2)]      # not counted
+    insert(ctx.db_path, yesterday + [make_record(OLD, i, ts=today + 60 + i) for i in range(3)]
+           + [make_record(NEW, i, ts=today + 600 + i) for i in range(7)])
     window = open_window(qtbot, ctx)
-    qtbot.waitUntil(lambda: window.sidebar.stream_count(OLD) == 3 and window.sidebar.stream_count(NEW) == 7)
+    qtbot.waitUntil(lambda: window.sidebar.stream_count(OLD) == 5 and window.sidebar.stream_count(NEW) == 7)
     assert window.current_stream == NEW                        # nothing saved yet: the most recently used
     qtbot.waitUntil(lambda: window.requests_page.model.rowCount() == 7)
     assert window.current_page == "requests"
@@ -79,6 +99,17 @@ def test_a_new_stream_from_elsewhere_joins_the_sidebar(qtbot, ctx):
     assert window.current_stream == OLD                        # a new stream does not steal the selection
 
 
+def test_the_first_stream_of_an_empty_store_is_shown_when_it_appears(qtbot, ctx):
+    window = open_window(qtbot, ctx)                           # a fresh store: nothing to show yet
+    qtbot.waitUntil(lambda: window._streams_loaded)
+    assert window.current_stream == ""
+    insert(ctx.db_path, [make_record("playground", 1), make_record("playground", 2)])
+    qtbot.waitUntil(lambda: window.sidebar.stream_count("playground") == 2, timeout=3000)
+    qtbot.waitUntil(lambda: window.current_stream == "playground", timeout=3000)
+    qtbot.waitUntil(lambda: window.requests_page.model.rowCount() == 2, timeout=3000)
+    assert window.requests_page.title.text() == "Requests — playground"
+
+
 def test_selecting_a_stream_and_the_lazy_table_in_the_window(qtbot, ctx):
     insert(ctx.db_path, [make_record(OLD, i) for i in range(PAGE_SIZE + 50)] + [make_record(NEW, 1)])
     window = open_window(qtbot, ctx, stream=NEW)
@@ -93,6 +124,58 @@ def test_selecting_a_stream_and_the_lazy_table_in_the_window(qtbot, ctx):
     qtbot.waitUntil(lambda: window.requests_page.model.rowCount() == PAGE_SIZE)
     assert window.requests_page.model.canFetchMore()
     assert window.windowTitle().startswith(OLD)
+
+
+def _rows_visible(view, items) -> bool:
+    return all(view.viewport().rect().contains(view.visualItemRect(item)) for item in items)
+
+
+def test_the_stream_list_shows_every_row_as_soon_as_it_is_filled(qtbot):
+    sidebar = Sidebar()
+    qtbot.addWidget(sidebar)
+    sidebar.resize(230, 700)
+    sidebar.show()
+    qtbot.waitExposed(sidebar)
+    sidebar.set_streams([StreamInfo(OLD, 3, 1.0, "local"), StreamInfo(NEW, 7, 2.0, "local")])
+    tree = sidebar.streams
+    items = [tree.topLevelItem(i) for i in range(2)]
+    assert _rows_visible(tree, items), (tree.height(), [tree.visualItemRect(i) for i in items])   # no event loop
+    qtbot.mouseClick(tree.viewport(), Qt.LeftButton, pos=tree.visualItemRect(items[1]).center())
+    assert tree.currentItem() is items[1]
+
+
+@pytest.mark.parametrize("height", [260, 420, 900])
+def test_sidebar_lists_show_their_rows_at_any_window_height(qtbot, height):
+    sidebar = Sidebar()
+    qtbot.addWidget(sidebar)
+    for key in ("playground", "boards", "requests"):
+        sidebar.add_page(key, key.title())
+    sidebar.resize(230, height)
+    sidebar.show()
+    qtbot.waitExposed(sidebar)
+    sidebar.set_streams([StreamInfo(f"team/app{i}/openai_logs", i, float(i), "local") for i in range(2)])
+    sidebar.set_boards([(f"Board {i}", "team/app0/openai_logs") for i in range(80)])
+    qtbot.wait(20)
+    tree, boards = sidebar.streams, sidebar.boards
+    assert _rows_visible(tree, [tree.topLevelItem(0), tree.topLevelItem(1)])
+    shown = [boards.item(i) for i in range(boards.count())
+             if boards.viewport().rect().contains(boards.visualItemRect(boards.item(i)))]
+    assert len(shown) >= 3                                 # many boards: a few rows show, the rest scroll
+    qtbot.waitUntil(lambda: boards.verticalScrollBar().maximum() > 0)
+
+
+def test_sidebar_names_elide_in_the_middle(qtbot):
+    sidebar = Sidebar()
+    qtbot.addWidget(sidebar)
+    assert sidebar.streams.textElideMode() == Qt.ElideMiddle and sidebar.boards.textElideMode() == Qt.ElideMiddle
+    sidebar.set_streams([StreamInfo("my-team/weave/openai_logs", 1, 1.0, "local")])
+    assert sidebar.streams.topLevelItem(0).toolTip(0).startswith("my-team/weave/openai_logs")
+    assert fmt.plural(1, "call") in sidebar.streams.topLevelItem(0).toolTip(0)
+    name = "my-team/weave/openai_logs"
+    assert fmt.elide_path(name, lambda t: len(t) <= 30) == name
+    assert fmt.elide_path(name, lambda t: len(t) <= 21) == "my-team/…/openai_logs"
+    assert fmt.elide_path(name, lambda t: len(t) <= 14) == "…/openai_logs"
+    assert len(fmt.elide_path(name, lambda t: len(t) <= 8)) <= 8
 
 
 def test_boards_page_offers_the_template_and_its_file_actions_are_in_the_file_menu(qtbot, ctx):

@@ -15,9 +15,8 @@ from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from desktop.boards import BoardsPage
-from desktop.boards.stat_panel import StatPanel
+from desktop.boards.stat_panel import StatPanel, stat_text
 from desktop.boards.timeseries import TimeseriesChart
-from desktop.boards.units import format_value
 from monitor.boards import TimeRange, compute_board, list_boards
 from monitor.profiles import ProfileStore
 from monitor.record import Record
@@ -109,7 +108,7 @@ def assert_draws(page, expected) -> None:
             tiles = page.view.frames[pd.id].body
             assert isinstance(tiles, StatPanel)
             for stat in pd.stats:
-                assert tiles.value_text(stat.key) == format_value(stat.value, stat.unit)
+                assert tiles.value_text(stat.key) == stat_text(stat, expected.summary)
 
 
 def computed(ctx, page):
@@ -131,7 +130,7 @@ def test_template_board_draws_exactly_the_computed_data(qtbot, ctx, page):
     summary = page.view.frames["summary"].body
     unpriced = sum(1 for r in sample_records() if r.cost_usd is None and r.status == "success")
     assert unpriced == 14                                       # my-local-model has no price
-    assert f"+{unpriced} unpriced" in summary.tiles["cost_usd.sum"].note.text()
+    assert f"+{unpriced} unpriced" in summary.tiles["cost_usd.sum"].note.full_text
     latency = page.view.charts()["latency"]
     assert isinstance(latency, TimeseriesChart)
     # what is on screen: once the view has ranged over the data, getData() is every point (no clipping)
@@ -236,7 +235,7 @@ def test_rename_through_the_title_persists_and_a_clash_is_refused(qtbot, ctx, pa
     title.selectAll()
     qtbot.keyClicks(title, "Latency watch")
     qtbot.keyClick(title, Qt.Key_Return)
-    qtbot.waitUntil(lambda: "already exists" in page.header.message.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "already exists" in page.header.message.full_text, timeout=5000)
     assert title.text() == old and page.spec.name == old           # the name is restored
     store = Store(ctx.db_path)
     assert sorted(b.name for b in list_boards(store)) == sorted([old, "Latency watch"])
@@ -363,7 +362,7 @@ def test_export_then_import_in_the_app_gives_identical_curves(qtbot, ctx, page, 
     stats = {k: t.value.text() for k, t in page.view.frames["summary"].body.tiles.items()}
     path = tmp_path / "shared.board.json"
     page.export_board_file(path, include_content=False)
-    qtbot.waitUntil(lambda: "Exported 60 calls" in page.header.message.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "Exported 60 calls" in page.header.message.full_text, timeout=5000)
     assert json.loads(path.read_text())["content"] == "numbers"
 
     opened = []

@@ -34,6 +34,7 @@ class BoardView(QScrollArea):
     removePanelRequested = Signal(str)
     movePanelRequested = Signal(str, str)
     bucketClicked = Signal(float, object)       # also shown in the table panel, if the board has one
+    drillChanged = Signal(str)                  # what the table is narrowed to by a chart click ("" = nothing)
 
     def __init__(self, fetch_page: PageFetcher, fetch_record: RecordFetcher, parent: QWidget | None = None):
         super().__init__(parent)
@@ -45,6 +46,7 @@ class BoardView(QScrollArea):
         self.spec: BoardSpec | None = None
         self.data: BoardData | None = None
         self.frames: dict[str, PanelFrame] = {}
+        self.zoomed = False                  # the user zoomed time (all charts are linked): "Reset zoom" shows
         self.canvas = QWidget(objectName="boardCanvas")
         self.canvas.setStyleSheet("#boardCanvas { background: #f6f8fa; }")
         self.grid = QGridLayout(self.canvas)
@@ -62,6 +64,8 @@ class BoardView(QScrollArea):
         self.spec = spec
         if old is None or old.group_by != spec.group_by or old.stream != spec.stream:
             self.colors.reset()
+        refit = old is None or (old.time_range, old.bucket_s, old.stream) != (spec.time_range, spec.bucket_s,
+                                                                                spec.stream)
         wanted = {p.id: p for p in spec.panels}
         for pid in list(self.frames):
             frame = self.frames[pid]
@@ -74,6 +78,8 @@ class BoardView(QScrollArea):
                 self.frames[p.id] = self._build(p)
         self._lay_out()
         self._link_x()
+        if refit:
+            self.reset_zoom()                         # a new time range is shown whole, and followed live
         for pid, frame in self.frames.items():
             frame.set_moves_enabled({d: can_move(spec.panels, pid, d) for d in ("left", "right", "up", "down")})
 
@@ -81,10 +87,14 @@ class BoardView(QScrollArea):
         if panel.kind == "timeseries":
             body = TimeseriesChart(panel, self.colors)
             body.bucketClicked.connect(self._on_chart_bucket_clicked)
+            body.zoomedByUser.connect(self._on_chart_zoomed_by_user)
+            body.resetZoomRequested.connect(self.reset_zoom)
+            body.set_zoomed(self.zoomed)
         elif panel.kind == "stat":
             body = StatPanel(panel)
         else:
             body = RequestsTablePanel(panel, self._fetch_page, self._fetch_record)
+            body.filterChanged.connect(self.drillChanged)
         frame = PanelFrame(panel, body)
         frame.editRequested.connect(self.editPanelRequested)
         frame.removeRequested.connect(self.removePanelRequested)
@@ -124,6 +134,17 @@ class BoardView(QScrollArea):
         if charts:
             charts[0].plot.setXLink(None)
 
+    # -- zoom -------------------------------------------------------------------------------------------------
+    def _on_chart_zoomed_by_user(self) -> None:
+        self.zoomed = True
+        for chart in self.charts().values():
+            chart.set_zoomed(True)
+
+    def reset_zoom(self) -> None:
+        self.zoomed = False
+        for chart in self.charts().values():
+            chart.set_zoomed(False)
+
     # -- data -----------------------------------------------------------------------------------------------
     def apply(self, data: BoardData) -> None:
         """Show one refresh (ticks included): every panel updates in place."""
@@ -144,6 +165,12 @@ class BoardView(QScrollArea):
         for table in self.tables():
             table.set_grouped(bool(self.spec and self.spec.group_by))
             table.reload()
+
+    def clear_drill(self) -> None:
+        """Undo a chart click: every table shows all the board's calls again."""
+        for table in self.tables():
+            if table.bucket is not None:
+                table.clear_bucket()
 
     def tables(self) -> list[RequestsTablePanel]:
         return [f.body for f in self.frames.values() if isinstance(f.body, RequestsTablePanel)]

@@ -31,6 +31,7 @@ from monitor.boards import (BoardData, BoardError, BoardSpec, Measure, Panel, de
                             rename_board, save_board)
 from monitor.boards.repository import first_error
 
+from .. import formatting as fmt
 from ..context import AppContext
 from ..throttle import Throttle
 from . import jobs
@@ -68,6 +69,7 @@ class BoardsPage(QWidget):
         self._version = 0               # bumped on every spec change: older refresh answers are dropped
         self._drawn_version = -1
         self._stale = False
+        self._message_after_open: tuple[str, bool] | None = None    # said once the board it is about shows
         self.files = FileActions(self)
         self._build()
         self.header.export_button.setMenu(self.files.menu)
@@ -93,6 +95,8 @@ class BoardsPage(QWidget):
         self.view.removePanelRequested.connect(self._on_remove_panel_requested)
         self.view.movePanelRequested.connect(self._on_move_panel_requested)
         self.budgets = BoardBudgets(self)                # budget cards, threshold lines, Budgets… (budgets_ui.py)
+        self.view.drillChanged.connect(self.toolbar.set_drill)
+        self.toolbar.drill_chip.clicked.connect(self.view.clear_drill)
         board = QWidget()
         column = QVBoxLayout(board)
         column.setContentsMargins(0, 0, 0, 0)
@@ -165,7 +169,7 @@ class BoardsPage(QWidget):
             return
         name, path = self.spec.name, str(path)
         self.ctx.db.submit(lambda store: jobs.export_file(store, name, path, include_content),
-                           lambda r: self._say(f"Exported {r.count:,} calls to {Path(path).name}"
+                           lambda r: self._say(f"Exported {fmt.plural(r.count, 'call')} to {Path(path).name}"
                                                + ("" if include_content else " (no prompts or outputs)"), ok=True),
                            self._on_file_failed)
 
@@ -174,7 +178,7 @@ class BoardsPage(QWidget):
             return
         spec, path = self.spec, str(path)
         self.ctx.db.submit(lambda store: jobs.export_records_csv(store, spec, path),
-                           lambda r: self._say(f"Wrote {r.count:,} calls to {Path(path).name}", ok=True),
+                           lambda r: self._say(f"Wrote {fmt.plural(r.count, 'call')} to {Path(path).name}", ok=True),
                            self._on_file_failed)
 
     def save_png(self, path) -> bool:
@@ -232,7 +236,12 @@ class BoardsPage(QWidget):
         self.data = None
         self.stack.setCurrentIndex(1)
         self.files.set_board_open(True)
-        self.header.set_board(spec.name, spec.stream, origin == "imported")
+        self.header.set_board(spec.name, spec.stream, origin == "imported")      # clears the last board's message
+        self.view.clear_drill()
+        self.toolbar.set_drill("")
+        if self._message_after_open is not None:
+            self._say(*self._message_after_open)
+            self._message_after_open = None
         self._set_spec(spec, save=False)
         self.ctx.settings.setValue(self._last_board_key(spec.stream), spec.name)
         stream = spec.stream
@@ -417,7 +426,8 @@ class BoardsPage(QWidget):
     def _live_text(self, data: BoardData) -> str:
         s = data.summary
         what = "snapshot" if self.origin == "imported" else "● live"
-        return f"{what} · {s.requests:,} calls · {time.strftime('%H:%M:%S', time.localtime(data.computed_at))}"
+        when = time.strftime('%H:%M:%S', time.localtime(data.computed_at))
+        return f"{what} · {fmt.plural(s.requests, 'call')} · {when}"
 
     # -- fetching for the requests table ---------------------------------------------------------------------------
     def _fetch_page(self, offset, limit, bucket, group, on_done) -> None:
@@ -437,8 +447,8 @@ class BoardsPage(QWidget):
             QMessageBox.warning(self, "Can't open this board file", result.message)
             return
         self.boardsChanged.emit()
+        self._message_after_open = (f"Opened “{result.board}” (an imported copy in stream “{result.stream}”)", True)
         self.open_board(result.board)
-        self._say(f"Opened “{result.board}” (an imported copy in stream “{result.stream}”)", ok=True)
 
     def _on_file_failed(self, message: str) -> None:
         QMessageBox.warning(self, "Board file", message)

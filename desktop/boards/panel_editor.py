@@ -67,7 +67,7 @@ class PanelEditor(QDialog):
         self.kind.setCurrentIndex(self.kind.findData(panel.kind))
         self.kind.setEnabled(new)
         self.chart = QComboBox()
-        for value in ("line", "bar", "area"):
+        for value in ("line", "bar", "area", "points"):
             self.chart.addItem(value.capitalize(), value)
         self.chart.setCurrentIndex(self.chart.findData(panel.chart))
         self.split = QCheckBox("One series per group (when the board is grouped)", checked=panel.split_by_group)

@@ -120,6 +120,7 @@ class BoardRequestsModel(QAbstractTableModel):
 
 
 class RequestsTablePanel(QWidget):
+    filterChanged = Signal(str)                 # what a chart click narrowed the table to ("" = every call)
     selectionShown = Signal(object)        # the Record now in the detail pane (or None)
 
     def __init__(self, panel: Panel, fetch_page: PageFetcher, fetch_record: RecordFetcher,
@@ -206,9 +207,10 @@ class RequestsTablePanel(QWidget):
         text = bucket_text(self.bucket, self.bucket_s) if on else ""
         if on and self.group is not None:
             text += f" · {self.group}"
-        self.chip.setText(text)
+        self.chip.setText(f"Filtered to {text}" if on else "")
         self.chip.setVisible(on)
         self.clear_button.setVisible(on)
+        self.filterChanged.emit(text)
 
     def reload(self, fresh: bool = False) -> None:
         """Read the rows again (after a refresh: new calls on top); keeps the selection by id."""

@@ -3,9 +3,11 @@
 Colours follow the group (the same in every panel); several measures in one panel differ by line style
 (lines) or shade (bars).  Bars of one measure stack by group; several measures sit side by side in the
 bucket.  The bottom axis is a DateAxisItem over epoch seconds; X is linked across the board's panels.
-A hover shows the bucket, the nearest series and its value; a left click on a bucket emits
-bucketClicked(bucket start, group of the series under the pointer or None); wheel/drag zoom and pan
-time, a double click shows the whole range again.
+A hover shows the bucket, the nearest series and its value (gone when the pointer leaves or the data
+changes); a left click on a bucket emits bucketClicked(bucket start, group of the series under the pointer
+or None).  The mouse wheel scrolls the board; Ctrl+wheel, or a drag over a span, zooms time, and a zoomed
+chart shows a "Reset zoom" button (a double click does the same).  Y always starts at 0 and is fitted to what is
+visible; counts get whole-number ticks.  Points are drawn where a series has isolated values or few points.
 """
 from __future__ import annotations
 
@@ -14,18 +16,22 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QPushButton, QVBoxLayout, QWidget
 
 from monitor.boards import BoardData, Panel, PanelData, Series
 
 from .colors import GroupColors
-from .units import bucket_text, format_value, is_missing, tick
+from .units import INTEGER_UNITS, axis_seconds, bucket_text, format_value, is_missing, ms_text, tick
 
 LINE_STYLES = (Qt.SolidLine, Qt.DashLine, Qt.DotLine, Qt.DashDotLine)
+SYMBOLS = ("o", "t", "s", "d")            # dots tell measures apart as line styles do (p50 ●, p95 ▼, p99 ■)
 BAR_SHADES = (255, 165, 105, 60)          # alpha per measure when bars of several measures share colours
 PICK_PIXELS = 14                          # a click this close to a line picks its group
+POINT_SIZE = 6
+FEW_POINTS = 40                           # a series with at most this many values gets a dot on each
+Y_HEADROOM = 1.08                         # the highest visible value sits a little below the top
 AXIS_PEN = "#d0d7de"
 TEXT_COLOR = "#57606a"
 
@@ -33,18 +39,54 @@ pg.setConfigOptions(antialias=True, background="w", foreground=TEXT_COLOR)
 
 
 class UnitAxis(pg.AxisItem):
-    """Left axis whose ticks read in the panel's unit ($0.02, 40%, 1.2 s, 3.4k)."""
+    """Left axis whose ticks read in the panel's unit ($0.02, 40%, 1.2 s, 3.4k): one time unit for the
+    whole axis, whole-number steps for counts, and never two ticks with the same text."""
 
     def __init__(self, unit: str):
         super().__init__("left")
         self.unit = unit
+        self.seconds = False                 # ms panels: does the axis (and the read-out) speak seconds?
 
-    def tickStrings(self, values, scale, spacing):   # noqa: N802 (pyqtgraph's name)
+    def tickSpacing(self, minVal, maxVal, size):    # noqa: N802 (pyqtgraph's name)
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if self.unit in INTEGER_UNITS:
+            levels = [(max(spacing, 1.0), offset) for spacing, offset in levels if spacing >= 1] or [(1.0, 0)]
+        return levels
+
+    def tickValues(self, minVal, maxVal, size):     # noqa: N802
+        # the view keeps a sliver below 0 for the "0" label: no tick (and no label) below 0
+        return [(spacing, [v for v in values if v >= -spacing * 1e-6]) for spacing, values
+                in super().tickValues(minVal, maxVal, size)]
+
+    def tickStrings(self, values, scale, spacing):   # noqa: N802
         unit = self.unit
-        if unit == "ms":                     # one unit for the whole axis: 0.5 s, 1 s, 1.5 s — or 200 ms
-            seconds = any(abs(v * scale) >= 1000 for v in values)
-            return [(f"{v * scale / 1000:.3g} s" if seconds else f"{v * scale:.0f} ms") for v in values]
-        return [tick(v * scale, unit, spacing * scale) for v in values]
+        values = [v * scale for v in values]
+        spacing = spacing * scale
+        if unit == "ms":
+            self.seconds = axis_seconds(max((abs(v) for v in values), default=0))
+            return [ms_text(v, self.seconds, spacing) for v in values]
+        return [tick(v, unit, spacing) for v in values]
+
+
+class BoardViewBox(pg.ViewBox):
+    """The wheel scrolls the board (the event goes on to the scroll area); Ctrl+wheel zooms time, and a
+    left drag draws the time span to zoom into."""
+
+    def __init__(self):
+        super().__init__()
+        self.setMouseMode(pg.ViewBox.RectMode)
+
+    def wheelEvent(self, ev, axis=None):        # noqa: N802 (pyqtgraph's name)
+        if ev.modifiers() & Qt.ControlModifier:
+            super().wheelEvent(ev, axis)
+        else:
+            ev.ignore()
+
+    def mouseDragEvent(self, ev, axis=None):    # noqa: N802
+        if ev.button() == Qt.LeftButton and axis is None:
+            super().mouseDragEvent(ev, axis)
+        else:
+            ev.ignore()
 
 
 class _Curve:
@@ -59,10 +101,14 @@ class _Curve:
         self.y = np.zeros(0)
         self.y0 = np.zeros(0)             # stacked bars: where this series' bar starts
         self.color = QColor()
+        self.points = False               # drawn with dots (on each value, or on the isolated ones)
+        self.dots = None                  # a ScatterPlotItem for the isolated values of a long series
 
 
 class TimeseriesChart(QWidget):
     bucketClicked = Signal(float, object)       # bucket start (epoch s), group label or None
+    zoomedByUser = Signal()                     # the user zoomed or panned time (linked charts follow)
+    resetZoomRequested = Signal()
 
     def __init__(self, panel: Panel, colors: GroupColors, parent: QWidget | None = None):
         super().__init__(parent)
@@ -74,7 +120,9 @@ class TimeseriesChart(QWidget):
         self._measures = [m.key for m in panel.measures]
         unit = panel.measures[0].unit if panel.measures else ""
         self.axis = UnitAxis(unit)
-        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom"), "left": self.axis})
+        self.zoomed = False
+        self.plot = pg.PlotWidget(viewBox=BoardViewBox(),
+                                  axisItems={"bottom": pg.DateAxisItem(orientation="bottom"), "left": self.axis})
         self.plot.setMinimumHeight(120)
         item = self.plot.getPlotItem()
         item.setMenuEnabled(True)
@@ -82,29 +130,118 @@ class TimeseriesChart(QWidget):
         item.showGrid(x=False, y=True, alpha=0.12)
         item.setClipToView(True)                                  # long ranges: draw what is visible only
         item.setDownsampling(auto=True, mode="peak")
-        item.getViewBox().setMouseEnabled(x=True, y=False)        # zoom time; values follow (auto-visible)
-        item.getViewBox().setAutoVisible(y=True)
-        item.getViewBox().setDefaultPadding(0.02)
+        vb = item.getViewBox()
+        vb.setMouseEnabled(x=True, y=False)        # zoom time; Y is fitted to what is visible (_fit_y)
+        vb.enableAutoRange(x=False, y=False)
+        vb.setDefaultPadding(0.0)
+        vb.sigXRangeChanged.connect(self._fit_y)
+        vb.sigRangeChangedManually.connect(self._on_view_box_range_changed_manually)
         for name in ("left", "bottom"):
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(AXIS_PEN))
             axis.setTextPen(pg.mkPen(TEXT_COLOR))
             axis.setStyle(tickLength=-4, tickTextOffset=4)
-        item.getAxis("left").setWidth(60)            # the same in every panel: plots line up
+        item.getAxis("left").setWidth(72)            # the same in every panel: plots line up
         item.layout.setContentsMargins(0, 4, 8, 0)
         self.hover_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#8c959f", width=1, style=Qt.DotLine))
         self.readout = pg.TextItem(anchor=(0, 1), color="#24292f", fill=pg.mkBrush(255, 255, 255, 240),
                                    border=pg.mkPen("#d0d7de"))
         self.readout.setZValue(100)
-        for extra in (self.hover_line, self.readout):
+        self.no_data = pg.TextItem("Nothing to show in this range", anchor=(0.5, 0.5), color="#8c959f")
+        for extra in (self.hover_line, self.readout, self.no_data):
             extra.hide()
             self.plot.addItem(extra, ignoreBounds=True)
         self._hover_proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30,
                                            slot=self._on_scene_mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+        self.plot.viewport().installEventFilter(self)         # the read-out goes when the pointer leaves
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
+        self.reset_button = QPushButton("Reset zoom", self, objectName="resetZoomButton")
+        self.reset_button.setToolTip("Show the board's whole time range again and follow new calls")
+        self.reset_button.setCursor(Qt.PointingHandCursor)
+        self.reset_button.setStyleSheet("#resetZoomButton { background: #ddf4ff; color: #0550ae; border: 1px solid "
+                                        "#54aeff; border-radius: 4px; padding: 1px 8px; font-size: 11px; }")
+        self.reset_button.clicked.connect(self.resetZoomRequested)
+        self.reset_button.hide()
+
+    def resizeEvent(self, event) -> None:       # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        hint = self.reset_button.sizeHint()
+        self.reset_button.setGeometry(self.width() - hint.width() - 12, 2, hint.width(), hint.height())
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if event.type() == QEvent.Leave:
+            self.hide_readout()
+        elif event.type() == QEvent.Wheel and not event.modifiers() & Qt.ControlModifier:
+            return self._scroll_page(event)
+        return False
+
+    def _scroll_page(self, event) -> bool:
+        """A plain wheel scrolls the scroll area the chart sits in (the board), not the chart."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QAbstractScrollArea):
+            parent = parent.parentWidget()
+        if parent is None:
+            return False
+        horizontal = abs(event.angleDelta().x()) > abs(event.angleDelta().y())
+        bar = parent.horizontalScrollBar() if horizontal else parent.verticalScrollBar()
+        QApplication.sendEvent(bar, event)
+        return True
+
+    def hide_readout(self) -> None:
+        self.hover_line.hide()
+        self.readout.hide()
+
+    # -- zoom -----------------------------------------------------------------------------------------------
+    def _on_view_box_range_changed_manually(self, _mask) -> None:
+        self.zoomedByUser.emit()
+
+    def set_zoomed(self, zoomed: bool) -> None:
+        """Zoomed: the view keeps the user's time span; not zoomed: it shows the board's range and follows it."""
+        self.zoomed = zoomed
+        self.reset_button.setVisible(zoomed)
+        self.reset_button.raise_()
+        if not zoomed:
+            self._fit_x()
+
+    def _fit_x(self) -> None:
+        d = self.data
+        if d is None or self.zoomed:
+            return
+        start, end = float(d.start), float(d.end)
+        if not end > start:
+            end = start + max(d.bucket_s, 1)
+        self.view_box.setXRange(start, end, padding=0.01)
+
+    def _fit_y(self) -> None:
+        """Y from 0 to a little above the highest value in view (never negative, never a zero-height range)."""
+        if self.data is None:
+            return
+        (x0, x1), _ = self.view_box.viewRange()
+        top = 0.0
+        half = self.data.bucket_s / 2
+        for c in self.curves.values():
+            if not len(c.y):
+                continue
+            tops = np.nan_to_num(np.asarray(c.y, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)
+            if len(c.y0) == len(tops):
+                tops = tops + c.y0
+            centres = np.asarray(c.x, dtype=float) + half
+            inside = (centres >= x0 - half) & (centres <= x1 + half)
+            if inside.any():
+                top = max(top, float(tops[inside].max()))
+        empty = not any(np.isfinite(np.asarray(c.y, dtype=float)).any() for c in self.curves.values())
+        self.no_data.setVisible(empty)
+        if empty:
+            self.no_data.setPos((x0 + x1) / 2, 0.5 if self.axis.unit != "ratio" else 0.05)
+        if top <= 0:
+            top = 1.0 if self.axis.unit != "ratio" else 0.1
+        # a sliver below 0 (~9 px) so the "0" tick label is not clipped at the bottom edge; no negative tick
+        high = top * Y_HEADROOM
+        sliver = high * 9 / max(self.view_box.height() - 9, 40)
+        self.view_box.setYRange(-sliver, high, padding=0)
 
     @property
     def view_box(self) -> pg.ViewBox:
@@ -113,7 +250,11 @@ class TimeseriesChart(QWidget):
     # -- data ---------------------------------------------------------------------------------------------
     def apply(self, data: BoardData, pd: PanelData) -> None:
         """Show a refresh: existing items get setData/setOpts, new series get an item, gone ones leave."""
+        old_data, old_pd = self.data, self.pd
         self.data, self.pd = data, pd
+        if (old_pd is None or [s.key for s in old_pd.series] != [s.key for s in pd.series]
+                or len(old_data.x) != len(data.x) or (len(data.x) and old_data.x[0] != data.x[0])):
+            self.hide_readout()                 # the buckets or series it spoke of are gone (a regroup, a range)
         seen = set()
         for series in pd.series:
             curve = self.curves.get(series.key)
@@ -121,7 +262,10 @@ class TimeseriesChart(QWidget):
                 curve = self.curves[series.key] = self._new_curve(series)
             seen.add(series.key)
         for key in [k for k in self.curves if k not in seen]:
-            self.plot.removeItem(self.curves.pop(key).item)
+            gone = self.curves.pop(key)
+            self.plot.removeItem(gone.item)
+            if gone.dots is not None:
+                self.plot.removeItem(gone.dots)
         x = data.x
         if self.panel.chart == "bar":
             self._apply_bars(data, pd)
@@ -130,7 +274,35 @@ class TimeseriesChart(QWidget):
             for series in pd.series:
                 curve = self.curves[series.key]
                 curve.x, curve.y = x, series.y
+                self._show_points(curve)            # before setData: no dots asked of an all-empty series
                 curve.item.setData(centres, series.y)
+        self._fit_x()
+        self._fit_y()
+
+    def _show_points(self, curve: _Curve) -> None:
+        """Dots where a line alone would show nothing: every value when there are few (or the panel's style
+        is "points"), else only the isolated ones (a bucket with no neighbour to draw a segment to)."""
+        y = np.asarray(curve.y, dtype=float)
+        finite = np.isfinite(y)
+        before = np.concatenate(([False], finite[:-1]))
+        after = np.concatenate((finite[1:], [False]))
+        isolated = finite & ~before & ~after
+        every = self.panel.chart == "points" or int(finite.sum()) <= FEW_POINTS
+        symbol = SYMBOLS[curve.slot % len(SYMBOLS)] if curve.group is not None else "o"
+        curve.points = bool(finite.any()) and (every or bool(isolated.any()))
+        curve.item.setSymbol(symbol if every and curve.points else None)
+        # many values with a few isolated ones: dots on those only, in an item of their own (the line item's
+        # symbols would be clipped and downsampled with the line)
+        if every or not isolated.any():
+            if curve.dots is not None:
+                curve.dots.setData([], [])
+            return
+        if curve.dots is None:
+            curve.dots = pg.ScatterPlotItem(size=POINT_SIZE, symbol=symbol, brush=pg.mkBrush(curve.color),
+                                            pen=pg.mkPen("w", width=0.8))
+            self.plot.addItem(curve.dots)
+        centres = np.asarray(curve.x, dtype=float) + self.data.bucket_s / 2
+        curve.dots.setData(centres[isolated], y[isolated])
 
     def _slot(self, series: Series) -> int:
         key = f"{series.metric}.{series.agg}"
@@ -150,11 +322,12 @@ class TimeseriesChart(QWidget):
                                    brush=pg.mkBrush(c), pen=pg.mkPen(None))
         else:
             style = LINE_STYLES[slot % len(LINE_STYLES)] if grouped else Qt.SolidLine
-            pen = pg.mkPen(color, width=1.8, style=style)
-            item = pg.PlotDataItem(pen=pen, connect="finite", name=series.label)
+            pen = pg.mkPen(color, width=1.8, style=style) if self.panel.chart != "points" else None
+            item = pg.PlotDataItem(pen=pen, connect="finite", name=series.label, symbolSize=POINT_SIZE,
+                                   symbolBrush=pg.mkBrush(color), symbolPen=pg.mkPen("w", width=0.8))
             if self.panel.chart == "area":
                 fill = QColor(color)
-                fill.setAlpha(45)
+                fill.setAlpha(45 if not grouped else 22)      # grouped fills overlap: light enough to see through
                 item.setFillLevel(0)
                 item.setBrush(pg.mkBrush(fill))
             item.setClipToView(True)
@@ -275,8 +448,10 @@ class TimeseriesChart(QWidget):
             value = float(c.y[i]) if i < len(c.y) else math.nan
             name = html.escape(c.group if c.group is not None and len(self._measures) == 1 else c.label)
             weight = "font-weight:600;" if c is picked else ""
+            text = (ms_text(value, self.axis.seconds) if c.unit == "ms" and not is_missing(value)
+                    else format_value(value, c.unit))                 # the axis's time unit, one per panel
             rows.append(f"<div style='{weight}'><span style='color:{c.color.name()}'>■</span> {name}: "
-                        f"{html.escape(format_value(value, c.unit))}</div>")
+                        f"{html.escape(text)}</div>")
         if len(curves) > 8:
             rows.append(f"<div style='color:#57606a'>{len(curves)} series: point at one</div>")
         return "<div style='font-size:11px'>" + "".join(rows) + "</div>"
@@ -289,7 +464,7 @@ class TimeseriesChart(QWidget):
         if not vb.sceneBoundingRect().contains(pos):
             return
         if event.double():                       # back to the whole range (and following live data)
-            vb.enableAutoRange(x=True, y=True)
+            self.resetZoomRequested.emit()
             return
         p = vb.mapSceneToView(pos)
         i = self._bucket_index(p.x())

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QDateTimeEdit, QHBoxLayout, QLabel, QLi
 from monitor.boards import BoardSpec, Filters, TimeRange
 
 from .filters import FiltersPopup
+from .flow import FlowLayout
 from .jobs import Facets
 from .units import duration_text
 
@@ -19,6 +20,17 @@ RANGES = (("15m", "Last 15 min"), ("1h", "Last hour"), ("24h", "Last 24 h"), ("7
           ("all", "All time"), ("custom", "Custom…"))
 BUCKETS = (1, 10, 60, 300, 900, 3600, 21600, 86400)
 FIELD_GROUPS = (("model", "Model"), ("status", "Status"), ("api", "API"))
+
+
+def _pair(*widgets: QWidget) -> QWidget:
+    """Widgets that belong together (a label and its box) on one line of the flowing toolbar."""
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(6)
+    for w in widgets:
+        row.addWidget(w)
+    return box
 
 
 class BoardToolbar(QWidget):
@@ -51,16 +63,22 @@ class BoardToolbar(QWidget):
         self.search = QLineEdit(placeholderText="Search prompts and outputs", clearButtonEnabled=True)
         self.search.setMinimumWidth(200)
         self.live = QLabel("", objectName="mutedLabel")
+        # a chart click narrows the requests table: said here, at the top, with its undo
+        self.drill_chip = QToolButton(objectName="drillChip", toolTip="The requests table shows only this bucket's "
+                                      "calls (a click on a chart did it). Click to show every call again.")
+        self.drill_chip.setStyleSheet("#drillChip { background: #ddf4ff; color: #0550ae; border: 1px solid #54aeff; "
+                                      "border-radius: 9px; padding: 1px 8px; }")
+        self.drill_chip.hide()
         self._search_timer = QTimer(self, singleShot=True, interval=400)
 
-        row = QHBoxLayout(self)
+        # a flow: a narrow window (or a custom range's two date fields) wraps the controls to a second line
+        # instead of making the board wider than the window
+        row = FlowLayout(self)
         row.setContentsMargins(12, 2, 12, 6)
-        row.setSpacing(6)
-        for w in (self.range, self.start, self.range_dash, self.end, self.bucket, QLabel("Group by"), self.group,
-                  self.filters_button, self.search):
+        self.custom_range = _pair(self.start, self.range_dash, self.end)       # wrap as a whole, never between
+        for w in (self.range, self.custom_range, self.bucket, _pair(QLabel("Group by"), self.group),
+                  self.filters_button, self.search, self.drill_chip, self.live):
             row.addWidget(w)
-        row.addStretch(1)
-        row.addWidget(self.live)
 
         self.range.currentIndexChanged.connect(self._on_range_changed)
         self.start.editingFinished.connect(self._on_custom_range_edited)
@@ -122,13 +140,16 @@ class BoardToolbar(QWidget):
         self.group.setCurrentIndex(max(self.group.findData(current), 0))
 
     def _show_custom(self, on: bool) -> None:
-        for w in (self.start, self.range_dash, self.end):
-            w.setVisible(on)
+        self.custom_range.setVisible(on)
 
     def _show_filter_count(self) -> None:
         f = self.spec.filters if self.spec else Filters()
         n = len(f.models) + len(f.statuses) + len(f.apis) + len(f.attributes)
         self.filters_button.setText(f"Filters ({n})" if n else "Filters")
+
+    def set_drill(self, text: str) -> None:
+        self.drill_chip.setText(f"Table: {text}  ✕" if text else "")
+        self.drill_chip.setVisible(bool(text))
 
     def set_live_text(self, text: str) -> None:
         self.live.setText(text)

@@ -7,6 +7,14 @@ from datetime import datetime
 from .. import formatting as fmt
 
 UNKNOWN = fmt.UNKNOWN
+INTEGER_UNITS = ("requests", "errors", "tokens")      # counted things: whole-number axis steps
+
+
+def _decimals(spacing: float | None, at_least: int = 0) -> int:
+    """Enough decimals for ticks `spacing` apart to read differently (0.25 -> 2, 3e-05 -> 5)."""
+    if not spacing or not math.isfinite(spacing) or spacing <= 0 or spacing >= 1:
+        return at_least
+    return max(at_least, -math.floor(math.log10(spacing) + 1e-9))
 
 
 def is_missing(value: float | None) -> bool:
@@ -55,20 +63,36 @@ def short(value: float) -> str:
 
 
 def tick(value: float, unit: str, spacing: float) -> str:
+    """An axis tick in the panel's unit, never in scientific notation, with enough digits that neighbouring
+    ticks (`spacing` apart) differ."""
+    if abs(value) < spacing * 1e-6:
+        value = 0.0                           # -0.0 and float dust read as 0
     if unit == "ratio":
-        digits = 0 if spacing >= 0.01 else 1
-        return f"{value * 100:.{digits}f}%"
+        return f"{value * 100:.{_decimals(spacing * 100)}f}%"
     if unit.startswith("USD"):
         if value == 0:
             return "$0"
         if abs(value) >= 1000:
             return "$" + short(value)
-        return f"${value:.3g}"             # $0.0015, $0.02, $1.5, $120: three digits at most
+        return f"${value:,.{max(_decimals(spacing), 2) if spacing < 1 else 0}f}"      # $0.50, $0.00002
     if unit == "ms":
-        if abs(value) >= 1000 and spacing >= 100:
-            return f"{value / 1000:.3g} s"
-        return f"{value:.0f}"
-    return short(value)
+        return ms_text(value, axis_seconds(max(abs(value), 2 * spacing)), spacing)
+    if abs(value) >= 1000:
+        return short(value)
+    return f"{value:,.{_decimals(spacing)}f}"
+
+
+def axis_seconds(largest_ms: float) -> bool:
+    """Does a time axis (and its panel's read-out) speak seconds rather than milliseconds?"""
+    return largest_ms >= 1000
+
+
+def ms_text(value: float, seconds: bool, spacing: float | None = None) -> str:
+    """A duration in the one unit its panel uses: "1.35 s" or "950 ms" (ticks: digits to tell them apart)."""
+    if seconds:
+        digits = _decimals(spacing / 1000, 0) if spacing else 2
+        return f"{value / 1000:,.{digits}f} s"
+    return f"{value:,.{_decimals(spacing) if spacing else 0}f} ms"
 
 
 def bucket_text(start: float, bucket_s: int) -> str:

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.capture import prompt_messages
 from monitor.conversations import sent_tool_results
 from monitor.record import Record
 
@@ -343,6 +344,11 @@ def render_reply(out: HtmlOut, record: Record) -> None:
     note = "(partial: the caller stopped the stream)" if record.status == "cancelled" else _finish_note(record)
     if record.api == "embeddings":
         out.block("Output", muted("embedding vectors are not stored"), MUTED)
+        return
+    if response is None and record.output is None and not prompt_messages(record.api, record.request or {}):
+        # a numbers-only board file: no prompt and no output were exported, which is not an empty reply
+        out.block("Content", muted("not included in this file (a board file exported without prompts and "
+                                   "outputs)"), MUTED)
         return
     if response is None or record.api not in ("chat.completions", "responses", "completions"):
         if record.status != "error" or record.output:

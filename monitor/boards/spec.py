@@ -212,7 +212,7 @@ class Panel(_Model):
     title: Annotated[str, Field(max_length=120)] = ""
     kind: Literal["timeseries", "stat", "table"] = "timeseries"
     measures: list[Measure] = Field(default_factory=list, max_length=12)
-    chart: Literal["line", "bar", "area"] = "line"
+    chart: Literal["line", "bar", "area", "points"] = "line"
     split_by_group: bool = True
     columns: list[Literal[TABLE_COLUMNS]] = Field(default_factory=lambda: list(TABLE_COLUMNS))  # type: ignore[valid-type]
     col: Annotated[int, Field(ge=0, le=11)] = 0
