@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import pricing, tokens
+from . import column_seal, pricing, tokens
 from .capture import PendingCall, finalize
 from .store import INSERT_CALL_SQL, connect, record_row, stream_id
 from .streams import finish_open_streams
@@ -129,6 +129,7 @@ class RecordWriter:
                     self._stream_ids.clear()     # a rolled-back stream insert must not stay cached
                     raise
                 self.written += len(rows)
+                column_seal.after_commit(conn, [self._stream_ids[name] for name, _ in rows])   # boards' column chunks
                 return None
             except Exception as exc:
                 self.last_error = f"could not write {len(rows)} calls to {self.path}: {exc}"

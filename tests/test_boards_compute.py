@@ -382,7 +382,7 @@ def test_column_chunks_survive_restart_and_match(db_path):
     spec = full_spec(group_by="team")
     a = compute_board(st, spec)
     chunks = st.conn.execute("SELECT kind, COUNT(*) FROM column_chunks GROUP BY kind ORDER BY kind").fetchall()
-    assert chunks == [("attr:team", 2), ("core", 2)]
+    assert chunks == [("attrs", 2), ("core", 2)]          # attribute texts sealed once, for every key
     forget_caches()
     b = compute_board(st, spec)
     _assert_same_data(a, b)

@@ -101,6 +101,22 @@ def _flat_percentiles(flat: np.ndarray, starts: np.ndarray, counts: np.ndarray, 
     return out
 
 
+def _sorted_segments(vals: np.ndarray, keys: np.ndarray, nkeys: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vals sorted by key then value, start and count of each key's segment).  Keys that are already in
+    order (a bucket per row, rows following time) need no gather; otherwise a stable counting sort on a
+    small integer key, whose gathers stay within a bucket's run when rows (nearly) follow time."""
+    counts = np.bincount(keys, minlength=nkeys)
+    starts = np.cumsum(counts) - counts
+    if len(keys) < 2 or (keys[1:] >= keys[:-1]).all():
+        flat = vals.copy()
+    else:
+        small = keys.astype(np.uint16) if nkeys <= 65535 else keys
+        flat = vals[np.argsort(small, kind="stable")]
+    for k in np.flatnonzero(counts > 1).tolist():
+        flat[starts[k]:starts[k] + counts[k]].sort()
+    return flat, starts, counts
+
+
 def _sorted_stat(values: np.ndarray, agg: str) -> float | None:
     if not len(values):
         return None
@@ -353,48 +369,35 @@ class _State:
             cell += g
         self.sums = _cell_sums(self.cache, v, sl, cell, cells, self.sum_names)
         self.sums = {name: arr.reshape(grid.nb, G) for name, arr in self.sums.items()}
-        status_index = self.cache.dicts["status"].index
-        succ = np.zeros(n, dtype=bool)               # over all rows: selected and successful
-        succ[sl] = v["status"][sl] == status_index.get("success", -9)
-        cell_all = np.empty(n, dtype=np.int64)
-        cell_all[sl] = cell
+        succ = v["status"][sl] == self.cache.dicts["status"].index.get("success", -9)
         for metric in DIST_METRICS:
-            order = self.cache.value_order(metric, n)     # non-NaN rows by value, maintained by the cache
-            order = order[succ[order]]
-            vals = v[metric][order]
-            vcell = cell_all[order]
-            if G > 1:
-                self._full_dist(metric, vals, vcell // G, vcell % G, G)
-            else:
-                self._full_dist(metric, vals, vcell, np.zeros(len(vcell), np.int64), G)
+            x = v[metric][sl]
+            ok = succ & ~np.isnan(x)
+            self._full_dist(metric, x[ok], cell[ok], G)
 
-    def _full_dist(self, metric: str, vals: np.ndarray, vb: np.ndarray, vg: np.ndarray, G: int) -> None:
+    def _full_dist(self, metric: str, vals: np.ndarray, vcell: np.ndarray, G: int) -> None:
+        """Per-cell sorted values (cells = bucket x group), whole-range sorted values, and the percentiles
+        the panels show.  `vals` come in row order, and rows follow time, so each bucket is (nearly) one
+        contiguous run: sorting cell by cell touches memory in order instead of gathering at random."""
         grid = self.grid
         nb = grid.nb
         cells = self.cells[metric]
         cells.clear()
-
-        def segments(keys: np.ndarray, nkeys: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            dtype = np.uint16 if nkeys <= 65535 else np.int64
-            order = np.argsort(keys.astype(dtype), kind="stable")
-            counts = np.bincount(keys, minlength=nkeys)
-            starts = (np.cumsum(counts) - counts).astype(np.int64)
-            return vals[order], starts, counts
-
-        flat, starts, counts = segments(vb * G + vg, nb * G)
+        flat, starts, counts = _sorted_segments(vals, vcell, nb * G)
         for agg in self.bucket_aggs[metric]:
             self.pct[metric][agg] = _flat_percentiles(flat, starts, counts, agg).reshape(nb, G)
         for k in np.flatnonzero(counts).tolist():
             cells[(grid.abs0 + k // G, k % G)] = flat[starts[k]:starts[k] + counts[k]]
         rs = self.range_sorted[metric]
         rs.clear()
-        rs[-1] = _Bag(vals)
+        rs[-1] = _Bag(np.sort(vals))
         if self.grouped:
+            vb, vg = np.divmod(vcell, G)
             if self.group_ranges:
-                gflat, gstarts, gcounts = segments(vg, G)
+                gflat, gstarts, gcounts = _sorted_segments(vals, vg, G)
                 for k in range(G):
                     rs[k] = _Bag(gflat[gstarts[k]:gstarts[k] + gcounts[k]])
-            aflat, astarts, acounts = segments(vb, nb)
+            aflat, astarts, acounts = _sorted_segments(vals, vb, nb)
             for agg in self.bucket_aggs[metric]:
                 self.pct_all[metric][agg] = _flat_percentiles(aflat, astarts, acounts, agg)
             for k in np.flatnonzero(acounts).tolist():
@@ -772,11 +775,12 @@ def _cell_sums(cache: ColumnCache, v: dict[str, np.ndarray], sl: Any, cell: np.n
 class _Bag:
     """A sorted multiset of floats: a big sorted array plus a small sorted array of recent additions, so a
     live tick costs O(recent) instead of an O(n) insert; merged when the recent part outgrows 1/32."""
-    __slots__ = ("base", "extra")
+    __slots__ = ("base", "extra", "_pos")
 
     def __init__(self, base: np.ndarray):
         self.base = base
         self.extra = np.zeros(0)
+        self._pos: np.ndarray | None = None      # where each extra sits in the merged order (computed once per add)
 
     def __len__(self) -> int:
         return len(self.base) + len(self.extra)
@@ -786,6 +790,7 @@ class _Bag:
 
     def add(self, values: np.ndarray) -> None:
         new = np.sort(values)
+        self._pos = None
         self.extra = np.insert(self.extra, np.searchsorted(self.extra, new), new) if len(self.extra) else new
         if len(self.extra) > max(4096, len(self.base) // 32):
             self.base = np.insert(self.base, np.searchsorted(self.base, self.extra), self.extra)
@@ -795,7 +800,9 @@ class _Bag:
         """The k-th smallest value (0-based)."""
         if not len(self.extra):
             return float(self.base[k])
-        merged_pos = np.searchsorted(self.base, self.extra, side="right") + np.arange(len(self.extra))
+        merged_pos = self._pos
+        if merged_pos is None:
+            merged_pos = self._pos = np.searchsorted(self.base, self.extra, side="right") + np.arange(len(self.extra))
         j = int(np.searchsorted(merged_pos, k))          # extras placed before position k
         if j < len(merged_pos) and merged_pos[j] == k:
             return float(self.extra[j])
