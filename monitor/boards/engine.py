@@ -31,6 +31,7 @@ TARGET_BUCKETS = 120      # auto picks the smallest nice bucket giving at most t
 MAX_BUCKETS = 5000        # a fixed bucket giving more than this is coarsened (BoardData.bucket_s says so)
 EMPTY_ALL_SPAN = 3600.0   # range "all" over an empty stream: the last hour
 FULL_RECOMPUTE_FRACTION = 0.25   # a refresh bringing more new calls than this share recomputes everything
+LIVE_BUCKETS = 2          # the last buckets with calls keep their sorted values for live ticks; older ones only percentiles
 
 
 # -- the time grid ----------------------------------------------------------------------------------
@@ -269,6 +270,7 @@ class _State:
                     if m.metric in DIST_METRICS and m.agg != "avg":
                         self.bucket_aggs[m.metric].add(m.agg)
         self.cells: dict[str, dict[tuple[int, int], np.ndarray]] = {m: {} for m in DIST_METRICS}
+        self.live_from: dict[str, int] = {}       # metric -> first absolute bucket whose cells are all kept
         self.pct: dict[str, dict[str, np.ndarray]] = {m: {} for m in DIST_METRICS}      # (nb, G)
         self.pct_all: dict[str, dict[str, np.ndarray]] = {m: {} for m in DIST_METRICS}  # (nb,)
         self.range_sorted: dict[str, dict[int, _Bag]] = {m: {} for m in DIST_METRICS}  # g (-1 = all)
@@ -285,16 +287,15 @@ class _State:
             return self.cache.view(n)[name], self.cache.labels(name)
         return self.cache.attribute_codes(self.store, name)
 
-    def _select(self, rows: np.ndarray | slice, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(kept row indices, pending row indices) among `rows` under the range and the filters."""
+    def _select(self, rows: np.ndarray | slice, n: int) -> tuple[np.ndarray | slice, np.ndarray]:
+        """(kept rows, pending row indices) among `rows` under the range and the filters.  Kept rows are
+        a slice when `rows` is one and every row is kept (no index array for the usual board)."""
         v = self.cache.view(n)
         ts = v["ts"][rows]
-        idx = np.arange(rows.start, rows.stop, dtype=np.int64) if isinstance(rows, slice) else rows
+        is_slice = isinstance(rows, slice)
         g = self.grid
-        if self.moving_end:
-            pending = idx[ts > g.end]
-        else:
-            pending = idx[:0]
+        late = np.flatnonzero(ts > g.end) if self.moving_end else np.zeros(0, dtype=np.int64)
+        pending = late + rows.start if is_slice else rows[late]
         mask = (ts >= g.start) & (ts <= g.end)
         f = self.spec.filters
         for column, wanted in (("model", f.models), ("status", f.statuses), ("api", f.apis)):
@@ -312,7 +313,9 @@ class _State:
             mask &= allowed[codes[:n][rows]]
         if f.text:
             mask &= self.cache.text_mask(self.store, f.text)[:n][rows]
-        return idx[mask], pending
+        if is_slice:
+            return (rows if mask.all() else np.flatnonzero(mask) + rows.start), pending
+        return rows[mask], pending
 
     def _group_of(self, rows: np.ndarray | slice, n: int, rank: bool) -> np.ndarray:
         """Group index per row; new labels become groups (ranked by count when `rank`)."""
@@ -357,7 +360,7 @@ class _State:
         rows, self.pending = self._select(slice(0, n), n)
         self.n_seen = n
         self.row_parts = [rows]
-        sl = _as_slice(rows)
+        sl = rows if isinstance(rows, slice) else _as_slice(rows)
         v = self.cache.view(n)
         g = self._group_of(sl, n, rank=True)
         self.g_parts = [g]
@@ -386,8 +389,12 @@ class _State:
         flat, starts, counts = _sorted_segments(vals, vcell, nb * G)
         for agg in self.bucket_aggs[metric]:
             self.pct[metric][agg] = _flat_percentiles(flat, starts, counts, agg).reshape(nb, G)
-        for k in np.flatnonzero(counts).tolist():
-            cells[(grid.abs0 + k // G, k % G)] = flat[starts[k]:starts[k] + counts[k]]
+        live = self._live_from(counts.reshape(nb, G).sum(axis=1))
+        self.live_from[metric] = grid.abs0 + live
+        for k in np.flatnonzero(counts[live * G:]).tolist():
+            k += live * G
+            cells[(grid.abs0 + k // G, k % G)] = flat[starts[k]:starts[k] + counts[k]].copy()
+        del flat
         rs = self.range_sorted[metric]
         rs.clear()
         rs[-1] = _Bag(np.sort(vals))
@@ -400,10 +407,29 @@ class _State:
             aflat, astarts, acounts = _sorted_segments(vals, vb, nb)
             for agg in self.bucket_aggs[metric]:
                 self.pct_all[metric][agg] = _flat_percentiles(aflat, astarts, acounts, agg)
-            for k in np.flatnonzero(acounts).tolist():
-                cells[(grid.abs0 + k, -1)] = aflat[astarts[k]:astarts[k] + acounts[k]]
+            for k in np.flatnonzero(acounts[live:]).tolist():
+                k += live
+                cells[(grid.abs0 + k, -1)] = aflat[astarts[k]:astarts[k] + acounts[k]].copy()
         else:
             rs[0] = rs[-1]
+
+    def _live_from(self, per_bucket: np.ndarray) -> int:
+        """The first bucket whose sorted values are kept: the last LIVE_BUCKETS buckets that have calls (and any
+        after them).  Older buckets keep only their percentiles; a late call landing in one rebuilds it."""
+        used = np.flatnonzero(per_bucket)
+        return int(used[-LIVE_BUCKETS]) if len(used) >= LIVE_BUCKETS else 0
+
+    def _cell_values(self, metric: str, bi: int, gi: int) -> np.ndarray:
+        """Sorted values of a cell whose sorted array was let go, from the rows counted so far."""
+        rows, gis = self.covered()
+        v = self.cache.view(self.n_seen)
+        sel = bucket_index(v["ts"][rows], self.grid.start, self.grid.bucket) == bi
+        if gi >= 0:
+            sel &= gis == gi
+        rows = rows[sel]
+        x = v[metric][rows]
+        ok = (v["status"][rows] == self.cache.dicts["status"].index.get("success", -9)) & ~np.isnan(x)
+        return np.sort(x[ok])
 
     # -- incremental ----------------------------------------------------------------------------------------
     def can_advance(self, grid: Grid) -> bool:
@@ -442,16 +468,20 @@ class _State:
                     self._rebuild_range(metric)
 
     def _rebuild_range(self, metric: str) -> None:
-        cells, rs = self.cells[metric], self.range_sorted[metric]
-        by_group: dict[int, list[np.ndarray]] = {}
-        for (_, g), arr in cells.items():
-            by_group.setdefault(g, []).append(arr)
+        """Whole-range sorted values again, from the rows still in range (buckets left at the start)."""
+        rows, gis = self.covered()
+        v = self.cache.view(self.n_seen)
+        x = v[metric][rows]
+        ok = (v["status"][rows] == self.cache.dicts["status"].index.get("success", -9)) & ~np.isnan(x)
+        vals, vg = x[ok], gis[ok]
+        rs = self.range_sorted[metric]
         rs.clear()
-        for g, arrs in by_group.items():
-            if g == -1 or not self.grouped or self.group_ranges:
-                rs[g] = _Bag(np.sort(np.concatenate(arrs)))
+        rs[-1] = _Bag(np.sort(vals))
         if not self.grouped:
-            rs[-1] = rs.get(0) or _Bag(np.zeros(0))
+            rs[0] = rs[-1]
+        elif self.group_ranges:
+            for k in np.unique(vg).tolist():
+                rs[k] = _Bag(np.sort(vals[vg == k]))
 
     def add(self, n: int) -> None:
         """Fold in rows [n_seen, n) and the pending rows whose time has come."""
@@ -491,6 +521,8 @@ class _State:
                 bi, gi = int(b[sel][0]), int(gg[sel][0])
                 ckey = (grid.abs0 + bi, gi)
                 old = cells.get(ckey)
+                if old is None and grid.abs0 + bi < self.live_from.get(metric, 0):
+                    old = self._cell_values(metric, bi, gi)      # a late call in a bucket we let go
                 new = np.sort(vals[sel])
                 merged = new if old is None else np.insert(old, np.searchsorted(old, new), new)
                 cells[ckey] = merged
@@ -511,7 +543,8 @@ class _State:
 
     # -- output ------------------------------------------------------------------------------------------------
     def covered(self) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.concatenate(self.row_parts) if self.row_parts else np.zeros(0, dtype=np.int64)
+        parts = [np.arange(p.start, p.stop, dtype=np.int64) if isinstance(p, slice) else p for p in self.row_parts]
+        rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         gis = np.concatenate(self.g_parts) if self.g_parts else np.zeros(0, dtype=np.int64)
         if len(rows):
             ts = self.cache.view(self.n_seen)["ts"][rows]
