@@ -102,15 +102,17 @@ def _flat_percentiles(flat: np.ndarray, starts: np.ndarray, counts: np.ndarray, 
     return out
 
 
-def _sorted_segments(vals: np.ndarray, keys: np.ndarray, nkeys: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sorted_segments(vals: np.ndarray, keys: np.ndarray, nkeys: int,
+                     inplace: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(vals sorted by key then value, start and count of each key's segment).  Keys that are already in
-    order (a bucket per row, rows following time) need no gather; otherwise a stable counting sort on a
-    small integer key, whose gathers stay within a bucket's run when rows (nearly) follow time."""
+    order (a bucket per row, rows following time) need no gather (and with `inplace`, no copy either);
+    otherwise a stable counting sort on a small integer key, whose gathers stay within a bucket's run when
+    rows (nearly) follow time."""
     if len(keys) < 2 or (keys[1:] >= keys[:-1]).all():
-        starts = np.searchsorted(keys, np.arange(nkeys + 1))
+        starts = np.searchsorted(keys, np.arange(nkeys + 1, dtype=keys.dtype))
         counts = np.diff(starts)
         starts = starts[:-1]
-        flat = vals.copy()
+        flat = vals if inplace else vals.copy()
     else:
         counts = np.bincount(keys, minlength=nkeys)
         starts = np.cumsum(counts) - counts
@@ -329,12 +331,15 @@ class _State:
         raw = raw_all[rows]
         if len(self.gmap) < len(labels):
             self.gmap = np.concatenate([self.gmap, np.full(len(labels) - len(self.gmap), -1, dtype=np.int16)])
-        g = self.gmap[raw]
-        unmapped = g < 0
-        if not unmapped.any():
-            return g
-        everything = unmapped.all()
-        new_counts = np.bincount(raw if everything else raw[unmapped], minlength=len(labels))
+        known = self.gmap[:len(labels)] >= 0
+        if known.all():
+            return self.gmap[raw]
+        if not known.any():               # a first computation: every row is new, no gather needed
+            everything, new_counts = True, np.bincount(raw, minlength=len(labels))
+        else:
+            unmapped = self.gmap[raw] < 0
+            everything = bool(unmapped.all())
+            new_counts = np.bincount(raw if everything else raw[unmapped], minlength=len(labels))
         new = np.flatnonzero(new_counts)
         if len(new):
             if rank:                      # first computation: biggest groups first, the tail as "(other)"
@@ -350,8 +355,7 @@ class _State:
                     if self.other is None:
                         self.other = self._add_group(OTHER_LABEL)
                     self.gmap[code] = self.other
-            g = self.gmap[raw]
-        return g
+        return self.gmap[raw]
 
     def _add_group(self, label: str) -> int:
         self.groups.append(label)
@@ -390,38 +394,46 @@ class _State:
 
     def _full_dist(self, metric: str, vals: np.ndarray, vcell: np.ndarray, G: int) -> None:
         """Per-cell sorted values (cells = bucket x group), whole-range sorted values, and the percentiles
-        the panels show.  `vals` come in row order, and rows follow time, so each bucket is (nearly) one
-        contiguous run: sorting cell by cell touches memory in order instead of gathering at random."""
+        the panels show.  `vals` (ours to reorder) come in row order, and rows follow time, so each bucket is
+        (nearly) one contiguous run: sorting cell by cell touches memory in order instead of gathering at
+        random, and the per-bucket sort happens in place."""
         grid = self.grid
         nb = grid.nb
-        cells = self.cells[metric]
+        cells, rs = self.cells[metric], self.range_sorted[metric]
         cells.clear()
-        flat, starts, counts = _sorted_segments(vals, vcell, nb * G)
-        for agg in self.bucket_aggs[metric]:
-            self.pct[metric][agg] = _flat_percentiles(flat, starts, counts, agg).reshape(nb, G)
-        live = self._live_from(counts.reshape(nb, G).sum(axis=1))
-        self.live_from[metric] = grid.abs0 + live
-        for k in np.flatnonzero(counts[live * G:]).tolist():
-            k += live * G
-            cells[(grid.abs0 + k // G, k % G)] = flat[starts[k]:starts[k] + counts[k]].copy()
-        del flat
-        rs = self.range_sorted[metric]
         rs.clear()
-        rs[-1] = _Bag(np.sort(vals))
         if self.grouped:
             vb, vg = np.divmod(vcell, G)
             if self.group_ranges:
                 gflat, gstarts, gcounts = _sorted_segments(vals, vg, G)
                 for k in range(G):
                     rs[k] = _Bag(gflat[gstarts[k]:gstarts[k] + gcounts[k]])
-            aflat, astarts, acounts = _sorted_segments(vals, vb, nb)
-            for agg in self.bucket_aggs[metric]:
-                self.pct_all[metric][agg] = _flat_percentiles(aflat, astarts, acounts, agg)
-            for k in np.flatnonzero(acounts[live:]).tolist():
-                k += live
-                cells[(grid.abs0 + k, -1)] = aflat[astarts[k]:astarts[k] + acounts[k]].copy()
+            del vg
+            flat, starts, counts = _sorted_segments(vals, vcell, nb * G)
+            live = self._live_from(counts.reshape(nb, G).sum(axis=1))
+            self._keep_cells(metric, flat, starts, counts, G, live, self.pct[metric], (nb, G))
+            del flat
+            aflat, astarts, acounts = _sorted_segments(vals, vb, nb, inplace=True)
+            self._keep_cells(metric, aflat, astarts, acounts, 1, live, self.pct_all[metric], (nb,), group=-1)
         else:
+            flat, starts, counts = _sorted_segments(vals, vcell, nb, inplace=True)
+            live = self._live_from(counts)
+            self._keep_cells(metric, flat, starts, counts, 1, live, self.pct[metric], (nb, 1))
+        vals.sort()                                  # the whole range, in place
+        rs[-1] = _Bag(vals)
+        if not self.grouped:
             rs[0] = rs[-1]
+
+    def _keep_cells(self, metric: str, flat: np.ndarray, starts: np.ndarray, counts: np.ndarray, G: int, live: int,
+                    pct: dict[str, np.ndarray], shape: tuple, group: int | None = None) -> None:
+        """The shown percentiles of every cell, and copies of the cells of the live buckets."""
+        self.live_from[metric] = self.grid.abs0 + live
+        for agg in self.bucket_aggs[metric]:
+            pct[agg] = _flat_percentiles(flat, starts, counts, agg).reshape(shape)
+        cells = self.cells[metric]
+        for k in np.flatnonzero(counts[live * G:]).tolist():
+            k += live * G
+            cells[(self.grid.abs0 + k // G, k % G if group is None else group)] = flat[starts[k]:starts[k] + counts[k]].copy()
 
     def _live_from(self, per_bucket: np.ndarray) -> int:
         """The first bucket whose sorted values are kept: the last LIVE_BUCKETS buckets that have calls (and any
