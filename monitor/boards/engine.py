@@ -31,6 +31,7 @@ TARGET_BUCKETS = 120      # auto picks the smallest nice bucket giving at most t
 MAX_BUCKETS = 5000        # a fixed bucket giving more than this is coarsened (BoardData.bucket_s says so)
 EMPTY_ALL_SPAN = 3600.0   # range "all" over an empty stream: the last hour
 FULL_RECOMPUTE_FRACTION = 0.25   # a refresh bringing more new calls than this share recomputes everything
+BLOCK_ROWS = 1 << 20      # a full computation streams through the columns in pieces of this many rows
 LIVE_BUCKETS = 2          # the last buckets with calls keep their sorted values for live ticks; older ones only percentiles
 
 
@@ -368,29 +369,46 @@ class _State:
 
     # -- full computation -------------------------------------------------------------------------------
     def full(self, n: int) -> None:
+        """Everything from the columns, streaming through them in blocks of BLOCK_ROWS rows: the per-row
+        passes (bucket, cell, masks, sums) run on cache-sized pieces, and only the values the distribution
+        panels need are collected for the per-cell sorts."""
         grid = self.grid
         rows, self.pending = self._select(slice(0, n), n)
         self.n_seen = n
         self.row_parts = [rows]
         sl = rows if isinstance(rows, slice) else _as_slice(rows)
         v = self.cache.view(n)
-        g = self._group_of(sl, n, rank=True)
-        self.g_parts = [g]
+        g_all = self._group_of(sl, n, rank=True)
+        self.g_parts = [g_all]
         G = len(self.groups) if self.grouped else 1
         cells = grid.nb * G
-        cell = bucket_index(v["ts"][sl], grid.start, grid.bucket)
-        if G > 1:
-            cell *= G
-            cell += g
-        del g
-        cell = cell.astype(np.int32)         # < MAX_BUCKETS * MAX_GROUPS: half the memory of int64
-        self.sums = _cell_sums(self.cache, v, sl, cell, cells, self.sum_names)
-        self.sums = {name: arr.reshape(grid.nb, G) for name, arr in self.sums.items()}
-        succ = v["status"][sl] == self.cache.dicts["status"].index.get("success", -9)
+        total = len(g_all)
+        succ_code = self.cache.dicts["status"].index.get("success", -9)
+        sums = {name: np.zeros(cells) for name in self.sum_names}
+        vals = {m: np.empty(total) for m in DIST_METRICS}           # untouched pages cost nothing
+        vcell = {m: np.empty(total, dtype=np.int32) for m in DIST_METRICS}
+        filled = dict.fromkeys(DIST_METRICS, 0)
+        for a in range(0, total, BLOCK_ROWS):
+            b = min(a + BLOCK_ROWS, total)
+            bsl = slice(sl.start + a, sl.start + b) if isinstance(sl, slice) else sl[a:b]
+            cell = bucket_index(v["ts"][bsl], grid.start, grid.bucket)
+            if G > 1:
+                cell *= G
+                cell += g_all[a:b]
+            for name, arr in _cell_sums(self.cache, v, bsl, cell, cells, self.sum_names).items():
+                sums[name] += arr
+            succ = v["status"][bsl] == succ_code
+            for metric in DIST_METRICS:
+                x = v[metric][bsl]
+                ok = succ & ~np.isnan(x)
+                k, pos = int(np.count_nonzero(ok)), filled[metric]
+                vals[metric][pos:pos + k] = x[ok]
+                vcell[metric][pos:pos + k] = cell[ok]
+                filled[metric] = pos + k
+        self.sums = {name: arr.reshape(grid.nb, G) for name, arr in sums.items()}
         for metric in DIST_METRICS:
-            x = v[metric][sl]
-            ok = succ & ~np.isnan(x)
-            self._full_dist(metric, x[ok], cell[ok], G)
+            k = filled[metric]
+            self._full_dist(metric, vals.pop(metric)[:k], vcell.pop(metric)[:k], G)
 
     def _full_dist(self, metric: str, vals: np.ndarray, vcell: np.ndarray, G: int) -> None:
         """Per-cell sorted values (cells = bucket x group), whole-range sorted values, and the percentiles
