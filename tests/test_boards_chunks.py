@@ -119,3 +119,23 @@ def test_sealing_never_raises_into_the_writer(db_path):
     assert not ro.in_transaction
     assert ro.execute("SELECT COUNT(*) FROM column_chunks").fetchone()[0] == 0
     ro.close()
+
+
+def test_a_process_logging_few_calls_never_loads_the_boards_code(db_path):
+    """The writer's hook only counts until a stream has SEAL_CHECK_EVERY new calls (no boards code, no numpy)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sqlite3, sys
+        from monitor import column_seal
+        from monitor.store import Store
+        st = Store(sys.argv[1]); sid = st.stream_id("s"); st.close()
+        conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+        column_seal.after_commit(conn, [sid] * (column_seal.SEAL_CHECK_EVERY - 1))
+        assert "monitor.boards" not in sys.modules, "the boards code loaded for a few calls"
+        column_seal.after_commit(conn, [sid])
+        assert "monitor.boards.chunks" in sys.modules
+    """)
+    subprocess.run([sys.executable, "-c", code, str(db_path)], check=True, timeout=120)
