@@ -370,18 +370,21 @@ class ColumnCache:
         key = d.kind[5:]
         if d.col.n % CHUNK_ROWS == 0 and d.col.n // CHUNK_ROWS < len(self.chunks):
             first = self.chunks[d.col.n // CHUNK_ROWS][0]
-            stored = {f: (n, data) for f, n, data in store.conn.execute(
-                "SELECT first_id, n, data FROM column_chunks WHERE stream_id = ? AND kind = 'attrs' AND first_id >= ?",
-                (self.sid, first))}
+            # one pass over the stored 'attrs' chunks in id order, alongside ours (a blob in memory at a time)
+            stored = store.conn.execute(
+                "SELECT first_id, n, data FROM column_chunks WHERE stream_id = ? AND kind = 'attrs' AND first_id >= ? "
+                "ORDER BY first_id", (self.sid, first))
+            row = stored.fetchone()
             to_store: list[tuple[int, int, bytes]] = []
             while d.col.n < self.n and d.col.n % CHUNK_ROWS == 0 and d.col.n // CHUNK_ROWS < len(self.chunks):
                 first, last = self.chunks[d.col.n // CHUNK_ROWS]
+                while row is not None and row[0] < first:
+                    row = stored.fetchone()
                 texts_codes = None
-                if first in stored:
+                if row is not None and row[0] == first and row[1] == CHUNK_ROWS:
                     try:
-                        arrays, dicts = decode(stored[first][1], stored[first][0])
-                        if stored[first][0] == CHUNK_ROWS:
-                            texts_codes = dicts["codes"], arrays["codes"]
+                        arrays, dicts = decode(row[2], row[1])
+                        texts_codes = dicts["codes"], arrays["codes"]
                     except (ValueError, KeyError):
                         pass
                 if texts_codes is None:
@@ -393,6 +396,7 @@ class ColumnCache:
                         to_store.append((first, last, blob))
                 labels, codes = texts_codes
                 d.col.extend(self._key_codes(d, key, labels)[codes])
+            stored.close()
             if to_store:
                 self._store_chunks("attrs", to_store)
         if d.col.n < self.n:
