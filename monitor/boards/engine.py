@@ -283,6 +283,10 @@ class _State:
         # whole-range values per group are kept only if a stat panel shows a percentile/min/max
         self.group_ranges = self.grouped and any(
             m.metric in DIST_METRICS and m.agg != "avg" for p in spec.panels if p.kind == "stat" for m in p.measures)
+        # per-bucket values of all groups together only if a panel shows a distribution unsplit
+        self.bucket_all = self.grouped and any(
+            p.kind == "timeseries" and not p.split_by_group and m.metric in DIST_METRICS and m.agg != "avg"
+            for p in spec.panels for m in p.measures)
         self.row_parts: list[np.ndarray] = []
         self.g_parts: list[np.ndarray] = []
 
@@ -427,13 +431,15 @@ class _State:
                 for k in range(G):
                     rs[k] = _Bag(gflat[gstarts[k]:gstarts[k] + gcounts[k]])
             del vg
-            flat, starts, counts = _sorted_segments(vals, vcell, nb * G)
-            live = self._live_from(counts.reshape(nb, G).sum(axis=1))
-            self._keep_cells(metric, flat, starts, counts, G, live, self.pct[metric], (nb, G))
-            del flat
-            aflat, astarts, acounts = _sorted_segments(vals, vb, nb, inplace=True)
-            self._keep_cells(metric, aflat, astarts, acounts, 1, live, self.pct_all[metric], (nb,), group=-1)
-        else:
+            if self.bucket_aggs[metric]:            # only what the panels show
+                flat, starts, counts = _sorted_segments(vals, vcell, nb * G)
+                live = self._live_from(counts.reshape(nb, G).sum(axis=1))
+                self._keep_cells(metric, flat, starts, counts, G, live, self.pct[metric], (nb, G))
+                del flat
+                if self.bucket_all:
+                    aflat, astarts, acounts = _sorted_segments(vals, vb, nb, inplace=True)
+                    self._keep_cells(metric, aflat, astarts, acounts, 1, live, self.pct_all[metric], (nb,), group=-1)
+        elif self.bucket_aggs[metric]:
             flat, starts, counts = _sorted_segments(vals, vcell, nb, inplace=True)
             live = self._live_from(counts)
             self._keep_cells(metric, flat, starts, counts, 1, live, self.pct[metric], (nb, 1))
@@ -551,8 +557,8 @@ class _State:
     def _add_dist(self, metric: str, vals: np.ndarray, b: np.ndarray, g: np.ndarray) -> None:
         grid = self.grid
         cells = self.cells[metric]
-        targets = [(g, self.pct[metric])]
-        if self.grouped:
+        targets = [(g, self.pct[metric])] if self.bucket_aggs[metric] else []
+        if targets and self.bucket_all:
             targets.append((np.full(len(g), -1), None))
         for gg, pct in targets:
             keys = b * (len(self.groups) + 2) + (gg + 1)
