@@ -199,29 +199,37 @@ class ColumnCache:
             return old, self.n
 
     def _load(self, store: Store) -> None:
-
+        """Sealed chunks as blobs, then the calls after them row by row, in one snapshot.  The chunks are
+        checked against `calls` by counting the stream's calls they cover (ids <= the last sealed id: a number
+        no later commit changes) on a thread of its own while the blobs load."""
         t0 = time.perf_counter()
         conn = store.conn
         own = not conn.in_transaction
         if own:
-            conn.execute("BEGIN")      # one snapshot: the count and the rows agree
+            conn.execute("BEGIN")      # one snapshot for the chunks and the rows after them
         try:
-            total = conn.execute("SELECT COUNT(*) FROM calls WHERE stream_id = ?", (self.sid,)).fetchone()[0]
+            sealed_to, n_chunks = conn.execute(
+                "SELECT COALESCE(MAX(last_id), 0), COUNT(*) FROM column_chunks WHERE stream_id = ? AND kind = 'core'",
+                (self.sid,)).fetchone()
+            count = _CountCalls(self.path, self.sid, sealed_to) if sealed_to else None
             for col in self.cols.values():
-                col.reserve(_headroom(total))
+                col.reserve(_headroom(n_chunks * CHUNK_ROWS))
             loaded = self._load_chunks(conn)
             t1 = time.perf_counter()
             self._read_rows(conn, self.last_id)
+            covered = int(np.searchsorted(self.cols["id"].view(), sealed_to, side="right"))
+            expected = count.result(conn) if count else 0
         finally:
             if own:
                 conn.execute("COMMIT")
-        if self.n != total:          # chunks out of step with calls (calls deleted?): start over without them
+        if covered != expected:      # chunks out of step with calls (calls deleted?): start over without them
             self._drop_chunks()
+            n = self.n
             sid, ident = self.sid, self.ident
             self._reset()
             self.sid, self.ident = sid, ident
             for col in self.cols.values():
-                col.reserve(_headroom(total))
+                col.reserve(_headroom(n))
             loaded = 0
             self._read_rows(conn, 0)
         t2 = time.perf_counter()
@@ -456,6 +464,35 @@ class ColumnCache:
                 pass
         finally:
             conn.close()
+
+
+_COUNT_SQL = "SELECT COUNT(*) FROM calls WHERE stream_id = ? AND +id <= ?"     # `+id`: the stream's index, not the rowid range
+
+
+class _CountCalls:
+    """COUNT(*) of a stream's calls with id <= upto, on a thread with its own connection (SQLite lets go of
+    the GIL while it counts, so the count overlaps the loading of the blobs)."""
+
+    def __init__(self, path: Path, sid: int, upto: int) -> None:
+        self.args, self.value = (sid, upto), None
+        self.thread = threading.Thread(target=self._run, args=(path,), name="openai-monitor-count", daemon=True)
+        self.thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            conn = sqlite3.connect(str(path), timeout=5)
+            try:
+                self.value = conn.execute(_COUNT_SQL, self.args).fetchone()[0]
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            pass
+
+    def result(self, conn: sqlite3.Connection) -> int:
+        self.thread.join()
+        if self.value is None:          # the thread could not count: count here
+            self.value = conn.execute(_COUNT_SQL, self.args).fetchone()[0]
+        return self.value
 
 
 def _return_freed_memory() -> None:
