@@ -1,9 +1,11 @@
 """Computing a board: `compute_board(store, spec)` once, or `BoardEngine(store, spec).refresh()` live.
 
-The engine keeps, per (bucket, group) cell, the counts and sums every measure needs and, for latency and
-time to first token, the sorted values of the cell — so percentiles are exact and a refresh that brings
-new calls only touches the cells those calls fall in (plus an O(n) insert into the whole-range sorted
-arrays).  A full computation is vectorised numpy over the stream's column cache (`columns.py`).
+The engine keeps, per (bucket, group) cell, the counts and sums every measure needs and the percentiles
+the panels show; the sorted values of a cell are kept only for the last LIVE_BUCKETS buckets (the ones
+still receiving calls), plus the whole range's sorted values — so percentiles are exact, and a refresh that
+brings new calls only touches the cells they fall in (a late call in an older bucket rebuilds that cell
+from the counted rows).  A full computation streams through the stream's column cache (`columns.py`) in
+blocks: call ids follow time, so each bucket is a contiguous run and its values are sorted in place.
 
 Time: a range's start is snapped down to a multiple of the bucket length; buckets are
 [start + i*bucket_s, start + (i+1)*bucket_s); calls with start <= ts <= end count, ts being the call's
