@@ -1,10 +1,12 @@
 """Resident memory of the whole app (Qt, pyqtgraph, the board page) holding the template board over a
 large stream — the issue's "the app holding that board stays under 400 MB".
 
-    python benchmarks/app_memory.py [--calls 1000000] [--reopen]
+    python benchmarks/app_memory.py [--calls 1000000] [--reopen] [--unsealed]
 
-Generates the stream like benchmarks/boards.py, opens the main window offscreen on the Boards page, waits
-for the board to draw, lands 100 calls from another connection a few times (live ticks), then prints RSS.
+Generates the stream like benchmarks/boards.py and seals its column chunks as the writers do when calls
+land (--unsealed: a store whose chunks were never written, e.g. by an older version), opens the main window
+offscreen on the Boards page, waits for the board to draw, lands 100 calls from another connection a few
+times (live ticks), then prints RSS.
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=1_000_000)
     ap.add_argument("--reopen", action="store_true", help="measure a store whose board was opened before")
+    ap.add_argument("--unsealed", action="store_true", help="no column chunks (a store written by an older version)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -55,6 +58,11 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", "import sys; sys.path[:0] = sys.argv[3:]; import boards; "
                         "boards.generate(__import__('pathlib').Path(sys.argv[1]), int(sys.argv[2]))",
                         str(db), str(args.calls), str(ROOT / "benchmarks"), str(ROOT)], check=True)
+        if not args.unsealed:   # what the writers leave behind as calls land (monitor/boards/chunks.py)
+            subprocess.run([sys.executable, "-c", "import sys, sqlite3; sys.path[:0] = [sys.argv[2]]; "
+                            "from monitor.boards.chunks import seal_stream; c = sqlite3.connect(sys.argv[1]); "
+                            "seal_stream(c, c.execute('SELECT id FROM streams').fetchone()[0], max_chunks=10**9)",
+                            str(db), str(ROOT)], check=True)
         spec = new_template_board(Store(db), board_bench.STREAM)
         if args.reopen:     # a previous session opened this board already (its column chunks exist)
             subprocess.run([sys.executable, "-c", "import sys; sys.path[:0] = [sys.argv[3]]; "
@@ -77,6 +85,7 @@ def main() -> None:
         t0 = time.monotonic()
         drawn = wait(app, lambda: page.data is not None and page.data.summary.requests >= args.calls, 120)
         which = "reopened store" if args.reopen else "first open of this store ever"
+        which += ", no column chunks" if args.unsealed else ""
         print(f"board drawn: {drawn} after {time.monotonic() - t0:.1f} s ({which})")
         conn = sqlite3.connect(db)
         sid = conn.execute("SELECT id FROM streams WHERE name = ?", (board_bench.STREAM,)).fetchone()[0]

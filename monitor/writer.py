@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import pricing, tokens
+from . import column_seal, pricing, tokens
 from .capture import PendingCall, finalize
 from .export import otlp
 from .store import CALL_COLUMNS, connect, record_row, stream_id
@@ -262,7 +262,15 @@ class RecordWriter:
             for name, _ in rows:
                 self._committed[name] = self._committed.get(name, 0) + 1
             self.written += len(rows)
+            self._seal(conn, rows)
             return None
+
+    def _seal(self, conn, rows: list[tuple[str, tuple]]) -> None:
+        """Boards' column chunks, sealed as calls land (monitor/column_seal.py: counts until a stream has
+        2,048 new calls, then one short transaction; never raises).  Under the fork guard like any statement."""
+        ids = [self._stream_ids[name] for name, _ in rows if name in self._stream_ids]    # one per call
+        with _no_fork_during_sqlite:
+            column_seal.after_commit(conn, ids)
 
     def _transaction(self, conn, rows: list[tuple[str, tuple]]) -> None:
         params = []

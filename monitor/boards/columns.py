@@ -1,11 +1,12 @@
 """A columnar, append-only copy of one stream's numbers in numpy arrays — what every board computes from.
 
 Loading a million calls row by row out of SQLite costs seconds, so the store keeps the same columns in
-chunks of CHUNK_ROWS calls (table ``column_chunks``, migration 2): a reader loads the sealed chunks as
-blobs and reads only the unsealed tail row by row; whenever CHUNK_ROWS more calls have landed, the reader
-seals them into a new chunk.  The chunks are derived data: if they ever disagree with ``calls`` (a count
-mismatch), they are dropped and rebuilt.  Attribute columns (for grouping and filtering by an attribute)
-are dictionary-encoded per key and chunked the same way, on first use.
+chunks of CHUNK_ROWS calls (table ``column_chunks``, see chunks.py), sealed by the writers as calls land:
+a reader loads the sealed chunks as blobs and reads only the unsealed tail row by row; full runs of calls
+it finds unsealed (a store written before, or by a process that logged few calls) it seals itself.  The
+chunks are derived data: if they ever disagree with ``calls`` (a count mismatch), they are dropped and
+rebuilt.  An attribute key's group codes (for grouping and filtering) are built once per process from the
+'attrs' chunks (each distinct attribute text parsed once) and kept.
 
 Ids grow in commit order (SQLite serialises writers and gives a new row max(id)+1), so "calls with id >
 last seen id" is exactly what landed since the last read, from any process.
@@ -18,7 +19,6 @@ from __future__ import annotations
 import ctypes
 import json
 import sqlite3
-import struct
 import threading
 import time
 from collections import OrderedDict
@@ -28,31 +28,16 @@ from typing import Any
 import numpy as np
 
 from ..store import Store, loads_json
+from .chunks import (CHUNK_FORMAT, CHUNK_ROWS, CORE_COLUMNS, CORE_NAMES, CORE_SELECT, DICT_COLUMNS, RANGE_WHERE,
+                     TAIL_WHERE, TOKEN_COLUMNS, Dictionary, columns_from_rows, decode, encode_attrs, encode_core,
+                     seal_ready_chunks)
 from .spec import MISSING_LABEL
 
-CHUNK_ROWS = 8192
-_FETCH = 50_000
-_MAGIC = b"OMC1"
+__all__ = ["CHUNK_FORMAT", "CHUNK_ROWS", "CORE_COLUMNS", "DICT_COLUMNS", "TOKEN_COLUMNS", "ColumnCache",
+           "attribute_label", "columns_for", "forget_caches", "record_attribute_label", "seal_ready_chunks"]
 
-# name, dtype.  Floats use NaN for None; tokens are int32 with 0 for None and a bit set in `nulls`
-# (bit i = TOKEN_COLUMNS[i] not reported), so sums need no masking.
-CORE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("id", "<i8"), ("ts", "<f8"), ("latency_ms", "<f8"), ("ttft_ms", "<f8"), ("cost_usd", "<f8"),
-    ("prompt_tokens", "<i4"), ("completion_tokens", "<i4"), ("total_tokens", "<i4"), ("cached_tokens", "<i4"),
-    ("reasoning_tokens", "<i4"), ("nulls", "u1"), ("status", "<i2"), ("model", "<i4"), ("api", "<i2"),   # status/api: a handful of values
-)
-CHUNK_FORMAT = 2
-DICT_COLUMNS = ("status", "model", "api")
-TOKEN_COLUMNS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens")
-_CORE_SELECT = (
-    "SELECT id, ts, latency_ms, ttft_ms, cost_usd, prompt_tokens, completion_tokens, total_tokens, "
-    "cached_tokens, reasoning_tokens, status, model, api FROM calls "
-)
-# `+stream_id` keeps SQLite on the rowid range (a few new rows) instead of the (stream_id, ts) index
-# (every row of the stream).
-_TAIL_WHERE = "WHERE +stream_id = ? AND id > ? ORDER BY id"
-_RANGE_WHERE = "WHERE +stream_id = ? AND id BETWEEN ? AND ? ORDER BY id"
-_HAS_ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)
+_FETCH = 50_000
+_MEMO_MAX = 100_000       # attribute texts whose group label is remembered, per key
 
 
 # -- attribute values as group labels ---------------------------------------------------------------
@@ -87,27 +72,6 @@ def record_attribute_label(attributes: dict | None, key: str) -> str:
     return attribute_label(attribute_value(attributes, key))
 
 
-def _json_path(parts: list[str]) -> str:
-    return "$" + "".join(f'."{p}"' for p in parts)
-
-
-def attribute_sql(key: str) -> tuple[str, list[str]]:
-    """SQL expression (with parameters) giving the JSON text of attribute ``key`` or NULL."""
-    parts = key.split(".")
-    if len(parts) == 1:
-        return "c.attributes -> ?", [_json_path(parts)]
-    return "COALESCE(c.attributes -> ?, c.attributes -> ?)", [_json_path([key]), _json_path(parts)]
-
-
-def _label_from_json_text(text: str | None) -> str:
-    if text is None:
-        return MISSING_LABEL
-    try:
-        return attribute_label(json.loads(text))
-    except ValueError:
-        return text
-
-
 # -- prompt / output text search --------------------------------------------------------------------
 def prompt_strings(request: Any) -> list[str]:
     """The text a user typed: messages' contents, `input`, `prompt`, `instructions` (nested lists too)."""
@@ -135,31 +99,7 @@ def text_matches(needle: str, request: Any, output: str | None) -> bool:
 
 
 # -- the cache ----------------------------------------------------------------------------------------
-class _Dict:
-    """String dictionary: label -> code, codes in order of first appearance."""
-    __slots__ = ("labels", "index")
-
-    def __init__(self) -> None:
-        self.labels: list[str] = []
-        self.index: dict[str, int] = {}
-
-    def code(self, label: str) -> int:
-        code = self.index.get(label)
-        if code is None:
-            code = self.index[label] = len(self.labels)
-            self.labels.append(label)
-        return code
-
-    def encode(self, values: list) -> np.ndarray:
-        index, labels = self.index, self.labels
-        out = np.empty(len(values), dtype=np.int32)
-        for i, v in enumerate(values):
-            code = index.get(v)
-            if code is None:
-                code = index[v] = len(labels)
-                labels.append(v)
-            out[i] = code
-        return out
+_Dict = Dictionary
 
 
 def _headroom(n: int) -> int:
@@ -193,13 +133,13 @@ class _Growing:
 
 
 class _Derived:
-    """A per-row column computed from SQL on demand (attribute codes, a text-search mask)."""
+    """A per-row column computed on demand (attribute group codes, a text-search mask)."""
 
     def __init__(self, kind: str, dtype: str) -> None:
         self.kind = kind            # 'attr:<key>' or 'text:<needle>'
         self.col = _Growing(dtype)
         self.dict = _Dict() if kind.startswith("attr:") else None
-        self.sealed: set[int] = set()   # chunk numbers known to be in the store
+        self.memo: dict[Any, int] = {}      # attribute JSON text -> group code
 
 
 class ColumnCache:
@@ -225,7 +165,6 @@ class ColumnCache:
         self.dicts = {name: _Dict() for name in DICT_COLUMNS}
         self.chunks: list[tuple[int, int]] = []     # sealed chunks in the store: (first_id, last_id)
         self.derived: dict[str, _Derived] = {}
-        self._orders: dict[str, tuple[int, np.ndarray]] = {}
         self.load_stats: dict[str, float] = {}
 
     # -- reading ------------------------------------------------------------------------------------
@@ -256,37 +195,45 @@ class ColumnCache:
                 return 0, 0
             old = self.n
             self._read_rows(store.conn, self.last_id)
-            self._seal()
+            self._seal(store.conn)
             return old, self.n
 
     def _load(self, store: Store) -> None:
-
+        """Sealed chunks as blobs, then the calls after them row by row, in one snapshot.  The chunks are
+        checked against `calls` by counting the stream's calls they cover (ids <= the last sealed id: a number
+        no later commit changes) on a thread of its own while the blobs load."""
         t0 = time.perf_counter()
         conn = store.conn
         own = not conn.in_transaction
         if own:
-            conn.execute("BEGIN")      # one snapshot: the count and the rows agree
+            conn.execute("BEGIN")      # one snapshot for the chunks and the rows after them
         try:
-            total = conn.execute("SELECT COUNT(*) FROM calls WHERE stream_id = ?", (self.sid,)).fetchone()[0]
+            sealed_to, n_chunks = conn.execute(
+                "SELECT COALESCE(MAX(last_id), 0), COUNT(*) FROM column_chunks WHERE stream_id = ? AND kind = 'core'",
+                (self.sid,)).fetchone()
+            count = _CountCalls(self.path, self.sid, sealed_to) if sealed_to else None
             for col in self.cols.values():
-                col.reserve(_headroom(total))
+                col.reserve(_headroom(n_chunks * CHUNK_ROWS))
             loaded = self._load_chunks(conn)
             t1 = time.perf_counter()
             self._read_rows(conn, self.last_id)
+            covered = int(np.searchsorted(self.cols["id"].view(), sealed_to, side="right"))
+            expected = count.result(conn) if count else 0
         finally:
             if own:
                 conn.execute("COMMIT")
-        if self.n != total:          # chunks out of step with calls (calls deleted?): start over without them
+        if covered != expected:      # chunks out of step with calls (calls deleted?): start over without them
             self._drop_chunks()
+            n = self.n
             sid, ident = self.sid, self.ident
             self._reset()
             self.sid, self.ident = sid, ident
             for col in self.cols.values():
-                col.reserve(_headroom(total))
+                col.reserve(_headroom(n))
             loaded = 0
             self._read_rows(conn, 0)
         t2 = time.perf_counter()
-        self._seal()
+        self._seal(conn)
         if self.n - loaded > 100_000:
             _return_freed_memory()
         self.load_stats = {"chunk_rows": loaded, "tail_rows": self.n - loaded, "chunks_s": t1 - t0,
@@ -300,10 +247,10 @@ class ColumnCache:
             if first_id <= self.last_id or n != CHUNK_ROWS:
                 break
             try:
-                arrays, dicts = _decode(data, n)
+                arrays, dicts = decode(data, n)
             except ValueError:
                 break
-            if set(arrays) != {name for name, _ in CORE_COLUMNS} or int(arrays["id"][0]) != first_id or int(arrays["id"][-1]) != last_id:
+            if set(arrays) != CORE_NAMES or int(arrays["id"][0]) != first_id or int(arrays["id"][-1]) != last_id:
                 break
             for name in DICT_COLUMNS:
                 remap = np.array([self.dicts[name].code(lbl) for lbl in dicts[name]] or [0], dtype=np.int32)
@@ -313,7 +260,7 @@ class ColumnCache:
         return self.n
 
     def _read_rows(self, conn: sqlite3.Connection, after_id: int) -> None:
-        cur = conn.execute(_CORE_SELECT + _TAIL_WHERE, (self.sid, after_id))
+        cur = conn.execute(CORE_SELECT + TAIL_WHERE, (self.sid, after_id))
         while True:
             rows = cur.fetchmany(_FETCH)
             if not rows:
@@ -321,20 +268,7 @@ class ColumnCache:
             self._append(self._columns_from_rows(rows))
 
     def _columns_from_rows(self, rows: list[tuple]) -> dict[str, np.ndarray]:
-        cols = list(zip(*rows))
-        out: dict[str, np.ndarray] = {"id": np.array(cols[0], dtype=np.int64)}
-        for i, name in enumerate(("ts", "latency_ms", "ttft_ms", "cost_usd"), start=1):
-            out[name] = np.array(cols[i], dtype=np.float64)
-        nulls = np.zeros(len(rows), dtype=np.uint8)
-        for i, name in enumerate(TOKEN_COLUMNS, start=5):
-            values = np.array(cols[i], dtype=np.float64)
-            missing = np.isnan(values)
-            nulls |= missing.astype(np.uint8) << (i - 5)
-            out[name] = np.clip(np.where(missing, 0, values), 0, 2**31 - 1).astype(np.int32)
-        out["nulls"] = nulls
-        for i, name in enumerate(DICT_COLUMNS, start=10):
-            out[name] = self.dicts[name].encode([MISSING_LABEL if v is None else v for v in cols[i]])
-        return out
+        return columns_from_rows(rows, self.dicts)
 
     def _append(self, arrays: dict[str, np.ndarray]) -> None:
         k = len(arrays["id"])
@@ -358,10 +292,22 @@ class ColumnCache:
         except sqlite3.Error:
             return None
 
-    def _seal(self) -> None:
+    def _seal(self, store_conn: sqlite3.Connection) -> None:
         """Store every full CHUNK_ROWS run of unsealed calls as a chunk (best effort: a busy or read-only
         store just leaves them for the next reader)."""
         start = len(self.chunks) * CHUNK_ROWS
+        if self.n - start < CHUNK_ROWS:
+            return
+        ids = self.cols["id"].arr
+        try:       # sealed by a writer meanwhile (the usual case): adopt, nothing to write
+            sealed = dict(store_conn.execute(
+                "SELECT first_id, last_id FROM column_chunks WHERE stream_id = ? AND kind = 'core' AND first_id >= ? "
+                "AND n = ?", (self.sid, int(ids[start]), CHUNK_ROWS)).fetchall())
+        except sqlite3.Error:
+            sealed = {}
+        while self.n - start >= CHUNK_ROWS and sealed.get(int(ids[start])) == int(ids[start + CHUNK_ROWS - 1]):
+            self.chunks.append((int(ids[start]), int(ids[start + CHUNK_ROWS - 1])))
+            start += CHUNK_ROWS
         if self.n - start < CHUNK_ROWS:
             return
         conn = self._writer()
@@ -372,8 +318,8 @@ class ColumnCache:
             new = []
             while self.n - start >= CHUNK_ROWS:
                 end = start + CHUNK_ROWS
-                data = _encode({name: col.arr[start:end] for name, col in self.cols.items()},
-                               {name: self.dicts[name].labels for name in DICT_COLUMNS})
+                data = encode_core({name: col.arr[start:end] for name, col in self.cols.items()},
+                                   {name: self.dicts[name].labels for name in DICT_COLUMNS})
                 first, last = int(self.cols["id"].arr[start]), int(self.cols["id"].arr[end - 1])
                 conn.execute("INSERT OR REPLACE INTO column_chunks (stream_id, kind, first_id, last_id, n, data) "
                              "VALUES (?, 'core', ?, ?, ?, ?)", (self.sid, first, last, CHUNK_ROWS, data))
@@ -407,27 +353,6 @@ class ColumnCache:
             d = self._derived(store, f"attr:{key}", "<i4")
             return d.col.view(self.n), d.dict.labels
 
-    def value_order(self, column: str, n: int) -> np.ndarray:
-        """Row indices (< n) whose `column` is not NaN, sorted by value (ties by row): a board's
-        percentiles filter this instead of sorting a million values on every computation."""
-        with self.lock:
-            # int32 row indices: half the memory of numpy's default, and a stream has < 2**31 calls
-            done, order = self._orders.get(column, (0, np.zeros(0, dtype=np.int32)))
-            if n < done:
-                return order[order < n]
-            if n > done:
-                x = self.cols[column].arr
-                new = np.arange(done, n, dtype=np.int64)
-                new = new[~np.isnan(x[done:n])]
-                if len(new) * 4 > len(order):                # much new: sort everything again
-                    everything = np.flatnonzero(~np.isnan(x[:n]))
-                    order = everything[np.argsort(x[everything])].astype(np.int32)
-                elif len(new):
-                    new = new[np.argsort(x[new], kind="stable")].astype(np.int32)
-                    order = np.insert(order, np.searchsorted(x[order], x[new], side="right"), new)
-                self._orders[column] = (n, order)
-            return order
-
     def text_mask(self, store: Store, needle: str) -> np.ndarray:
         with self.lock:
             return self._derived(store, f"text:{needle}", "?").col.view(self.n)
@@ -446,84 +371,92 @@ class ColumnCache:
         return d
 
     def _extend_derived(self, store: Store, d: _Derived) -> None:
-        persist = d.kind.startswith("attr:")
-        # whole sealed chunks first: from the store if there, else computed and then stored
-        to_store: list[tuple[int, bytes]] = []
-        while d.col.n < self.n:
-            chunk_no = d.col.n // CHUNK_ROWS
-            start = d.col.n
-            if persist and start % CHUNK_ROWS == 0 and chunk_no < len(self.chunks):
-                first, last = self.chunks[chunk_no]
-                row = store.conn.execute(
-                    "SELECT n, data FROM column_chunks WHERE stream_id = ? AND kind = ? AND first_id = ? AND last_id = ?",
-                    (self.sid, d.kind, first, last)).fetchone()
-                if row is not None:
+        if d.kind.startswith("text:"):
+            d.col.extend(self._text_hits(store, d.kind[5:], d.col.n, self.n))
+            return
+        # whole sealed chunks from their 'attrs' chunks (or SQL, then stored), the unsealed tail from SQL
+        key = d.kind[5:]
+        if d.col.n % CHUNK_ROWS == 0 and d.col.n // CHUNK_ROWS < len(self.chunks):
+            first = self.chunks[d.col.n // CHUNK_ROWS][0]
+            # one pass over the stored 'attrs' chunks in id order, alongside ours (a blob in memory at a time)
+            stored = store.conn.execute(
+                "SELECT first_id, n, data FROM column_chunks WHERE stream_id = ? AND kind = 'attrs' AND first_id >= ? "
+                "ORDER BY first_id", (self.sid, first))
+            row = stored.fetchone()
+            to_store: list[tuple[int, int, bytes]] = []
+            while d.col.n < self.n and d.col.n % CHUNK_ROWS == 0 and d.col.n // CHUNK_ROWS < len(self.chunks):
+                first, last = self.chunks[d.col.n // CHUNK_ROWS]
+                while row is not None and row[0] < first:
+                    row = stored.fetchone()
+                texts_codes = None
+                if row is not None and row[0] == first and row[1] == CHUNK_ROWS:
                     try:
-                        arrays, dicts = _decode(row[1], row[0])
-                        remap = np.array([d.dict.code(lbl) for lbl in dicts["codes"]] or [0], dtype=np.int32)
-                        d.col.extend(remap[arrays["codes"]])
-                        d.sealed.add(chunk_no)
-                        continue
-                    except (ValueError, KeyError, IndexError):
+                        arrays, dicts = decode(row[2], row[1])
+                        texts_codes = dicts["codes"], arrays["codes"]
+                    except (ValueError, KeyError):
                         pass
-                end = start + CHUNK_ROWS
-            else:
-                end = self.n
-            values = self._derived_values(store, d, start, end)
-            d.col.extend(values)
-            if persist and start % CHUNK_ROWS == 0 and end - start == CHUNK_ROWS and chunk_no < len(self.chunks):
-                local = _Dict()
-                codes = local.encode([d.dict.labels[c] for c in values.tolist()])
-                to_store.append((chunk_no, _encode({"codes": codes}, {"codes": local.labels})))
-        if to_store:
-            self._store_derived(d, to_store)
+                if texts_codes is None:
+                    texts = self._attribute_texts(store, d.col.n, d.col.n + CHUNK_ROWS)
+                    local = _Dict()
+                    texts_codes = local.labels, local.encode(texts)
+                    blob = encode_attrs(texts)
+                    if blob is not None:
+                        to_store.append((first, last, blob))
+                labels, codes = texts_codes
+                d.col.extend(self._key_codes(d, key, labels)[codes])
+            stored.close()
+            if to_store:
+                self._store_chunks("attrs", to_store)
+        if d.col.n < self.n:
+            local = _Dict()
+            codes = local.encode(self._attribute_texts(store, d.col.n, self.n))
+            d.col.extend(self._key_codes(d, key, local.labels)[codes])
 
-    def _derived_values(self, store: Store, d: _Derived, start: int, end: int) -> np.ndarray:
-        """Values of rows [start, end) of the cache, from SQL."""
-        kind, _, arg = d.kind.partition(":")
+    def _key_codes(self, d: _Derived, key: str, texts: list) -> np.ndarray:
+        """Group code of attribute `key` for each attribute text (each distinct text parsed once)."""
+        memo = d.memo
+        if len(memo) > _MEMO_MAX:
+            memo.clear()
+        out = np.empty(max(len(texts), 1), dtype=np.int32)
+        for i, text in enumerate(texts):
+            code = memo.get(text)
+            if code is None:
+                code = memo[text] = d.dict.code(record_attribute_label(loads_json(text), key))
+            out[i] = code
+        return out
+
+    def _attribute_texts(self, store: Store, start: int, end: int) -> list:
+        """Attribute JSON texts of rows [start, end) of the cache, from SQL."""
         ids = self.cols["id"].arr[start:end]
-        params = (self.sid, int(ids[0]), int(ids[-1]))
-        conn = store.conn
-        if kind == "attr":
-            if _HAS_ARROW:
-                expr, path_params = attribute_sql(arg)
-                cur = conn.execute(f"SELECT {expr} FROM calls c WHERE +c.stream_id = ? AND c.id BETWEEN ? AND ? "
-                                   "ORDER BY c.id", (*path_params, *params))
-                seen: dict[Any, str] = {}
-                out = []
-                for (text,) in cur:
-                    lbl = seen.get(text)
-                    if lbl is None:
-                        lbl = seen[text] = _label_from_json_text(text)
-                    out.append(lbl)
-            else:
-                cur = conn.execute("SELECT attributes FROM calls " + _RANGE_WHERE, params)
-                out = [record_attribute_label(loads_json(t), arg) for (t,) in cur]
-            if len(out) != end - start:
-                raise RuntimeError(f"stream {self.stream!r} changed while reading attribute {arg!r}")
-            return d.dict.encode(out)
-        # text search: SQL narrows to candidates (ASCII case-insensitive, on the stored JSON), Python decides
-        needle = arg.lower()
+        cur = store.conn.execute("SELECT attributes FROM calls " + RANGE_WHERE, (self.sid, int(ids[0]), int(ids[-1])))
+        texts = [t for (t,) in cur]
+        if len(texts) != end - start:
+            raise RuntimeError(f"stream {self.stream!r} changed while reading its attributes")
+        return texts
+
+    def _text_hits(self, store: Store, needle_text: str, start: int, end: int) -> np.ndarray:
+        """Text search over rows [start, end): SQL narrows to candidates (ASCII case-insensitive, on the
+        stored JSON), Python decides."""
+        ids = self.cols["id"].arr[start:end]
+        needle = needle_text.lower()
         escaped = json.dumps(needle)[1:-1]
-        cur = conn.execute(
+        cur = store.conn.execute(
             "SELECT id, request, output FROM calls WHERE +stream_id = ? AND id BETWEEN ? AND ? AND "
             "(instr(lower(request), ?) > 0 OR instr(lower(request), ?) > 0 OR instr(lower(output), ?) > 0)",
-            (*params, needle, escaped, needle))
-        hits = [row_id for row_id, request, output in cur if text_matches(arg, loads_json(request), output)]
+            (self.sid, int(ids[0]), int(ids[-1]), needle, escaped, needle))
+        hits = [row_id for row_id, request, output in cur if text_matches(needle_text, loads_json(request), output)]
         return np.isin(ids, np.array(hits, dtype=np.int64))
 
-    def _store_derived(self, d: _Derived, chunks: list[tuple[int, bytes]]) -> None:
+    def _store_chunks(self, kind: str, chunks: list[tuple[int, int, bytes]]) -> None:
         conn = self._writer()
         if conn is None:
             return
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for chunk_no, data in chunks:
-                first, last = self.chunks[chunk_no]
+            for first, last, data in chunks:
                 conn.execute("INSERT OR REPLACE INTO column_chunks (stream_id, kind, first_id, last_id, n, data) "
-                             "VALUES (?, ?, ?, ?, ?, ?)", (self.sid, d.kind, first, last, CHUNK_ROWS, data))
+                             "VALUES (?, ?, ?, ?, ?, ?)", (self.sid, kind, first, last, CHUNK_ROWS, data))
             conn.execute("COMMIT")
-            d.sealed.update(no for no, _ in chunks)
         except sqlite3.Error:
             try:
                 conn.execute("ROLLBACK")
@@ -533,6 +466,35 @@ class ColumnCache:
             conn.close()
 
 
+_COUNT_SQL = "SELECT COUNT(*) FROM calls WHERE stream_id = ? AND +id <= ?"     # `+id`: the stream's index, not the rowid range
+
+
+class _CountCalls:
+    """COUNT(*) of a stream's calls with id <= upto, on a thread with its own connection (SQLite lets go of
+    the GIL while it counts, so the count overlaps the loading of the blobs)."""
+
+    def __init__(self, path: Path, sid: int, upto: int) -> None:
+        self.args, self.value = (sid, upto), None
+        self.thread = threading.Thread(target=self._run, args=(path,), name="openai-monitor-count", daemon=True)
+        self.thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            conn = sqlite3.connect(str(path), timeout=5)
+            try:
+                self.value = conn.execute(_COUNT_SQL, self.args).fetchone()[0]
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            pass
+
+    def result(self, conn: sqlite3.Connection) -> int:
+        self.thread.join()
+        if self.value is None:          # the thread could not count: count here
+            self.value = conn.execute(_COUNT_SQL, self.args).fetchone()[0]
+        return self.value
+
+
 def _return_freed_memory() -> None:
     """Reading many rows row by row leaves glibc's heap full of freed Python objects that RSS keeps
     counting; hand those pages back to the OS (Linux/glibc only; elsewhere nothing to do)."""
@@ -540,34 +502,6 @@ def _return_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-# -- chunk blobs: b"OMC1" + u32 header length + JSON header + raw little-endian arrays --------------------
-def _encode(arrays: dict[str, np.ndarray], dicts: dict[str, list[str]]) -> bytes:
-    n = len(next(iter(arrays.values())))
-    header = json.dumps({"v": CHUNK_FORMAT, "n": n, "cols": [[k, a.dtype.str] for k, a in arrays.items()], "dicts": dicts},
-                        ensure_ascii=False).encode()
-    return b"".join([_MAGIC, struct.pack("<I", len(header)), header] + [np.ascontiguousarray(a).tobytes()
-                                                                      for a in arrays.values()])
-
-
-def _decode(data: bytes, n: int) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
-    if not isinstance(data, bytes) or data[:4] != _MAGIC:
-        raise ValueError("not a column chunk")
-    (hlen,) = struct.unpack_from("<I", data, 4)
-    header = json.loads(data[8:8 + hlen])
-    if header.get("v") != CHUNK_FORMAT or header["n"] != n:
-        raise ValueError("chunk of another format or length")
-    pos = 8 + hlen
-    arrays = {}
-    for name, dtype in header["cols"]:
-        dt = np.dtype(dtype)
-        size = dt.itemsize * n
-        if pos + size > len(data):
-            raise ValueError("truncated chunk")
-        arrays[name] = np.frombuffer(data, dtype=dt, count=n, offset=pos)
-        pos += size
-    return arrays, header["dicts"]
 
 
 # -- one cache per (store file, stream) per process -------------------------------------------------------
