@@ -56,7 +56,7 @@ SYSTEM_PROMPTS = ["you're extremely flowery and poetic", "you're very direct and
 def generate(path: Path, n: int, seed: int = 1, batch: int = 200_000) -> float:
     import numpy as np
 
-    from monitor.store import INSERT_CALL_SQL, Store, stream_id
+    from monitor.store import Store, stream_id
 
     t0 = time.perf_counter()
     store = Store(path)
@@ -98,15 +98,20 @@ def generate(path: Path, n: int, seed: int = 1, batch: int = 200_000) -> float:
                          0, cost, int(streamed[i]), requests[(mi[i] * 3 + i) % len(requests)],
                          "the answer, at some length" if ok else None, attrs[ai[i]]))
         with store.transaction() as c:
-            c.executemany(INSERT_CALL_SQL, rows)
+            c.executemany(_insert_sql(), rows)
         done += k
     store.close()
     return time.perf_counter() - t0
 
 
-def insert_tick(conn: sqlite3.Connection, sid: int, k: int, rng: random.Random) -> None:
-    from monitor.store import INSERT_CALL_SQL
+def _insert_sql() -> str:
+    """INSERT for the generated rows: every column up to attributes (the reply fields of schema 3 stay NULL)."""
+    from monitor.store import CALL_COLUMNS
+    columns = CALL_COLUMNS[:CALL_COLUMNS.index("attributes") + 1]
+    return f"INSERT INTO calls ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
+
+def insert_tick(conn: sqlite3.Connection, sid: int, k: int, rng: random.Random) -> None:
     now = time.time()
     rows = []
     for i in range(k):
@@ -118,7 +123,7 @@ def insert_tick(conn: sqlite3.Connection, sid: int, k: int, rng: random.Random) 
                      (p * pin + o * pout) if pin is not None and ok else None, 0, '{"model": "x"}', "out",
                      json.dumps({"system_prompt": rng.choice(SYSTEM_PROMPTS), "user": f"user{rng.randrange(50)}"})))
     conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(INSERT_CALL_SQL, rows)
+    conn.executemany(_insert_sql(), rows)
     conn.execute("COMMIT")
 
 
