@@ -229,6 +229,11 @@ def finalize(call: PendingCall, pricing, tokens) -> Record:
                 status, error = said_status, said_error
         except Exception as exc:
             response, note = None, note or f"could not read the stream ({type(exc).__name__}: {exc})"
+    elif hasattr(response, "model_dump"):
+        try:
+            response = apis.base.plain(response)   # read once as plain data: adapters, storage, exports
+        except Exception as exc:
+            note = note or f"could not read the reply ({type(exc).__name__}: {exc})"
     try:
         finish_reason = as_text(adapter.finish_reason(response))
     except Exception:

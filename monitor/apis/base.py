@@ -74,7 +74,10 @@ def as_text(value: Any) -> str | None:
 def plain(obj: Any) -> Any:
     """An SDK reply as plain JSON data without None fields (the same shape streamed or not)."""
     if hasattr(obj, "model_dump"):
-        obj = obj.model_dump(warnings=False)
+        try:
+            return obj.model_dump(mode="json", exclude_none=True, warnings=False)   # pydantic's own, in Rust
+        except Exception:
+            obj = obj.model_dump(warnings=False)
     if isinstance(obj, dict):
         return {k: plain(v) for k, v in obj.items() if v is not None}
     if isinstance(obj, (list, tuple)):
@@ -127,6 +130,8 @@ class Adapter:
         """The reply as stored (large payloads are omitted later, in capture.clean)."""
         if response is None:
             return None
+        if isinstance(response, dict):
+            return response                    # already plain (finalize / assemble made it so)
         data = plain(response)
         return data if isinstance(data, dict) else {"value": data}
 
