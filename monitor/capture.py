@@ -112,7 +112,7 @@ def _may_hold_payload(text: str) -> bool:
 def _plain(value: Any, secrets: tuple, depth: int, path: set, key: Any = None) -> Any:
     kind = type(value)
     if kind is str:
-        if len(value) > 64 and (value.startswith("data:") or len(value) >= payloads.MIN_BASE64):
+        if len(value) > 16 and (value.startswith("data:") or len(value) >= payloads.MIN_BASE64):
             value = payloads.string(value, key)
             if type(value) is not str:
                 return value

@@ -291,3 +291,51 @@ def test_unknown_image_price_is_none_not_zero(m, pair):
     client.images.generate(model="dall-e-3", prompt="x", size="512x512")       # no such dall-e-3 size price
     (rec,) = _records(m)
     assert rec.cost_usd is None
+
+
+def test_base64_payloads_anywhere_are_omitted_by_kind():
+    from monitor.apis import payloads
+    from monitor.capture import clean
+    wav, png = sim_media.wav(1), sim_media.png(40, "p")
+    request = {"model": "gpt-4o-audio-preview", "messages": [{"role": "user", "content": [
+        {"type": "input_audio", "input_audio": {"data": base64.b64encode(wav).decode(), "format": "wav"}},
+        {"type": "file", "file": {"file_data": "data:application/pdf;base64," + base64.b64encode(b"%PDF-1.4 x").decode()}},
+        {"type": "text", "text": "short text stays " + "word " * 400}]}],
+        "image": b"raw bytes upload"}
+    stored = clean(request)
+    parts = stored["messages"][0]["content"]
+    assert parts[0]["input_audio"] == {"data": payloads.omitted("audio", wav), "format": "wav"}
+    assert parts[1]["file"]["file_data"] == payloads.omitted("file", b"%PDF-1.4 x")
+    assert parts[2]["text"].startswith("short text stays word word")
+    assert stored["image"] == payloads.omitted("file", b"raw bytes upload")
+    assert clean({"b64_json": base64.b64encode(png).decode()}) == {"b64_json": payloads.omitted("image", png)}
+    json.dumps(stored)
+
+
+def test_raw_and_streaming_responses_of_the_new_apis_are_logged(m, pair):
+    _, client = pair
+    raw = client.images.with_raw_response.generate(model="dall-e-2", prompt="a cat", size="512x512")
+    assert raw.parse().data[0].b64_json
+    with client.audio.speech.with_streaming_response.create(model="tts-1", voice="alloy", input="hi there") as r:
+        audio = b"".join(r.iter_bytes())
+    assert sim_media.wav_seconds(audio) > 0
+    del r
+    import gc
+    gc.collect()
+    images, speech = _records(m)
+    assert images.api == "images" and images.cost_usd == pytest.approx(0.018)
+    assert speech.api == "audio.speech" and speech.cost_usd == pytest.approx(len("hi there") * 15 / 1e6)
+
+
+def test_async_images_and_moderations(m, sim):
+    async def go():
+        client = m.wrap(openai.AsyncOpenAI(base_url=sim.base_url, api_key=KEY, max_retries=0))
+        img = await client.images.generate(model="dall-e-2", prompt="a dog", size="256x256", n=2)
+        mod = await client.moderations.create(input="fine")
+        await client.close()
+        return img, mod
+
+    img, mod = asyncio.run(go())
+    images, moderation = _records(m)
+    assert len(img.data) == 2 and images.cost_usd == pytest.approx(2 * 0.016)
+    assert images.response["billing"]["images"] == 2 and moderation.response_id == mod.id

@@ -38,6 +38,20 @@ def _decoded(text: str) -> bytes | None:
         return None
 
 
+_MAGIC = ((b"\x89PNG", "image"), (b"\xff\xd8\xff", "image"), (b"GIF8", "image"), (b"%PDF", "file"),
+          (b"ID3", "audio"), (b"OggS", "audio"), (b"fLaC", "audio"), (b"\xff\xfb", "audio"), (b"\xff\xf3", "audio"))
+
+
+def _sniff(data: bytes, default: str) -> str:
+    """The kind of decoded bytes from their first bytes (RIFF: WAVE is audio, WEBP an image)."""
+    if data[:4] == b"RIFF":
+        return {b"WAVE": "audio", b"WEBP": "image"}.get(data[8:12], default)
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    return default
+
+
 def _kind_of_media(media: str | None) -> str:
     top = (media or "").split("/")[0].lower()
     return top if top in ("image", "audio", "video") else "file"
@@ -45,7 +59,7 @@ def _kind_of_media(media: str | None) -> str:
 
 def string(value: str, key: Any = None) -> Any:
     """A base64 string (a data URL, or long base64 text) as its stand-in; other strings unchanged."""
-    if value.startswith("data:") and len(value) > 64:
+    if value.startswith("data:"):
         match = _DATA_URL.match(value)
         if match:
             data = _decoded(value[match.end():].strip())
@@ -54,7 +68,8 @@ def string(value: str, key: Any = None) -> Any:
     if len(value) >= MIN_BASE64 and _BASE64.fullmatch(value):
         data = _decoded(value.replace("\n", "").replace("\r", ""))
         if data is not None:
-            return omitted(_KIND_OF_KEY.get(key, "base64") if isinstance(key, str) else "base64", data)
+            kind = _KIND_OF_KEY.get(key, "base64") if isinstance(key, str) else "base64"
+            return omitted(_sniff(data, kind) if kind == "base64" else kind, data)
     return value
 
 
