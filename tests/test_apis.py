@@ -339,3 +339,19 @@ def test_async_images_and_moderations(m, sim):
     images, moderation = _records(m)
     assert len(img.data) == 2 and images.cost_usd == pytest.approx(2 * 0.016)
     assert images.response["billing"]["images"] == 2 and moderation.response_id == mod.id
+
+
+def test_a_responses_stream_closed_early_keeps_what_arrived(m, pair):
+    _, client = pair
+    stream = client.responses.create(model="gpt-4o-mini", input="tell me a story", stream=True)
+    seen = ""
+    for event in stream:
+        if event.type == "response.output_text.delta":
+            seen += event.delta
+            if len(seen) > 10:
+                break
+    stream.close()
+    (rec,) = _records(m)
+    assert rec.status == "cancelled" and rec.finish_reason is None
+    assert rec.output == seen and rec.response["output"][0]["content"][0]["text"] == seen
+    assert rec.response_id and rec.response_id.startswith("resp_")

@@ -52,6 +52,8 @@ class ResponsesAdapter(Adapter):
         status = get(response, "status")
         if status == "completed":
             return "completed"
+        if status in (None, "in_progress", "queued"):
+            return None                                   # not finished (a stream cut short)
         reason = get(get(response, "incomplete_details"), "reason")
         return reason if isinstance(reason, str) else status if isinstance(status, str) else None
 
