@@ -81,7 +81,7 @@ def storable(value: Any, secrets: tuple = ()) -> Any:
         return _placeholder(value)
 
 
-def clean(value: Any, secrets: tuple = ()) -> Any:
+def clean(value: Any, secrets: tuple = (), *, from_server: bool = False) -> Any:
     """`storable(value, secrets)`, without its cost for the usual value: plain JSON that holds nothing
     to scrub and cannot nest deeper than the limit is returned as it is (json.dumps and str.count run in C;
     the Python walk only runs when there is something to fix)."""
@@ -90,7 +90,7 @@ def clean(value: Any, secrets: tuple = ()) -> Any:
     except Exception:                                   # objects, NaN, huge ints, too deep for json
         return storable(value, secrets)
     if (text.count("{") + text.count("[") <= MAX_STORED_DEPTH and not redact.json_needs_scrub(text, secrets)
-            and not _may_hold_payload(text)):
+            and not _may_hold_payload(text) and not (from_server and redact.needs_scrub(text))):
         if value:
             if len(_encoded) > 10_000:
                 _encoded.clear()
@@ -299,7 +299,7 @@ def finalize(call: PendingCall, pricing, tokens) -> Record:
         prompt_tokens=prompt, completion_tokens=completion, total_tokens=total, cached_tokens=cached,
         reasoning_tokens=reasoning, usage_estimated=estimated, cost_usd=cost, streamed=call.streamed,
         request=request, output=output, attributes=attributes, response_id=response_id,
-        finish_reason=finish_reason, response=clean(stored, secrets) if stored else None,
+        finish_reason=finish_reason, response=clean(stored, secrets, from_server=True) if stored else None,
     )
 
 

@@ -165,5 +165,5 @@ def scrub_record(d: dict[str, Any], secrets: Iterable[str] = ()) -> dict[str, An
     """A record as a dict (Record.to_dict()) with every text field scrubbed: used again at export, where
     the client's secrets are unknown and only the patterns apply."""
     secrets = tuple(secrets)
-    return {k: _scrub(v, secrets, 0) if k in ("request", "attributes") or isinstance(v, str) else v
+    return {k: _scrub(v, secrets, 0) if k in ("request", "attributes", "response") or isinstance(v, str) else v
             for k, v in d.items()}

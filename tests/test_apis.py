@@ -355,3 +355,15 @@ def test_a_responses_stream_closed_early_keeps_what_arrived(m, pair):
     assert rec.status == "cancelled" and rec.finish_reason is None
     assert rec.output == seen and rec.response["output"][0]["content"][0]["text"] == seen
     assert rec.response_id and rec.response_id.startswith("resp_")
+
+
+def test_a_key_shaped_text_in_the_reply_is_scrubbed_in_the_stored_response_too(m, pair, db_path):
+    _, client = pair
+    leaked = "sk-proj-Abcdefghijklmnop0123456789"
+    client.chat.completions.create(model="gpt-4o-mini", messages=ASK, extra_headers={"X-Sim-Output": f"use {leaked}"})
+    (rec,) = _records(m)
+    assert leaked not in rec.output and leaked not in json.dumps(rec.response)
+    assert rec.response["choices"][0]["message"]["content"] == rec.output
+    for f in db_path.parent.iterdir():
+        if f.is_file():
+            assert leaked.encode() not in f.read_bytes()
