@@ -89,8 +89,8 @@ def clean(value: Any, secrets: tuple = (), *, from_server: bool = False) -> Any:
         text = _encode(value)
     except Exception:                                   # objects, NaN, huge ints, too deep for json
         return storable(value, secrets)
-    if (text.count("{") + text.count("[") <= MAX_STORED_DEPTH and not redact.json_needs_scrub(text, secrets)
-            and not _may_hold_payload(text) and not (from_server and redact.needs_scrub(text))):
+    if (text.count("{") + text.count("[") <= MAX_STORED_DEPTH
+            and not redact.json_needs_scrub(text, secrets, patterns=from_server) and not _may_hold_payload(text)):
         if value:
             if len(_encoded) > 10_000:
                 _encoded.clear()

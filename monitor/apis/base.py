@@ -75,7 +75,7 @@ def plain(obj: Any) -> Any:
     """An SDK reply as plain JSON data without None fields (the same shape streamed or not)."""
     if hasattr(obj, "model_dump"):
         try:
-            return obj.model_dump(mode="json", exclude_none=True, warnings=False)   # pydantic's own, in Rust
+            return obj.model_dump(exclude_none=True, warnings=False)   # pydantic's own, in Rust
         except Exception:
             obj = obj.model_dump(warnings=False)
     if isinstance(obj, dict):
