@@ -349,12 +349,14 @@ def _detail(usage, *path):
 
 
 def media_tokens(usage) -> dict[str, int]:
-    """Audio and image token counts of a usage object (chat, Responses or images shape), as cost_usd kwargs."""
+    """Audio and image token counts of a usage object (chat, Responses, images or transcriptions shape), as
+    cost_usd kwargs."""
     if usage is None:
         return {}
     counts = {
         "audio_input_tokens": _detail(usage, "prompt_tokens_details", "audio_tokens")
-        or _detail(usage, "input_tokens_details", "audio_tokens"),
+        or _detail(usage, "input_tokens_details", "audio_tokens")
+        or _detail(usage, "input_token_details", "audio_tokens"),      # (transcriptions spell it so)
         "audio_output_tokens": _detail(usage, "completion_tokens_details", "audio_tokens")
         or _detail(usage, "output_tokens_details", "audio_tokens"),
         "image_input_tokens": _detail(usage, "input_tokens_details", "image_tokens"),

@@ -1,12 +1,14 @@
-"""Stream proxies: pass chunks through, note text, time to first token and usage, log once at the end.
+"""Stream proxies: pass chunks through, keep them for the writer, note time to first token, log once at the end.
 
 The end is whichever comes first: the stream is exhausted (success), it raises (error), or the caller
-closes or drops it early (cancelled, with the partial output).
+closes or drops it early (cancelled, with the partial output).  The proxies are `openai.Stream` /
+`openai.AsyncStream` instances (made without their __init__; everything else reaches the inner stream).
 
 The caller sees exactly what the unmonitored stream yields (the same objects, the same exceptions): the
-monitor's own reading of a chunk never raises.  Odd shapes (content as a number or a list of parts,
-tool-call arguments as an object) are read as text; anything else it cannot read is noted in the
-record's `error` ("monitor: …") while the call's status stays what the stream said.
+call path only keeps a reference to each chunk and asks the API's adapter (monitor/apis) two cheap
+questions; the writer thread assembles the reply in its non-streamed shape.  Odd shapes (content as a
+number or a list of parts, tool-call arguments as an object) are read as text; anything else it cannot
+read is noted in the record's `error` ("monitor: …") while the call's status stays what the stream said.
 """
 from __future__ import annotations
 

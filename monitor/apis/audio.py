@@ -24,11 +24,6 @@ class TranscriptionsAdapter(Adapter):
         prompt, completion = count(get(usage, "input_tokens")), count(get(usage, "output_tokens"))
         return self._totals(usage, prompt, completion, 0, 0)
 
-    def media_tokens(self, usage: Any, pricing: Any) -> dict[str, int]:
-        audio = count(get(get(usage, "input_token_details"), "audio_tokens")) \
-            or count(get(get(usage, "input_tokens_details"), "audio_tokens"))
-        return {"audio_input_tokens": audio} if audio else {}
-
     def text(self, response: Any) -> str | None:
         if isinstance(response, str):
             return response                                # response_format text / srt / vtt
