@@ -244,6 +244,8 @@ def finalize(call: PendingCall, pricing, tokens) -> Record:
         output = as_text(call.output if call.output is not None else response_text(api, response))
     except Exception as exc:                      # a reply in a shape nobody expected: keep the record
         output, note = None, note or f"could not read the reply ({type(exc).__name__}: {exc})"
+    if output is None and call.items is not None:
+        output = ""                              # a stream's text is what arrived, maybe nothing
     response_model = as_text(call.response_model or _get(response, "model"))
     usage = call.usage if call.usage is not None else _get(response, "usage")
     try:
