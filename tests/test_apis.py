@@ -67,9 +67,13 @@ def test_copy_as_python_dispatches_to_the_adapter(m, pair):
     _, client = pair
     client.images.generate(model="dall-e-2", prompt="a cat", size="256x256")
     client.moderations.create(input="hello")
-    images, moderation = _records(m)
+    client.images.edit(model="gpt-image-1", image=("in.png", sim_media.png(8, "e"), "image/png"), prompt="hat")
+    client.chat.completions.create(model="gpt-4o-mini", messages=ASK, tools=CHAT_TOOLS)
+    images, moderation, edit, tools = _records(m)
     assert "response = client.images.generate(" in python_snippet(images)
     assert "print(response.results[0].flagged)" in python_snippet(moderation)
+    assert "response = client.images.edit(" in python_snippet(edit)
+    assert "message.tool_calls" in python_snippet(tools)
 
 
 # -- chat: tool calls, streamed and not ------------------------------------------------------------------

@@ -28,13 +28,13 @@ def python_snippet(record: Record, base_url: str | None = None) -> str:
         f"m = init_monitor({record.stream!r})",
         f"client = m.wrap(openai.OpenAI({client_args}))   # the key comes from OPENAI_API_KEY",
         "",
-        f"response = {api.snippet_call()}(",
+        f"response = {api.snippet_call(params)}(",
     ]
     for key, value in params.items():
         lines.append(f"    {key}={_literal(value, 4 + len(key) + 1)},")
     if record.attributes:
         lines.append(f"    monitor_attributes={_literal(record.attributes, 23)},")
     lines.append(")")
-    lines.append(api.snippet_print(bool(params.get("stream")) and api.streams))
+    lines.append(api.snippet_print(bool(params.get("stream")) and api.streams, tools=bool(params.get("tools"))))
     lines.append("m.flush()")
     return "\n".join(lines) + "\n"

@@ -57,7 +57,7 @@ class TranscriptionsAdapter(Adapter):
             return None                                    # no usage (e.g. response_format="text"): unknown
         return super().cost(pricing, models, numbers, usage, response, request)
 
-    def snippet_print(self, streamed: bool) -> str:
+    def snippet_print(self, streamed: bool, tools: bool = False) -> str:
         return "print(response.text)"
 
 
@@ -101,5 +101,5 @@ class SpeechAdapter(Adapter):
         unit = self.billing(request, response)
         return None if unit is None else pricing.unit_cost(models, input_characters=unit["characters"])
 
-    def snippet_print(self, streamed: bool) -> str:
+    def snippet_print(self, streamed: bool, tools: bool = False) -> str:
         return "response.write_to_file('speech.mp3')"

@@ -172,11 +172,11 @@ class Adapter:
         return None
 
     # -- "Copy as Python" ------------------------------------------------------------------------------
-    def snippet_call(self) -> str:
-        """The client method the snippet calls, e.g. 'client.chat.completions.create'."""
+    def snippet_call(self, request: dict | None = None) -> str:
+        """The client method the snippet calls for this request, e.g. 'client.chat.completions.create'."""
         path, methods = self.resources[0]
         return "client." + ".".join(path) + "." + methods[0]
 
-    def snippet_print(self, streamed: bool) -> str:
-        """The snippet's last line(s): what to print of the reply."""
+    def snippet_print(self, streamed: bool, tools: bool = False) -> str:
+        """The snippet's last line(s): what to print of the reply (`tools`: the request offered tools)."""
         return "print(response)"

@@ -89,11 +89,14 @@ class ChatAdapter(Adapter):
                 call["name"].append(as_text(getattr(function, "name", None)) or "")
                 call["arguments"].append(as_text(getattr(function, "arguments", None)) or "")
 
-    def snippet_print(self, streamed: bool) -> str:
+    def snippet_print(self, streamed: bool, tools: bool = False) -> str:
         if streamed:
             return ("for chunk in response:\n"
                     "    if chunk.choices and chunk.choices[0].delta.content:\n"
                     "        print(chunk.choices[0].delta.content, end='', flush=True)\nprint()")
+        if tools:                              # a call with tools may answer with tool calls instead of text
+            return ("message = response.choices[0].message\n"
+                    "print(message.content if message.tool_calls is None else message.tool_calls)")
         return "print(response.choices[0].message.content)"
 
 

@@ -56,7 +56,7 @@ class CompletionsAdapter(Adapter):
                             for i in sorted(choices)]
         return reply, None, None, note
 
-    def snippet_print(self, streamed: bool) -> str:
+    def snippet_print(self, streamed: bool, tools: bool = False) -> str:
         if streamed:
             return "for chunk in response:\n    print(chunk.choices[0].text, end='', flush=True)\nprint()"
         return "print(response.choices[0].text)"

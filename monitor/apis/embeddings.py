@@ -27,5 +27,5 @@ class EmbeddingsAdapter(Adapter):
             value = "\n".join(str(v) for v in value)
         return [{"role": "user", "content": str(value or "")}]
 
-    def snippet_print(self, streamed: bool) -> str:
+    def snippet_print(self, streamed: bool, tools: bool = False) -> str:
         return "print(len(response.data[0].embedding), 'dimensions')"

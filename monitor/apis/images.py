@@ -59,8 +59,11 @@ class ImagesAdapter(Adapter):
                 return cost
         return None
 
-    def snippet_call(self) -> str:
-        return "client.images.generate"
+    def snippet_call(self, request: dict | None = None) -> str:
+        request = request or {}
+        if "image" not in request:
+            return "client.images.generate"
+        return "client.images.edit" if request.get("prompt") else "client.images.create_variation"
 
-    def snippet_print(self, streamed: bool) -> str:
+    def snippet_print(self, streamed: bool, tools: bool = False) -> str:
         return "print(len(response.data), 'image(s)')"

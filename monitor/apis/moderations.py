@@ -30,5 +30,5 @@ class ModerationsAdapter(Adapter):
     def cost(self, pricing, models, numbers, usage, response, request):
         return 0.0 if response is not None else None
 
-    def snippet_print(self, streamed: bool) -> str:
+    def snippet_print(self, streamed: bool, tools: bool = False) -> str:
         return "print(response.results[0].flagged)"

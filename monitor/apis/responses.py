@@ -116,11 +116,13 @@ class ResponsesAdapter(Adapter):
             return f"cost unknown: the price table has no price for {', '.join(unpriced)}"
         return None
 
-    def snippet_print(self, streamed: bool) -> str:
+    def snippet_print(self, streamed: bool, tools: bool = False) -> str:
         if streamed:
             return ("for event in response:\n"
                     "    if event.type == 'response.output_text.delta':\n"
                     "        print(event.delta, end='', flush=True)\nprint()")
+        if tools:
+            return "print(response.output_text or [item for item in response.output if item.type == 'function_call'])"
         return "print(response.output_text)"
 
 
