@@ -10,7 +10,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from . import redact
+from . import apis, redact
+from .apis import payloads
+from .apis.base import as_text, get as _get, jsonable  # noqa: F401  (as_text, jsonable: public here too)
 from .record import Record
 
 # Request keys that may carry credentials or are transport details, never stored.
@@ -31,7 +33,7 @@ class PendingCall:
 
     __slots__ = (
         "stream", "ts", "latency_ms", "ttft_ms", "api", "request", "response", "status", "error",
-        "output", "usage", "response_model", "attributes", "streamed", "secrets", "note",
+        "output", "usage", "response_model", "attributes", "streamed", "secrets", "note", "items",
     )
 
     def __init__(self, stream: str, ts: float, api: str, request: dict, attributes: dict, secrets: tuple = ()):
@@ -46,11 +48,12 @@ class PendingCall:
         self.response: Any = None          # the SDK's response object (non-stream)
         self.status = "success"
         self.error: BaseException | str | None = None
-        self.output: str | None = None     # assembled text (streams)
-        self.usage: Any = None             # usage object seen in a stream
+        self.output: str | None = None     # the text, when the caller's path already knows it
+        self.usage: Any = None
         self.response_model: str | None = None
         self.streamed = False
         self.note: str | None = None       # what the monitor itself could not read (kept in `error`)
+        self.items: list | None = None     # a stream's chunks / events, assembled on the writer thread
 
 
 # Thin aliases for code (other branches' export.py) that still imports them from here; the rules live in redact.
@@ -59,18 +62,6 @@ SECRET_KEY_NAMES = redact.SECRET_KEY_NAMES
 
 def scrub(text: str, secrets: tuple = ()) -> str:
     return redact.scrub_text(text, redact.usable_secrets(secrets))
-
-
-def jsonable(value: Any) -> Any:
-    """json.dumps(default=...) for SDK objects: pydantic models, NotGiven, classes."""
-    if isinstance(value, type):
-        return value.__name__                 # e.g. a pydantic class passed as response_format
-    if hasattr(value, "model_dump"):
-        return value.model_dump(exclude_none=True, warnings=False)
-    cls = type(value).__name__
-    if cls in ("NotGiven", "Omit"):
-        return None
-    return repr(value)
 
 
 def clean_request(request: dict) -> dict:
@@ -90,7 +81,7 @@ def storable(value: Any, secrets: tuple = ()) -> Any:
         return _placeholder(value)
 
 
-def clean(value: Any, secrets: tuple = ()) -> Any:
+def clean(value: Any, secrets: tuple = (), *, from_server: bool = False) -> Any:
     """`storable(value, secrets)`, without its cost for the usual value: plain JSON that holds nothing
     to scrub and cannot nest deeper than the limit is returned as it is (json.dumps and str.count run in C;
     the Python walk only runs when there is something to fix)."""
@@ -98,7 +89,8 @@ def clean(value: Any, secrets: tuple = ()) -> Any:
         text = _encode(value)
     except Exception:                                   # objects, NaN, huge ints, too deep for json
         return storable(value, secrets)
-    if text.count("{") + text.count("[") <= MAX_STORED_DEPTH and not redact.json_needs_scrub(text, secrets):
+    if (text.count("{") + text.count("[") <= MAX_STORED_DEPTH
+            and not redact.json_needs_scrub(text, secrets, patterns=from_server) and not _may_hold_payload(text)):
         if value:
             if len(_encoded) > 10_000:
                 _encoded.clear()
@@ -107,9 +99,23 @@ def clean(value: Any, secrets: tuple = ()) -> Any:
     return storable(value, secrets)
 
 
-def _plain(value: Any, secrets: tuple, depth: int, path: set) -> Any:
+def _may_hold_payload(text: str) -> bool:
+    """Whether JSON text may hold base64 data or vectors (payloads.py): a cue, or long enough to hide one."""
+    if len(text) > 16_384:
+        return True
+    for cue in payloads.CUES:
+        if cue in text:
+            return True
+    return False
+
+
+def _plain(value: Any, secrets: tuple, depth: int, path: set, key: Any = None) -> Any:
     kind = type(value)
     if kind is str:
+        if len(value) > 16 and (value.startswith("data:") or len(value) >= payloads.MIN_BASE64):
+            value = payloads.string(value, key)
+            if type(value) is not str:
+                return value
         return redact.scrub_text(value, secrets)
     if value is None or kind is bool or kind is int and value.bit_length() <= _MAX_INT_BITS:
         return value
@@ -129,13 +135,17 @@ def _plain(value: Any, secrets: tuple, depth: int, path: set) -> Any:
         path.add(id(value))
         try:
             if isinstance(value, Mapping):
-                return {_plain_key(k, secrets): _plain(v, secrets, depth + 1, path) for k, v in value.items()
-                        if not (isinstance(k, str) and redact.SECRET_KEY_NAMES.match(k))}
+                return {_plain_key(k, secrets): _plain(payloads.vector(v) if k == "embedding" else v,
+                                                       secrets, depth + 1, path, k)
+                        for k, v in value.items() if not (isinstance(k, str) and redact.SECRET_KEY_NAMES.match(k))}
             return [_plain(v, secrets, depth + 1, path) for v in value]
         except Exception:
             return _placeholder(value)
         finally:
             path.discard(id(value))
+    stand_in = payloads.binary(value) or payloads.file_like(value)     # uploads: never their bytes
+    if stand_in is not None:
+        return stand_in
     try:
         converted = jsonable(value)            # pydantic models, classes, NotGiven, else repr()
     except Exception:
@@ -177,129 +187,19 @@ def storable_json(value: Any) -> str | None:
         return _encode(storable(value))
 
 
-def as_text(value: Any) -> str | None:
-    """A text field from whatever a server sent: content parts joined, numbers and objects as text."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple)):
-        parts = []
-        for part in value:
-            text = part if isinstance(part, str) else _get(part, "text")
-            if text is None and not isinstance(part, str):
-                text = _get(part, "refusal")
-            parts.append(text if isinstance(text, str) else as_text(text) or "")
-        return "".join(parts)
-    if hasattr(value, "model_dump") or isinstance(value, dict):
-        try:
-            return json.dumps(jsonable(value) if hasattr(value, "model_dump") else value,
-                              default=jsonable, allow_nan=False)
-        except Exception:
-            pass
-    try:
-        return str(value)
-    except Exception:
-        return _placeholder(value)
-
-
-def _count(value: Any) -> int | None:
-    """A token count from a usage object: an int, or None when the server sent something else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def _get(obj: Any, name: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
 def usage_numbers(api: str, usage: Any) -> tuple[int | None, int | None, int | None, int | None, int | None]:
-    """(prompt, completion, total, cached, reasoning) from a Chat/Completions or Responses usage object."""
-    if usage is None:
-        return (None,) * 5
-    if api == "responses":
-        prompt, completion = _get(usage, "input_tokens"), _get(usage, "output_tokens")
-        cached = _get(_get(usage, "input_tokens_details"), "cached_tokens")
-        reasoning = _get(_get(usage, "output_tokens_details"), "reasoning_tokens")
-    else:
-        prompt, completion = _get(usage, "prompt_tokens"), _get(usage, "completion_tokens")
-        cached = _get(_get(usage, "prompt_tokens_details"), "cached_tokens")
-        reasoning = _get(_get(usage, "completion_tokens_details"), "reasoning_tokens")
-    prompt, completion, cached, reasoning = _count(prompt), _count(completion), _count(cached), _count(reasoning)
-    if api == "embeddings":
-        completion = 0
-    total = _count(_get(usage, "total_tokens"))
-    if total is None and prompt is not None:
-        total = prompt + (completion or 0)
-    return prompt, completion, total, cached or 0, reasoning or 0
+    """(prompt, completion, total, cached, reasoning) from the API's usage object."""
+    return apis.adapter(api).usage(usage)
 
 
 def response_text(api: str, response: Any) -> str | None:
-    """The assistant's text (or a short description for embeddings and tool calls)."""
-    if response is None:
-        return None
-    if api == "embeddings":
-        data = _get(response, "data") or []
-        dim = len(_get(data[0], "embedding") or []) if data else 0
-        return f"[{len(data)} embedding{'s' if len(data) != 1 else ''} × {dim}]"
-    if api == "responses":
-        try:
-            text = _get(response, "output_text")      # the SDK's own join raises on non-text parts
-        except Exception:
-            text = None
-        if text:
-            return text
-        parts = []
-        for item in _get(response, "output") or []:
-            for content in _get(item, "content") or []:
-                if _get(content, "type") == "output_text":
-                    parts.append(as_text(_get(content, "text")) or "")
-        return "".join(parts) or None
-    choices = _get(response, "choices") or []
-    if not choices:
-        return None
-    if api == "completions":
-        return _get(choices[0], "text")
-    message = _get(choices[0], "message")
-    content = _get(message, "content")
-    if content is None:
-        calls = _get(message, "tool_calls") or []
-        if calls:
-            return json.dumps(
-                [{"name": _get(_get(c, "function"), "name"), "arguments": _get(_get(c, "function"), "arguments")}
-                 for c in calls]
-            )
-    return content
+    """The reply's text (or a short description: embeddings, images, tool calls)."""
+    return apis.adapter(api).text(response) if response is not None else None
 
 
 def prompt_messages(api: str, request: dict) -> list[dict]:
-    """The request's input as chat messages, for token estimates."""
-    if api == "chat.completions":
-        return [m.model_dump() if hasattr(m, "model_dump") else dict(m) if isinstance(m, Mapping) else {"content": str(m)}
-                for m in request.get("messages") or []]
-    if api == "responses":
-        messages = []
-        if request.get("instructions"):
-            messages.append({"role": "system", "content": request["instructions"]})
-        value = request.get("input")
-        if isinstance(value, str):
-            messages.append({"role": "user", "content": value})
-        elif isinstance(value, list):
-            messages.extend(m if isinstance(m, dict) else {"content": str(m)} for m in value)
-        return messages
-    value = request.get("prompt") if api == "completions" else request.get("input")
-    if isinstance(value, list):
-        value = "\n".join(str(v) for v in value)
-    return [{"role": "user", "content": str(value or "")}]
+    """The request's input as chat messages, for token estimates and displays."""
+    return apis.adapter(api).messages(request)
 
 
 def _refused_by_server(error: Any) -> bool:
@@ -308,73 +208,109 @@ def _refused_by_server(error: Any) -> bool:
 
 
 def finalize(call: PendingCall, pricing, tokens) -> Record:
-    """Build the stored Record.  `pricing` and `tokens` are the modules (passed in to keep imports lazy).
-    Every stored text is scrubbed of the client's and the call's credentials (redact.py), and request and
-    attributes are made storable (`storable`)."""
+    """Build the stored Record through the call's API adapter (monitor/apis).  `pricing` and `tokens` are
+    the modules (passed in to keep imports lazy).  Every stored text is scrubbed of the client's and the
+    call's credentials (redact.py); request, response and attributes are made storable (`clean`: also
+    base64 payloads and vectors replaced by their {"omitted", "bytes", "sha256"} stand-ins)."""
     api = call.api
+    adapter = apis.adapter(api)
     response = call.response
     secrets = call.secrets                     # the client's (redact.usable_secrets at wrap time)
     if call.request.get("extra_headers") or call.request.get("extra_query"):
         secrets = redact.usable_secrets(secrets + redact.secrets_of_headers(call.request.get("extra_headers"))
                                         + redact.secrets_of_headers(call.request.get("extra_query")))
     note = call.note
+    status, error = call.status, call.error
+    if call.items is not None:                 # a stream: the reply in its non-streamed shape
+        try:
+            response, said_status, said_error, stream_note = adapter.assemble(call.items)
+            note = note or stream_note
+            if said_status is not None and status != "cancelled":
+                status, error = said_status, said_error
+        except Exception as exc:
+            response, note = None, note or f"could not read the stream ({type(exc).__name__}: {exc})"
+    elif hasattr(response, "model_dump"):
+        try:
+            response = apis.base.plain(response)   # read once as plain data: adapters, storage, exports
+        except Exception as exc:
+            note = note or f"could not read the reply ({type(exc).__name__}: {exc})"
+    try:
+        finish_reason = as_text(adapter.finish_reason(response))
+    except Exception:
+        finish_reason = None
+    if status == "cancelled" and call.items is not None and finish_reason is not None:
+        status, error = "success", None        # closed after the reply was complete (before the usage chunk)
     try:
         output = as_text(call.output if call.output is not None else response_text(api, response))
     except Exception as exc:                      # a reply in a shape nobody expected: keep the record
         output, note = None, note or f"could not read the reply ({type(exc).__name__}: {exc})"
+    if output is None and call.items is not None:
+        output = ""                              # a stream's text is what arrived, maybe nothing
     response_model = as_text(call.response_model or _get(response, "model"))
+    usage = call.usage if call.usage is not None else _get(response, "usage")
     try:
-        usage = call.usage if call.usage is not None else _get(response, "usage")
-        prompt, completion, total, cached, reasoning = usage_numbers(api, usage)
+        prompt, completion, total, cached, reasoning = adapter.usage(usage)
     except Exception as exc:
         prompt = completion = total = cached = reasoning = None
         note = note or f"could not read the usage ({type(exc).__name__}: {exc})"
     estimated = False
     model = call.request.get("model")
     model = model if isinstance(model, str) else as_text(model)
-    if prompt is None and (call.status != "error" or output):
+    if prompt is None and adapter.token_billed and (status != "error" or output):
         # No usage from the server (a non-OpenAI server, or a stream cut short): count it ourselves.
         try:
-            prompt, completion = _estimate(api, model, call.request, output, tokens)
+            prompt, completion = _estimate(adapter, model, call.request, output, tokens)
             total, cached, reasoning = prompt + completion, 0, 0
             estimated = True
         except Exception as exc:                  # odd input: keep the record without token counts
             note = note or f"could not estimate tokens ({type(exc).__name__}: {exc})"
     cost = None
-    if prompt is not None:
-        billing = dict(pricing.media_tokens(usage), service_tier=_get(response, "service_tier"))
-        for name in (response_model, model):
-            cost = pricing.cost_usd(name, prompt, completion or 0, cached or 0, reasoning or 0, **billing) if name else None
-            if cost is not None:
-                break
-    elif (call.status == "error" and _refused_by_server(call.error)
-          and pricing.default_table().price_for(response_model or model) is not None):
+    stored = None
+    try:
+        if status != "error" or response is not None:
+            cost = adapter.cost(pricing, (response_model, model), (prompt, completion, total, cached, reasoning),
+                                usage, response, call.request)
+            note = note or adapter.note(call.request, response)
+        stored = adapter.stored_response(response)
+        billing = adapter.billing(call.request, response) if status != "error" else None
+        if billing is not None:
+            stored = {**(stored or {}), "billing": billing}
+    except Exception as exc:
+        note = note or f"could not price or store the reply ({type(exc).__name__}: {exc})"
+    if cost is None and prompt is None and (status == "error" and _refused_by_server(error)
+                                            and pricing.default_table().price_for(response_model or model) is not None):
         cost = 0.0   # an HTTP error answer is not billed and the price is known, so 0 is the truth
     # (timeouts and dropped connections stay None: the server may have run — and billed — the request)
-    error = call.error
+    try:
+        response_id = adapter.response_id(response)
+    except Exception:
+        response_id = None
     if isinstance(error, BaseException):
         error = f"{type(error).__name__}: {error}"
     error = as_text(error)
-    if note and call.status != "error":
+    if note and status != "error":
         error = f"monitor: {note}"               # the call succeeded; this says what the record may lack
-    texts = (model, response_model, error, output)
+    texts = (model, response_model, error, output, response_id, finish_reason)
     if redact.needs_scrub("\n".join(t for t in texts if t), secrets):       # one look at them all
-        model, response_model, error, output = (redact.scrub_text(t, secrets) if t else t for t in texts)
+        model, response_model, error, output, response_id, finish_reason = (
+            redact.scrub_text(t, secrets) if t else t for t in texts)
     request, attributes = clean(clean_request(call.request), secrets), clean(call.attributes, secrets)
     return Record(
         id=None, stream=call.stream, timestamp=call.ts, latency_ms=call.latency_ms, ttft_ms=call.ttft_ms,
-        api=api, model=model, response_model=response_model, status=call.status, error=error or None,
+        api=api, model=model, response_model=response_model, status=status, error=error or None,
         prompt_tokens=prompt, completion_tokens=completion, total_tokens=total, cached_tokens=cached,
         reasoning_tokens=reasoning, usage_estimated=estimated, cost_usd=cost, streamed=call.streamed,
-        request=request, output=output, attributes=attributes,
+        request=request, output=output, attributes=attributes, response_id=response_id,
+        finish_reason=finish_reason, response=clean(stored, secrets, from_server=True) if stored else None,
     )
 
 
-def _estimate(api: str, model: Any, request: dict, output: str | None, tokens) -> tuple[int, int]:
+def _estimate(adapter: Any, model: Any, request: dict, output: str | None, tokens) -> tuple[int, int]:
     """(prompt, completion) tokens counted with tiktoken, for calls whose server reported no usage."""
-    if api in ("chat.completions", "responses"):
-        count = tokens.count_chat_prompt(model, prompt_messages(api, request), tools=request.get("tools"))
+    messages = adapter.messages(request)
+    if adapter.api in ("chat.completions", "responses"):
+        count = tokens.count_chat_prompt(model, messages, tools=request.get("tools"))
     else:                                  # plain text in: no chat framing to add
-        count = tokens.count_text(model, prompt_messages(api, request)[0]["content"])
-    completion = tokens.count_completion(model, output or "").tokens if api != "embeddings" else 0
+        count = tokens.count_text(model, messages[0]["content"])
+    completion = tokens.count_completion(model, output or "").tokens if adapter.api != "embeddings" else 0
     return count.tokens, completion

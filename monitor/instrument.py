@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import redact
+from . import apis, redact
 from .capture import PendingCall
 from .streams import AsyncMonitoredStream, MonitoredStream, submit_safely
 
@@ -23,15 +23,11 @@ log = logging.getLogger("openai_monitor")
 _perf = time.perf_counter
 _now = time.time
 
-# (attribute path on the client, api name in the Record)
-RESOURCES = (
-    (("chat", "completions"), "chat.completions"),
-    (("responses",), "responses"),
-    (("embeddings",), "embeddings"),
-    (("completions",), "completions"),
-)
-# `parse` (structured outputs) posts on its own rather than through create(), so it is wrapped too.
-METHODS = ("create", "parse")
+# (attribute path on the client, the methods wrapped there, api name in the Record), from the adapters
+# (monitor/apis). `parse` (structured outputs) posts on its own rather than through create(), so it is
+# wrapped too; `.stream()` calls create().
+RESOURCES = tuple((path, methods, a.api) for a in apis.ADAPTERS for path, methods in a.resources)
+_USAGE_OPTION = frozenset(a.api for a in apis.ADAPTERS if a.stream_usage_option)
 _WRAPPED = "__openai_monitor_original__"
 RAW_HEADER = "X-Stainless-Raw-Response"
 _ABSENT = object()
@@ -45,14 +41,14 @@ def wrap_client(monitor: "Monitor", client: Any) -> Any:
     is_async = type(client).__name__.startswith("Async")
     secrets = redact.secrets_of_client(client)
     base_url = str(getattr(client, "base_url", ""))
-    for path, api in RESOURCES:
+    for path, methods, api in RESOURCES:
         resource = client
         try:
             for name in path:
                 resource = getattr(resource, name)
         except AttributeError:
             continue
-        for method in METHODS:
+        for method in methods:
             bound = getattr(resource, method, None)
             if bound is None:
                 continue
@@ -99,7 +95,7 @@ def _prepare(monitor: "Monitor", api: str, kwargs: dict, secrets: tuple,
         if kwargs.get("stream") is True:
             call.streamed = True
             options = kwargs.get("stream_options", _ABSENT)
-            if raw is None and api in ("chat.completions", "completions") and base_url not in NO_STREAM_OPTIONS and (
+            if raw is None and api in _USAGE_OPTION and base_url not in NO_STREAM_OPTIONS and (
                     options is _ABSENT or type(options).__name__ in ("NotGiven", "Omit")
                     or (isinstance(options, dict) and "include_usage" not in options)):
                 # Ask for exact usage on streams; the extra usage-only chunk is hidden from the caller.

@@ -154,3 +154,26 @@ def unit_prices(model: str | None) -> tuple[str, float, float | None, float | No
         return None
     model_id = _snapshot().find_provider_model(model.strip().lower(), None, PROVIDER, None)[1].id
     return (model_id, _rate(price.input_mtok, 0), _rate(price.cache_read_mtok, 0), _rate(price.output_mtok, 0))
+
+
+# genai-prices' price key for each usage key billed per unit (not per token)
+UNIT_PRICE_KEYS = {"audio_seconds": "audio_hours", "input_characters": "input_mchars",
+                   "web_searches": "web_searches_kcount", "storage_searches": "storage_searches_kcount"}
+
+
+def unit_cost(model: str | None, **units: float) -> float | None:
+    """USD for units the table prices per unit (audio seconds, input characters, web/file searches), or None
+    when the model or any of these units has no price in the table."""
+    price = model_price(model)
+    if price is None or not units:
+        return None
+    if any(getattr(price, UNIT_PRICE_KEYS[key], None) is None for key in units):
+        return None
+    from genai_prices import Usage
+    if "audio_seconds" in units:                 # the table prices audio as input audio
+        units = {**units, "input_audio_seconds": units["audio_seconds"]}
+    try:
+        return float(price.calc_price(Usage(**units))["total_price"])
+    except Exception as exc:
+        log.debug("genai-prices could not price %s units of %s: %s", units, model, exc)
+        return None

@@ -349,12 +349,14 @@ def _detail(usage, *path):
 
 
 def media_tokens(usage) -> dict[str, int]:
-    """Audio and image token counts of a usage object (chat, Responses or images shape), as cost_usd kwargs."""
+    """Audio and image token counts of a usage object (chat, Responses, images or transcriptions shape), as
+    cost_usd kwargs."""
     if usage is None:
         return {}
     counts = {
         "audio_input_tokens": _detail(usage, "prompt_tokens_details", "audio_tokens")
-        or _detail(usage, "input_tokens_details", "audio_tokens"),
+        or _detail(usage, "input_tokens_details", "audio_tokens")
+        or _detail(usage, "input_token_details", "audio_tokens"),      # (transcriptions spell it so)
         "audio_output_tokens": _detail(usage, "completion_tokens_details", "audio_tokens")
         or _detail(usage, "output_tokens_details", "audio_tokens"),
         "image_input_tokens": _detail(usage, "input_tokens_details", "image_tokens"),
@@ -369,6 +371,37 @@ def _tier_factor(service_tier: str | None) -> float | None:
     if tier in ("flex", "batch"):
         return 0.5
     return None if tier == "priority" else 1.0
+
+
+# DALL·E bills per image by size and quality (OpenAI's pricing page, as of 2026-11; genai-prices has no
+# per-image prices). gpt-image-1 bills tokens (usage in the reply) and is priced by the table instead.
+IMAGE_PRICES = {
+    ("dall-e-3", "standard"): {"1024x1024": 0.040, "1024x1792": 0.080, "1792x1024": 0.080},
+    ("dall-e-3", "hd"): {"1024x1024": 0.080, "1024x1792": 0.120, "1792x1024": 0.120},
+    ("dall-e-2", "standard"): {"256x256": 0.016, "512x512": 0.018, "1024x1024": 0.020},
+}
+
+
+def image_cost(model: str | None, size: str | None, quality: str | None, images: int) -> float | None:
+    """USD for `images` DALL·E images of `size` and `quality` (the API's defaults when None), or None."""
+    name = (model or "").strip().lower()
+    name = _SNAPSHOT_SUFFIX.sub("", name)
+    quality = (quality or "standard").lower()
+    table = IMAGE_PRICES.get((name, quality))
+    if table is None:
+        return None
+    price = table.get(size or "1024x1024")
+    return None if price is None else price * images
+
+
+def unit_cost(models: tuple, **units: float) -> float | None:
+    """USD for per-unit billing (audio_seconds, input_characters, web_searches, storage_searches) from the
+    maintained table, for the first of `models` it prices; None when none is priced."""
+    for name in models:
+        cost = _maintained.unit_cost(name, **units) if name else None
+        if cost is not None:
+            return cost
+    return None
 
 
 def cost_usd(model: str | None, prompt_tokens: int | None, completion_tokens: int | None,

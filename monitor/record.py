@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-APIS = ("chat.completions", "responses", "embeddings", "completions")
+from .apis import API_NAMES as APIS      # one adapter per API (monitor/apis): the registry is the list
 STATUSES = ("success", "error", "cancelled")
 
 # board-file value types (limits that keep a hostile file from breaking a later command)

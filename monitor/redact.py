@@ -52,7 +52,9 @@ _SECRET_PATTERNS = (
      r"\1\2\3" + MASK),
 )
 _CUES = tuple(cue for cues, _, _ in _SECRET_PATTERNS for cue in cues)
-_KEY_CUES = ("key", "auth", "header", "cookie", "password", "secret", "bearer", "token")   # SECRET_KEY_NAMES' words
+# how every SECRET_KEY_NAMES name ends, as a JSON key ('"max_tokens":' or '"keyword":' are no cue)
+_KEY_CUES = ('key":', 'authorization":', 'headers":', 'header":', 'cookie":', 'password":', 'secret":',
+             'bearer":', 'token":')
 
 
 def _folded(text: str) -> str:
@@ -71,12 +73,15 @@ def needs_scrub(text: str, secrets: Iterable[str] = ()) -> bool:
     return _has(text, _folded(text), _CUES) or _holds_secret(text, secrets)
 
 
-def json_needs_scrub(text: str, secrets: Iterable[str] = ()) -> bool:
-    """Whether json.dumps text holds a known secret (as JSON escapes it) or a credential-named key.
+def json_needs_scrub(text: str, secrets: Iterable[str] = (), *, patterns: bool = False) -> bool:
+    """Whether json.dumps text holds a known secret (as JSON escapes it) or a credential-named key, and
+    with `patterns` (text a server sent: the stored reply) anything shaped like a credential.
     (Patterns are not looked for in a request's own text at store time; exports apply them.)"""
     if _holds_secret(text, secrets):
         return True
     lowered = text.lower()
+    if patterns and _has(text, lowered.replace("-", "").replace("_", ""), _CUES):
+        return True
     return _has(lowered, lowered, _KEY_CUES) and _KEY_IN_JSON.search(lowered) is not None
 
 
@@ -176,5 +181,5 @@ def scrub_record(d: dict[str, Any], secrets: Iterable[str] = ()) -> dict[str, An
     """A record as a dict (Record.to_dict()) with every text field scrubbed: used again at export, where
     the client's secrets are unknown and only the patterns apply."""
     secrets = tuple(secrets)
-    return {k: _scrub(v, secrets, 0) if k in ("request", "attributes") or isinstance(v, str) else v
+    return {k: _scrub(v, secrets, 0) if k in ("request", "attributes", "response") or isinstance(v, str) else v
             for k, v in d.items()}

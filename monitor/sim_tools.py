@@ -90,7 +90,9 @@ def plan(req: dict, turns: list, last_user: str, rng: random.Random, *, refuse: 
     if not after_tool:
         for tool in _chosen(req, _function_tools(req.get("tools")), last_user):
             args = _fill_schema(tool["parameters"], rng)
-            result.calls.append(ToolCall(tool["name"], json.dumps(args if args is not None else {})))
+            # ids from the same rng: a seeded request gets the same call ids streamed or not
+            result.calls.append(ToolCall(tool["name"], json.dumps(args if args is not None else {}),
+                                         call_id=f"call_{rng.getrandbits(96):024x}", item_id=f"fc_{rng.getrandbits(96):024x}"))
     summary_wanted = (req.get("reasoning") or {}).get("summary") not in (None, "none")
     if reasoning_model and summary_wanted and not result.calls:
         result.summary = f"**Thinking it through**\n\nThe user asks: {last_user[:120]!r}. I'll answer directly."

@@ -440,6 +440,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "previous_response_id": req.get("previous_response_id"),
                     "reasoning": {"effort": (req.get("reasoning") or {}).get("effort"), "summary": None},
                     "store": True, "temperature": req.get("temperature", 1.0),
+                    "service_tier": req.get("service_tier") if req.get("service_tier") in ("flex", "priority") else "default",
                     "text": {"format": fmt or {"type": "text"}}, "tool_choice": req.get("tool_choice", "auto"),
                     "tools": req.get("tools") or [], "top_p": req.get("top_p", 1.0), "truncation": "disabled",
                     "usage": usage, "user": req.get("user"), "metadata": req.get("metadata") or {}}

@@ -1,22 +1,26 @@
-"""Stream proxies: pass chunks through, note text, time to first token and usage, log once at the end.
+"""Stream proxies: pass chunks through, keep them for the writer, note time to first token, log once at the end.
 
 The end is whichever comes first: the stream is exhausted (success), it raises (error), or the caller
-closes or drops it early (cancelled, with the partial output).
+closes or drops it early (cancelled, with the partial output).  The proxies are `openai.Stream` /
+`openai.AsyncStream` instances (made without their __init__; everything else reaches the inner stream).
 
 The caller sees exactly what the unmonitored stream yields (the same objects, the same exceptions): the
-monitor's own reading of a chunk never raises.  Odd shapes (content as a number or a list of parts,
-tool-call arguments as an object) are read as text; anything else it cannot read is noted in the
-record's `error` ("monitor: …") while the call's status stays what the stream said.
+call path only keeps a reference to each chunk and asks the API's adapter (monitor/apis) two cheap
+questions; the writer thread assembles the reply in its non-streamed shape.  Odd shapes (content as a
+number or a list of parts, tool-call arguments as an object) are read as text; anything else it cannot
+read is noted in the record's `error` ("monitor: …") while the call's status stays what the stream said.
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from .capture import PendingCall, as_text
+import openai
+
+from . import apis
+from .capture import PendingCall
 from .redact import scrub_text
 
 if TYPE_CHECKING:
@@ -47,7 +51,9 @@ def finish_open_streams() -> None:
 
 
 class _Observer:
-    """Shared bookkeeping of the sync and async proxies."""
+    """Shared bookkeeping of the sync and async proxies: each item is kept (a reference) for the writer
+    thread, which assembles the reply through the API's adapter; here only the time to first token and
+    the hidden usage chunk are decided."""
 
     def __init__(self, inner: Any, monitor: "Monitor", call: PendingCall, started: float, hide_usage: bool):
         self._inner = inner
@@ -55,97 +61,39 @@ class _Observer:
         self._call = call
         self._started = started
         self._hide_usage = hide_usage
-        self._parts: list[str] = []
-        self._tool_calls: dict[int, dict[str, str]] = {}
-        self._finish_reason: str | None = None
+        self._adapter = apis.adapter(call.api)
+        self._items: list | None = [] if self._adapter.streams else None   # others: nothing to assemble
+        call.items = self._items
         self._done = False
         _open_streams.add(self)
 
     def _observe(self, item: Any) -> bool:
-        """Note what the item carries; returns False when the caller must not see it.  Never raises."""
+        """Note the item; returns False when the caller must not see it.  Never raises."""
+        items = self._items
+        if items is None:
+            return True
+        items.append(item)
         try:
-            return self._read(item)
-        except Exception as exc:
-            if self._call.note is None:
-                self._call.note = f"could not read part of the stream ({type(exc).__name__}: {exc})"
-            return True
-
-    def _read(self, item: Any) -> bool:
-        call = self._call
-        api = call.api
-        if api == "responses":
-            kind = getattr(item, "type", "")
-            if kind == "response.output_text.delta":
-                self._text(getattr(item, "delta", ""))
-            elif kind in ("response.completed", "response.incomplete", "response.failed"):
-                response = getattr(item, "response", None)
-                call.usage = getattr(response, "usage", None)
-                call.response_model = getattr(response, "model", None)
-                if kind == "response.failed":
-                    err = getattr(response, "error", None)
-                    call.status = "error"
-                    call.error = getattr(err, "message", None) or "response failed"
-            elif kind == "error":
-                call.status = "error"
-                call.error = getattr(item, "message", None) or "stream error"
-            return True
-        model = getattr(item, "model", None)
-        if model:
-            call.response_model = model
-        usage = getattr(item, "usage", None)
-        if usage is not None:
-            call.usage = usage
-        choices = getattr(item, "choices", None)
-        if not choices:
-            return not (self._hide_usage and usage is not None)
-        for choice in choices:
-            if getattr(choice, "index", 0) != 0:     # n > 1: the record keeps choice 0, like non-stream calls
-                continue
-            if getattr(choice, "finish_reason", None):
-                self._finish_reason = choice.finish_reason
-            if api == "completions":
-                self._text(getattr(choice, "text", None))
-                continue
-            delta = getattr(choice, "delta", None)
-            self._text(getattr(delta, "content", None))
-            for tool in getattr(delta, "tool_calls", None) or []:
-                if call.ttft_ms is None:
-                    call.ttft_ms = (_perf() - self._started) * 1000.0
-                slot = self._tool_calls.setdefault(getattr(tool, "index", 0) or 0, {"name": "", "arguments": ""})
-                function = getattr(tool, "function", None)
-                slot["name"] += as_text(getattr(function, "name", None)) or ""
-                slot["arguments"] += as_text(getattr(function, "arguments", None)) or ""
-        return True
-
-    def _text(self, value: Any) -> None:
-        text = as_text(value) if value is not None and not isinstance(value, str) else value
-        if text:
-            if self._call.ttft_ms is None:
-                self._call.ttft_ms = (_perf() - self._started) * 1000.0
-            self._parts.append(text)
+            content, usage_only = self._adapter.observe(item)
+        except Exception:
+            return True                          # the writer thread notes what it cannot read
+        if content and self._call.ttft_ms is None:
+            self._call.ttft_ms = (_perf() - self._started) * 1000.0
+        return not (usage_only and self._hide_usage)
 
     def _finish(self, status: str, error: BaseException | None = None) -> None:
         if self._done:
             return
         self._done = True
         try:
-            self._settle(status, error)
+            _open_streams.discard(self)
+            call = self._call
+            call.latency_ms = (_perf() - self._started) * 1000.0
+            call.status = status
+            call.error = error
         except Exception as exc:                 # the caller's exception (or StopIteration) stays its own
             self._call.note = self._call.note or f"{type(exc).__name__}: {exc}"
         submit_safely(self._monitor, self._call)
-
-    def _settle(self, status: str, error: BaseException | None) -> None:
-        _open_streams.discard(self)
-        call = self._call
-        call.latency_ms = (_perf() - self._started) * 1000.0
-        if status == "cancelled" and self._finish_reason is not None:
-            status = "success"               # closed after the reply was complete (before the usage chunk)
-        if call.status != "error":           # a response.failed event already said why
-            call.status = status
-            call.error = error
-        call.output = "".join(self._parts)
-        if not call.output and self._tool_calls:
-            call.output = json.dumps([self._tool_calls[i] for i in sorted(self._tool_calls)])
 
     @staticmethod
     def _status_for(exc: BaseException) -> str:
@@ -160,7 +108,9 @@ class _Observer:
         return getattr(inner, name)             # response, ... stay reachable
 
 
-class MonitoredStream(_Observer):
+class MonitoredStream(_Observer, openai.Stream):
+    """An `openai.Stream` (isinstance holds) made without Stream.__init__: it yields the inner stream's items."""
+
     def __iter__(self) -> "MonitoredStream":
         return self
 
@@ -196,7 +146,9 @@ class MonitoredStream(_Observer):
                 pass
 
 
-class AsyncMonitoredStream(_Observer):
+class AsyncMonitoredStream(_Observer, openai.AsyncStream):
+    """An `openai.AsyncStream` (isinstance holds) made without AsyncStream.__init__."""
+
     def __aiter__(self) -> "AsyncMonitoredStream":
         return self
 

@@ -18,13 +18,14 @@ import os
 import threading
 from typing import Any, Iterable
 
+from ..apis import ADAPTERS
+
 log = logging.getLogger("openai_monitor")
 
 ENDPOINT_ENV = "OPENAI_MONITOR_OTLP_ENDPOINT"
 CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
-# the GenAI conventions' operation names, by the record's api
-OPERATIONS = {"chat.completions": "chat", "responses": "chat", "completions": "text_completion",
-              "embeddings": "embeddings"}
+# the GenAI conventions' operation names, by the record's api (each adapter in monitor/apis says its own)
+OPERATIONS = {a.api: a.otel_operation for a in ADAPTERS}
 # request parameter -> gen_ai.request.* attribute
 REQUEST_PARAMS = {"temperature": "temperature", "top_p": "top_p", "max_tokens": "max_tokens",
                   "max_completion_tokens": "max_tokens", "max_output_tokens": "max_tokens",
