@@ -43,7 +43,7 @@ class PromptLibraryBar(QWidget):
         self.ctx = ctx
         self.versions: list[PromptVersion] = []
         self.combo = QComboBox()
-        self.combo.setMinimumContentsLength(16)       # long names are elided, not a reason to grow the page
+        self.combo.setMinimumContentsLength(22)       # long names are shortened, not a reason to grow the page
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setToolTip("Saved prompts and their versions (each one's note in its tooltip)")
         self.add_button = QPushButton(use_text)
@@ -84,7 +84,9 @@ class PromptLibraryBar(QWidget):
         return self.versions[index] if 0 <= index < len(self.versions) else None
 
     def select(self, name: str, version: int) -> None:
-        self.combo.setCurrentText(f"{name} v{version}")
+        index = next((i for i, v in enumerate(self.versions) if v.name == name and v.version == version), -1)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
 
     def ask_name(self, default: str = "") -> tuple[str, str] | None:
         name, ok = QInputDialog.getText(self, "Save to prompt library", "Prompt name:", text=default)
@@ -113,7 +115,7 @@ class PromptLibraryBar(QWidget):
         current = self.combo.currentText()
         self.combo.clear()
         for v in versions:
-            self.combo.addItem(f"{v.name} v{v.version}")
+            self.combo.addItem(f"{_short(v.name)} v{v.version}")
             tip = f"{v.name} v{v.version} · {v.model or 'no model'}\n{v.note or '(no note)'}"
             self.combo.setItemData(self.combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         if current:
@@ -133,6 +135,14 @@ class PromptLibraryBar(QWidget):
         version = self.selected()
         if version is not None:
             self.versionChosen.emit(version)
+
+
+def _short(name: str, limit: int = 24) -> str:
+    """A long prompt name shortened in the middle, so the version number after it stays in view."""
+    if len(name) <= limit:
+        return name
+    tail = limit // 3
+    return f"{name[:limit - tail - 1]}…{name[-tail:]}"
 
 
 _DIFF_COLOURS = {"+": ("#e6f4ea", "#1e4620"), "-": ("#fdecea", "#8c1d18"), "@": ("#eef3fb", "#1d3a66")}
@@ -176,7 +186,10 @@ class VersionsDialog(QDialog):
         for col in range(3):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.table.setMaximumHeight(190)
+        rows = min(len(versions), 5)              # a few rows in view (it scrolls beyond); the diff gets the rest
+        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height()
+                                  + rows * self.table.verticalHeader().defaultSectionSize() + 4)
+        self.table.selectRow(len(versions) - 1)
         self.old_combo, self.new_combo = QComboBox(), QComboBox()
         for combo in (self.old_combo, self.new_combo):
             combo.addItems([f"v{v.version}" for v in versions])

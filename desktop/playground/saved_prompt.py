@@ -55,9 +55,10 @@ class SavedPromptMixin:
         self._tools = list(version.tools)
         self._loaded = LoadedPrompt(version, self._prompt_state())
         self._update_prompt_label()
-        tools = f" and {len(self._tools)} tool{'s' if len(self._tools) != 1 else ''}" if self._tools else ""
-        self._set_banner("info", f"Loaded {version.name} v{version.version}{tools}. While unchanged, its calls "
-                                 f"carry prompt = “{version.name}” and prompt_version = {version.version}.")
+        tools = f" with {len(self._tools)} tool{'s' if len(self._tools) != 1 else ''}" if self._tools else ""
+        note = f" ({version.note})" if version.note else ""
+        self._set_banner("info", f"Loaded v{version.version}{note}{tools}. Group a board by the attribute "
+                                 "“prompt” or “prompt_version” to compare versions.")
 
     def save_prompt(self, name: str, note: str = "") -> None:
         """Save the messages (as templates), model, parameters and tools as the next version of `name`."""
