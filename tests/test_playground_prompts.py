@@ -165,3 +165,16 @@ def test_loading_a_logged_call_does_not_copy_its_prompt_link(qtbot, page, ctx):
     page.load_record(record)
     assert "prompt" not in page.attributes.attributes()
     assert page.prompt_attributes() == {} and page.prompt_label.isHidden()
+
+
+def test_the_link_to_a_saved_prompt_survives_a_restart(qtbot, page, ctx):
+    save_directly(ctx, "explainer", MESSAGES, "first", model="gpt-4o-mini", tools=TOOLS)
+    reload_library(qtbot, page, 1)
+    page.library.add_button.click()
+    page.save_state()
+    again = PlaygroundPage(ctx)
+    qtbot.addWidget(again)
+    assert again.prompt_attributes() == {"prompt": "explainer", "prompt_version": 1}
+    assert again._tools == TOOLS
+    again.messages.editors[0].text.setPlainText("Changed.")
+    assert again.prompt_attributes() == {}

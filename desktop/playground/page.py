@@ -244,7 +244,7 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
         draft = {"messages": self.messages.messages(), "values": self.variables.values(),
                  "model": self.model_picker.model(), "params": {**self.params.params(),
                                                                 "stream": self.params.streaming()},
-                 "attributes": self.attributes.attributes()}
+                 "attributes": self.attributes.attributes(), "saved_prompt": self.prompt_draft()}
         self.ctx.settings.setValue("playground/draft", json.dumps(draft))
         self.compare_view.save(self.ctx.settings, self.comparing())
 
@@ -259,6 +259,7 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
             if draft.get("params"):
                 self.params.set_params(draft["params"])
             self.attributes.set_attributes(draft.get("attributes") or {})
+            self.restore_prompt_draft(draft.get("saved_prompt"))
         except (ValueError, TypeError, AttributeError):
             pass                                   # an unreadable draft is just forgotten
 

@@ -27,6 +27,7 @@ class LoadedPrompt:
 class SavedPromptMixin:
     _loaded: LoadedPrompt | None = None
     _tools: list = []                          # a loaded version's tools: sent with every run, saved along
+    _saving_state = ""
 
     def _build_library(self, layout: QVBoxLayout) -> None:
         self.library = PromptLibraryBar(
@@ -72,6 +73,23 @@ class SavedPromptMixin:
             return {}
         return self._loaded.version.attributes()
 
+    def prompt_draft(self) -> dict | None:
+        """What the draft keeps across restarts: the link to the version (and its tools), not the version."""
+        if self._loaded is None and not self._tools:
+            return None
+        v = self._loaded.version if self._loaded else None
+        return {"name": v.name if v else "", "version": v.version if v else 0, "note": v.note if v else "",
+                "state": self._loaded.state if self._loaded else "", "tools": self._tools}
+
+    def restore_prompt_draft(self, draft: Any) -> None:
+        if not isinstance(draft, dict):
+            return
+        self._tools = list(draft.get("tools") or [])
+        if draft.get("name") and isinstance(draft.get("version"), int):
+            version = PromptVersion(str(draft["name"]), draft["version"], [], note=str(draft.get("note") or ""))
+            self._loaded = LoadedPrompt(version, str(draft.get("state") or ""))
+        self._update_prompt_label()
+
     def forget_prompt(self) -> None:
         self._loaded, self._tools = None, []
         self._update_prompt_label()
@@ -83,7 +101,7 @@ class SavedPromptMixin:
             self.save_prompt(*answer)
 
     def _on_prompt_saved(self, version: PromptVersion) -> None:
-        self._loaded = LoadedPrompt(version, getattr(self, "_saving_state", ""))
+        self._loaded = LoadedPrompt(version, self._saving_state)
         self._update_prompt_label()
         self._set_banner("success", f"Saved {version.name} v{version.version} to the prompt library"
                                     f"{' — ' + version.note if version.note else ''}.")
