@@ -33,7 +33,7 @@ def _save(store: Any, name: str, messages: list[dict], model: str, params: dict,
 class PromptLibraryBar(QWidget):
     versionChosen = Signal(object)        # PromptVersion to use on the page
     saved = Signal(object)                # PromptVersion just stored
-    failed = Signal(str)
+    failed = Signal(str)                  # a save that did not happen, in one line (a failed read is said in the bar)
 
     def __init__(self, ctx: Any, parent: QWidget | None = None, *, use_text: str = "Add as variant",
                  use_tip: str = "Add this version's system prompt as a variant and use its user template",
@@ -67,7 +67,7 @@ class PromptLibraryBar(QWidget):
     # -- store work, on the DB lane ---------------------------------------------------------------------
     def refresh(self) -> None:
         tasks.QueryOp(self.ctx.db, _all_versions, parent=self, success=self._on_versions) \
-            .failure(self._on_failed).latest("prompt-library").run_in_background()
+            .failure(self._on_read_failed).latest("prompt-library").run_in_background()
 
     def save(self, name: str, messages: list[dict], model: str, params: dict, note: str = "",
              tools: list | None = None) -> None:
@@ -127,6 +127,11 @@ class PromptLibraryBar(QWidget):
         self.saved.emit(version)
         self.refresh()
         self.select(version.name, version.version)
+
+    def _on_read_failed(self, exc: BaseException) -> None:
+        self.combo.clear()
+        self.combo.setPlaceholderText("could not read the library")
+        self.combo.setToolTip(f"Could not read the prompt library: {type(exc).__name__}: {exc}")
 
     def _on_failed(self, exc: BaseException) -> None:
         self.failed.emit(str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}")

@@ -178,3 +178,17 @@ def test_the_link_to_a_saved_prompt_survives_a_restart(qtbot, page, ctx):
     assert again._tools == TOOLS
     again.messages.editors[0].text.setPlainText("Changed.")
     assert again.prompt_attributes() == {}
+
+
+def test_an_unreadable_library_is_said_in_the_bar_not_over_the_banner(qtbot, page, ctx):
+    import sqlite3
+
+    conn = sqlite3.connect(ctx.db_path)
+    conn.execute("DROP TABLE prompt_versions")
+    conn.execute("DROP TABLE prompts")
+    conn.commit()
+    conn.close()
+    page.library.refresh()
+    qtbot.waitUntil(lambda: "no such table: prompts" in page.library.combo.toolTip(), timeout=10_000)
+    assert page.library.combo.placeholderText() == "could not read the library"
+    assert page.banner_kind() == "info" and not page.library.add_button.isEnabled()
