@@ -315,7 +315,7 @@ def experiment_matrix_stall(latency_ms: float = 50, tick_ms: int = 5, concurrenc
                 tasks.append(((time.perf_counter() - started) * 1000, name))
         setattr(cls, name, wrapper)
 
-    for name in ("run", "_apply_pending", "_on_worker_returned", "_read_stored", "_on_stored_read"):
+    for name in ("run", "_apply_pending", "_on_calls_done", "_read_stored", "_on_stored_read"):
         timed(page_module.ExperimentsPage, name)
     timed(MatrixView, "paintEvent")
     window = MainWindow(ctx)

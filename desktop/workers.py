@@ -1,8 +1,6 @@
-"""Network-call pieces shared by the Playground and Experiments: a chat call as a generator of text
-pieces (run it with tasks.StreamOp), its cancel handle, and errors in words.
-
-`start`, `alive`, `flush_monitor` and `chat_call_worker` are the older superqt spelling, kept for the
-Experiments page until it moves to desktop/tasks.py; they run on the same private pool as tasks' network lane.
+"""Network-call pieces shared by the Playground and Experiments, run with desktop/tasks.py: a chat call as a
+generator of text pieces (for tasks.StreamOp), its cancel handle, the monitor flush before reading a call back,
+and errors in words.
 """
 from __future__ import annotations
 
@@ -11,40 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import openai
-import shiboken6
-from superqt.utils import WorkerBase, thread_worker
 
 from monitor.profiles import KeyringUnavailable, MissingApiKey, scrub
-
-from . import tasks
-
-_live: set[WorkerBase] = set()      # keeps started workers alive until they finish
-
-
-def worker_pool():
-    return tasks.net_pool()
-
-
-def start(worker: WorkerBase) -> WorkerBase:
-    """Start a superqt worker on the network lane's pool (instead of worker.start(), the global one)."""
-    _live.add(worker)
-    worker.finished.connect(lambda: _live.discard(worker))
-    worker_pool().start(worker)
-    return worker
-
-
-def alive(widget: Any, callback: Callable) -> Callable:
-    """`callback`, but only while `widget` exists: a worker may finish after its page was closed."""
-    def call(*args: Any) -> Any:
-        if shiboken6.isValid(widget):
-            return callback(*args)
-        return None
-    return call
-
-
-def wait_for_workers(msecs: int = 10_000) -> bool:
-    """For tests and shutdown: wait until every network op and worker started so far has finished."""
-    return tasks.wait_for_network(msecs)
 
 
 # -- errors, in words -------------------------------------------------------------------------------
@@ -161,11 +127,6 @@ def chat_call(get_client: Callable[[], Any], request: dict, handle: CallHandle):
     return outcome
 
 
-chat_call_worker = thread_worker(chat_call, start_thread=False, ignore_errors=True)
-
-
 def flush(monitor: Any, timeout: float = 15.0) -> None:
+    """Off the GUI thread: return once every call the monitor logged so far is in the store."""
     monitor.flush(timeout=timeout)
-
-
-flush_monitor = thread_worker(flush, start_thread=False, ignore_errors=True)

@@ -36,9 +36,9 @@ def stored_records(ctx, stream: str):
 
 @pytest.fixture
 def ctx(tmp_path, sim):
-    from desktop import workers
+    from desktop import tasks
 
     context = make_context(tmp_path, sim)
     yield context
-    workers.wait_for_workers(15_000)
+    tasks.wait_for_network(15_000)
     context.shutdown()

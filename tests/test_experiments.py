@@ -209,6 +209,25 @@ def test_cancel_stops_queued_calls(qtbot, page, ctx):
     assert page.run_button.isEnabled() and not page.cancel_button.isEnabled()
 
 
+def test_a_run_lasts_until_its_stored_numbers_are_read(qtbot, page, ctx):
+    """A new run must not start (and meet the old run's answers) while the last one is still being stored."""
+    page.set_spec(seed_spec(system_prompts=["x"], values={"audience": ["a"], "equation": ["1", "2"]}))
+    release = threading.Event()
+    ctx.db.submit(lambda store: release.wait(30))          # the DB lane is busy: the store read waits behind it
+    finished = []
+    page.experimentFinished.connect(finished.append)
+    page.run()
+    qtbot.waitUntil(lambda: "Reading the stored numbers" in page.status_label.text(), timeout=30_000)
+    assert page.is_running() and not page.run_button.isEnabled() and not page.cancel_button.isEnabled()
+    page.run()                                                # refused: nothing new is sent
+    page.cancel()                                             # nothing left to cancel: the status stays
+    assert "Reading the stored numbers" in page.status_label.text()
+    release.set()
+    qtbot.waitUntil(lambda: bool(finished), timeout=30_000)
+    assert not page.is_running() and page.run_button.isEnabled()
+    assert finished[0]["matched"] == 2 and len(stored_records(ctx, "exp-test")) == 2
+
+
 def test_errors_are_reported_per_call(qtbot, page, ctx):
     page.set_spec(seed_spec(system_prompts=["x"], values={"audience": ["a"], "equation": ["1"]}))
     page.extra_request_options = {"extra_headers": {"X-Sim-Status": "429"}}

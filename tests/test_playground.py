@@ -10,7 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop import workers
+from desktop import tasks
 from desktop.call_stats import format_call_stats
 from desktop.playground import PlaygroundPage
 
@@ -178,7 +178,7 @@ def test_variables_are_detected_live_filled_and_escaped(qtbot, page, ctx, sim):
     assert page.variables.names() == ["audience", "equation"]
 
     page.variables.set_value("audience", "new student")
-    workers.wait_for_workers()                   # the page's model-list fetch is a request too
+    tasks.wait_for_network()                   # the page's model-list fetch is a request too
     before = sim.request_count
     page.run()                                   # {equation} is unfilled: blocked, nothing sent
     assert not page.is_running()
@@ -312,7 +312,7 @@ def test_connection_refused_and_missing_key_are_explained(qtbot, tmp_path, sim):
         assert "keyring" in page.banner.text().lower() or "API key" in page.banner.text()
         assert "Traceback" not in page.banner.text()
     finally:
-        workers.wait_for_workers(15_000)
+        tasks.wait_for_network(15_000)
         context.shutdown()
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from desktop import workers
+from desktop import tasks
 from desktop.context import AppContext
 from desktop.playground import PlaygroundPage
 from keyring_service import real_keyring, secret_service  # noqa: F401 - fixtures
@@ -45,7 +45,7 @@ def test_secret_is_absent_from_every_file_the_app_wrote(qtbot, tmp_path, sim, re
     except Exception:
         pass
     page.save_state()
-    workers.wait_for_workers(15_000)
+    tasks.wait_for_network(15_000)
     ctx.monitor("secret-test").flush()
     store = Store(ctx.db_path)
     spec = new_template_board(store, "secret-test")

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QGroupBox, QHBoxLayout, QHeade
 from ..param_panel import ParamPanel
 from .asserts_editor import AssertsEditor
 from .inputs import ModelChecklist, ValuesEditor
-from .library import PromptLibraryBar
+from ..prompt_library import PromptLibraryBar
 from .results_panel import ResultsPanel
 
 NO_SYSTEM = "(no system prompt)"          # a line of the system prompts box meaning "" in the file

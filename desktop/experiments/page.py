@@ -1,10 +1,10 @@
 """Experiments: the seed's Example 4 as a feature, scored, and saved as files the CLI runs.
 
 System prompts × values of each {variable} × models × repeats expand to a grid of calls, run on a thread
-pool with a concurrency limit inside one background worker (never on the GUI thread); each cell is scored
-by the experiment's asserts and judges in that worker. Results land in batches (one repaint per batch) in
-a matrix and a flat table. When the run ends, the scores are stored linked to their calls and the grid's
-numbers are replaced by the stored ones. Open/Save read and write the same YAML/JSON file as
+pool with a concurrency limit inside one tasks.StreamOp (never on the GUI thread); each cell is scored by
+the experiment's asserts and judges in that op. Results land in batches (one repaint per batch) in a matrix
+and a flat table. When the calls end, the scores are stored linked to their calls and the grid's numbers are
+replaced by the stored ones; only then is the run over (so a new run never meets an old run's answers). Open/Save read and write the same YAML/JSON file as
 `openai-monitor experiment run`.
 """
 from __future__ import annotations
@@ -17,14 +17,13 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
-from superqt.utils import thread_worker
 
 from monitor.experiments import (CallResult, ExperimentSpec, cell_signature, cells_to_rerun, estimate, expand,
                                  run_calls, run_cell, write_csv)
 from monitor.monitor import normalize_stream_name
 from monitor.profiles import DEFAULT_MODEL
 
-from .. import workers
+from .. import tasks, workers
 from ..call_stats import format_estimate, format_ms, format_usd
 from . import store_jobs
 from .inputs import lines_of
@@ -34,8 +33,9 @@ DEFAULT_STREAM = "experiments"
 
 
 def experiment_run(get_client: Any, calls: list, params: dict, asserts: list, concurrency: int,
-                   stop: threading.Event, extra: dict):
-    """Generator for a superqt worker: yields each scored CallResult as it lands; returns an error text or None."""
+                   stop: threading.Event, extra: dict, monitor: Any):
+    """Generator for a tasks.StreamOp: yields each scored CallResult as it lands; returns an error text or None
+    once the monitor has committed the calls (so the store can be read next)."""
     try:
         client = get_client()
     except Exception as exc:  # noqa: BLE001 - no key, no keyring, no profile: said on the page
@@ -45,6 +45,7 @@ def experiment_run(get_client: Any, calls: list, params: dict, asserts: list, co
         return run_cell(client, call, params, asserts, extra, lambda exc: workers.describe_error(exc, client.api_key))
 
     yield from run_calls(calls, one, concurrency=concurrency, stop=stop)
+    workers.flush(monitor)
     return None
 
 
@@ -60,9 +61,7 @@ class ExperimentsPage(QWidget, PageLayout):
         self.ctx = ctx
         self.extra_request_options: dict[str, Any] = {}   # merged into every request (tests: extra_headers)
         self._spec: ExperimentSpec | None = None
-        self._stop: threading.Event | None = None
-        self._run_seq = 0
-        self._estimate_seq = 0
+        self._stop: threading.Event | None = None     # set while a run is on (until its stored numbers are read)
         self._started_ts = 0.0
         self._calls: list = []
         self._sent: list = []                 # the calls this run sends (all, or the failed / changed ones)
@@ -183,10 +182,9 @@ class ExperimentsPage(QWidget, PageLayout):
         """Read an experiment file off the GUI thread; fileOpened when its inputs are on the page."""
         from monitor.experiments import files as experiment_files      # yaml + pydantic: only when used
 
-        worker = thread_worker(experiment_files.load, start_thread=False, ignore_errors=True)(path)
-        worker.returned.connect(workers.alive(self, lambda spec: self._on_file_loaded(path, spec)))
-        worker.errored.connect(workers.alive(self, lambda exc: self._set_status(str(exc), error=True)))
-        workers.start(worker)
+        tasks.NetOp(lambda: experiment_files.load(path), parent=self,
+                    success=lambda spec: self._on_file_loaded(path, spec)) \
+            .failure(lambda exc: self._set_status(str(exc), error=True)).latest("open-file").run_in_background()
 
     def save_file(self, path: str) -> None:
         """Write the inputs as an experiment file (YAML for .yaml/.yml, else JSON); fileSaved when on disk."""
@@ -196,10 +194,9 @@ class ExperimentsPage(QWidget, PageLayout):
         if self.asserts_editor.error_label.text():
             self._set_status(f"Not saved: {self.asserts_editor.error_label.text()}", error=True)
             return
-        worker = thread_worker(experiment_files.save, start_thread=False, ignore_errors=True)(spec, path)
-        worker.returned.connect(workers.alive(self, lambda _none: self._on_file_saved(path)))
-        worker.errored.connect(workers.alive(self, lambda exc: self._set_status(f"Could not save: {exc}", error=True)))
-        workers.start(worker)
+        tasks.NetOp(lambda: experiment_files.save(spec, path), parent=self,
+                    success=lambda _none: self._on_file_saved(path)) \
+            .failure(lambda exc: self._set_status(f"Could not save: {exc}", error=True)).run_in_background()
 
     def run(self, mode: str | None = None) -> None:
         """Run every cell (mode None), or only the cells that failed ("failed") / are new ("changed")."""
@@ -231,9 +228,7 @@ class ExperimentsPage(QWidget, PageLayout):
                                                                     "is unchanged since the last run."))
                 return
         self._spec, self._calls, self._sent, self._stream = spec, calls, sent, stream
-        self._stop = threading.Event()
-        self._run_seq += 1
-        seq = self._run_seq
+        self._stop = stop = threading.Event()
         self._pending = []
         self._started_ts = time.time()
         self.panel.reset(calls, spec.variables, spec.asserts, kept)
@@ -244,15 +239,13 @@ class ExperimentsPage(QWidget, PageLayout):
         what = f"{len(sent)} of {len(calls)} cells" if len(sent) < len(calls) else f"{len(calls)} calls"
         self._set_status(f"Running {what}, at most {self.concurrency.value()} at a time…")
         self._update_buttons()
-        profile = self.ctx.current_profile
-        worker = thread_worker(experiment_run, start_thread=False, ignore_errors=True)(
-            lambda: self.ctx.client(profile, stream), sent, dict(spec.params), list(spec.asserts),
-            self.concurrency.value(), self._stop, dict(self.extra_request_options))
-        worker.yielded.connect(workers.alive(self, lambda result: self._on_worker_yielded(seq, result)))
-        worker.returned.connect(workers.alive(self, lambda error: self._on_worker_returned(seq, error)))
-        worker.errored.connect(workers.alive(self, lambda exc: self._on_worker_returned(
-            seq, workers.describe_error(exc))))
-        workers.start(worker)
+        ctx, profile, monitor = self.ctx, self.ctx.current_profile, self.ctx.monitor(stream)
+        args = (sent, dict(spec.params), list(spec.asserts), self.concurrency.value(), stop,
+                dict(self.extra_request_options), monitor)
+        tasks.StreamOp(lambda _token: experiment_run(lambda: ctx.client(profile, stream), *args), parent=self,
+                       success=self._on_calls_done) \
+            .on_yield(self._on_result_landed) \
+            .failure(lambda exc: self._on_calls_done(workers.describe_error(exc))).run_in_background()
 
     def cancel(self) -> None:
         """Queued calls never start; calls in flight finish (and are logged) before the run ends."""
@@ -266,21 +259,19 @@ class ExperimentsPage(QWidget, PageLayout):
 
     def rate(self, record_id: int, value: float, scale: str = "thumbs") -> None:
         """A person's rating of a cell, stored as a 'human' score on its call."""
-        self.ctx.db.submit(lambda store: store_jobs.rate(store, record_id, value, scale),
-                           workers.alive(self, lambda score: self._on_rated(record_id, score)),
-                           workers.alive(self, lambda err: self._set_status(f"Could not save the rating: {err}",
-                                                                            error=True)))
+        tasks.QueryOp(self.ctx.db, lambda store: store_jobs.rate(store, record_id, value, scale), parent=self,
+                      success=lambda score: self._on_rated(record_id, score)) \
+            .failure(lambda exc: self._set_status(f"Could not save the rating: {exc}", error=True)) \
+            .run_in_background()
 
     def export_csv(self, path: str) -> None:
         """Write the grid to `path` off the GUI thread; `exported` is emitted when it is on disk."""
         spec, calls, results = self._spec, list(self.results.calls), dict(self.results.results)
         if spec is None:
             return
-        worker = thread_worker(write_csv, start_thread=False, ignore_errors=True)(path, spec, calls, results)
-        worker.returned.connect(workers.alive(self, lambda rows: self._on_export_returned(path, rows)))
-        worker.errored.connect(workers.alive(self, lambda exc: self._set_status(
-            f"Could not write {path}: {exc}", error=True)))
-        workers.start(worker)
+        tasks.NetOp(lambda: write_csv(path, spec, calls, results), parent=self,
+                    success=lambda rows: self._on_export_returned(path, rows)) \
+            .failure(lambda exc: self._set_status(f"Could not write {path}: {exc}", error=True)).run_in_background()
 
     # -- slots --------------------------------------------------------------------------------------
     def _on_inputs_changed(self, *_: Any) -> None:
@@ -303,23 +294,18 @@ class ExperimentsPage(QWidget, PageLayout):
             self.preview_label.setText(f"{head} — that is a lot; the estimate is skipped.")
             return
         self.preview_label.setText(head)
-        self._estimate_seq += 1
-        seq = self._estimate_seq
-        worker = thread_worker(estimate, start_thread=False, ignore_errors=True)(spec)
-        worker.returned.connect(workers.alive(self, lambda est: self._on_estimate_returned(seq, head, spec, est)))
-        workers.start(worker)
+        tasks.NetOp(lambda: estimate(spec), parent=self,
+                    success=lambda est: self._on_estimate_returned(head, spec, est)) \
+            .failure(lambda _exc: None).latest("estimate").run_in_background()
 
-    def _on_estimate_returned(self, seq: int, head: str, spec: ExperimentSpec, est: Any) -> None:
-        if seq == self._estimate_seq:
-            max_out = int(spec.params.get("max_tokens") or 0)
-            self.preview_label.setText(f"{head}, est. {format_estimate(est, max_out, spec.size)}")
-            self.preview_label.setToolTip("Estimated before sending: prompt tokens of every call (tiktoken; "
-                                          "~ when approximate) priced with the price table. Judge calls are "
-                                          "not included.")
+    def _on_estimate_returned(self, head: str, spec: ExperimentSpec, est: Any) -> None:
+        max_out = int(spec.params.get("max_tokens") or 0)
+        self.preview_label.setText(f"{head}, est. {format_estimate(est, max_out, spec.size)}")
+        self.preview_label.setToolTip("Estimated before sending: prompt tokens of every call (tiktoken; "
+                                      "~ when approximate) priced with the price table. Judge calls are "
+                                      "not included.")
 
-    def _on_worker_yielded(self, seq: int, result: CallResult) -> None:
-        if seq != self._run_seq:
-            return
+    def _on_result_landed(self, result: CallResult) -> None:
         self._pending.append(result)
         if not self._batch_timer.isActive():
             self._batch_timer.start()
@@ -332,9 +318,7 @@ class ExperimentsPage(QWidget, PageLayout):
         self.progress.setValue(self.progress.value() + len(batch))
         self._show_totals()
 
-    def _on_worker_returned(self, seq: int, error: str | None) -> None:
-        if seq != self._run_seq:
-            return
+    def _on_calls_done(self, error: str | None) -> None:
         self._batch_timer.stop()
         self._apply_pending()
         sent = {c.index for c in self._sent}
@@ -343,8 +327,9 @@ class ExperimentsPage(QWidget, PageLayout):
         if not_run:
             self.panel.mark_not_run(not_run)
         cancelled = bool(self._stop and self._stop.is_set())
-        self._stop = None
-        self._update_buttons()
+        if self._stop is not None:
+            self._stop.set()                  # the calls are over (Cancel has nothing left to stop); the run
+        self.cancel_button.setEnabled(False)  # itself ends when the stored numbers are read
         total = len(self._sent)
         if error:
             self._set_status(error, error=True)
@@ -355,22 +340,20 @@ class ExperimentsPage(QWidget, PageLayout):
             self._set_status(f"Done: {len(ran)} / {total} calls. Reading the stored numbers…")
         summary = {"experiment": self._spec.name, "stream": self._stream, "calls": total, "ran": len(ran),
                    "not_run": len(not_run), "cancelled": cancelled, "error": error}
-        monitor = self.ctx.monitor(self._stream)
-        flush = workers.flush_monitor(monitor)
-        flush.finished.connect(workers.alive(self, lambda: self._read_stored(seq, summary, ran)))
-        workers.start(flush)
+        self._read_stored(summary, ran)
 
-    def _read_stored(self, seq: int, summary: dict, ran: set[int]) -> None:
+    def _read_stored(self, summary: dict, ran: set[int]) -> None:
         calls = [c for c in self._calls if c.index in ran]
         results = {i: self.results.results[i] for i in ran}
         stream, since, name = self._stream, self._started_ts, self._spec.name
-        self.ctx.db.submit(lambda store: store_jobs.store_and_read(store, stream, since, calls, name, results),
-                           workers.alive(self, lambda stored: self._on_stored_read(seq, summary, stored)),
-                           workers.alive(self, lambda err: self._on_stored_read(seq, summary, [], err)))
+        tasks.QueryOp(self.ctx.db, lambda store: store_jobs.store_and_read(store, stream, since, calls, name, results),
+                      parent=self, success=lambda stored: self._on_stored_read(summary, stored)) \
+            .failure(lambda exc: self._on_stored_read(summary, [], f"{type(exc).__name__}: {exc}")) \
+            .run_in_background()
 
-    def _on_stored_read(self, seq: int, summary: dict, stored: list[CallResult], error: str | None = None) -> None:
-        if seq != self._run_seq:
-            return
+    def _on_stored_read(self, summary: dict, stored: list[CallResult], error: str | None = None) -> None:
+        self._stop = None                            # the run is over
+        self._update_buttons()
         self.panel.add_results(stored, from_store=True)
         self._show_totals()
         text = self.status_label.text().replace(" Reading the stored numbers…", "")

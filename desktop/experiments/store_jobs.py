@@ -1,4 +1,4 @@
-"""What the Experiments page asks of the store, run on the app's database thread (ctx.db.submit):
+"""What the Experiments page asks of the store, run on the app's database lane (tasks.QueryOp):
 no SQL here either — the monitor's functions do it."""
 from __future__ import annotations
 

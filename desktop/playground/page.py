@@ -29,10 +29,12 @@ from .compare_view import CompareView
 from ..call_stats import format_call_stats, format_estimate
 from .message_editor import ROLES, MessageList
 from ..param_panel import ModelPicker, ParamPanel
+from .saved_prompt import SavedPromptMixin
 from .template_vars import VariablesTable
 
 DEFAULT_STREAM = "playground"
 AUTO_ATTRIBUTES = ("system_prompt", "prompt_template", "params")   # added to every run (seed Example 2)
+PROMPT_ATTRIBUTES = ("prompt", "prompt_version")                    # added while a saved prompt is unchanged
 _BANNER_STYLES = {
     "info": "background:#eef3fb; color:#1d3a66; border:1px solid #c9d7ee;",
     "running": "background:#eef3fb; color:#1d3a66; border:1px solid #c9d7ee;",
@@ -53,7 +55,7 @@ class _PendingRun:
     streamed: bool
 
 
-class PlaygroundPage(QWidget):
+class PlaygroundPage(QWidget, SavedPromptMixin):
     callFinished = Signal(dict)     # the stored record as a dict (or status/stream/error when none was stored)
     compareFinished = Signal(list)  # compare mode: each column's {label, status, error, record}
 
@@ -126,6 +128,7 @@ class PlaygroundPage(QWidget):
         self.variables_hint.setStyleSheet("color: palette(placeholder-text);")
         messages_box = QGroupBox("Messages")
         messages_layout = QVBoxLayout(messages_box)
+        self._build_library(messages_layout)
         messages_layout.addWidget(self.messages, 1)
         add_row = QHBoxLayout()
         add_row.addWidget(self.add_message_button)
@@ -168,7 +171,8 @@ class PlaygroundPage(QWidget):
         self.params = ParamPanel()
         self.attributes = AttributesEditor()
         attributes_hint = QLabel("Sent as monitor_attributes. system_prompt, prompt_template and params "
-                                 "(the variable values) are added to every run.")
+                                 "(the variable values) are added to every run; prompt and prompt_version too "
+                                 "while a saved prompt is unchanged.")
         attributes_hint.setWordWrap(True)
         attributes_hint.setStyleSheet("color: palette(placeholder-text);")
         right = QWidget()
@@ -240,7 +244,7 @@ class PlaygroundPage(QWidget):
         draft = {"messages": self.messages.messages(), "values": self.variables.values(),
                  "model": self.model_picker.model(), "params": {**self.params.params(),
                                                                 "stream": self.params.streaming()},
-                 "attributes": self.attributes.attributes()}
+                 "attributes": self.attributes.attributes(), "saved_prompt": self.prompt_draft()}
         self.ctx.settings.setValue("playground/draft", json.dumps(draft))
         self.compare_view.save(self.ctx.settings, self.comparing())
 
@@ -255,6 +259,7 @@ class PlaygroundPage(QWidget):
             if draft.get("params"):
                 self.params.set_params(draft["params"])
             self.attributes.set_attributes(draft.get("attributes") or {})
+            self.restore_prompt_draft(draft.get("saved_prompt"))
         except (ValueError, TypeError, AttributeError):
             pass                                   # an unreadable draft is just forgotten
 
@@ -279,7 +284,9 @@ class PlaygroundPage(QWidget):
             self.variables.set_values(values)
         self.model_picker.set_model(record.model or "")
         self.params.set_params({**request, "stream": record.streamed})
-        self.attributes.set_attributes({k: v for k, v in attrs.items() if k not in AUTO_ATTRIBUTES})
+        self.attributes.set_attributes({k: v for k, v in attrs.items()
+                                        if k not in AUTO_ATTRIBUTES + PROMPT_ATTRIBUTES})
+        self.forget_prompt()
         self.output.setPlainText(record.output or "")
         self.last_record = record
         self.stats_label.setText(format_call_stats(record))
@@ -360,7 +367,10 @@ class PlaygroundPage(QWidget):
         last_user = next((m["content"] for m in reversed(typed) if m["role"] == "user"), "")
         attributes["prompt_template"] = last_user
         attributes["params"] = {n: values[n] for n in find_variables_in(m["content"] for m in typed)}
+        attributes.update(self.prompt_attributes())
         request = {"model": model, "messages": rendered, **params}
+        if self._tools:
+            request["tools"] = self._tools
         if self.params.streaming():
             request["stream"] = True
         request["monitor_attributes"] = attributes
@@ -370,6 +380,7 @@ class PlaygroundPage(QWidget):
     # -- slots --------------------------------------------------------------------------------------
     def _on_prompt_changed(self, *_: Any) -> None:
         self.variables.set_variables(find_variables_in(m["content"] for m in self.messages.messages()))
+        self._update_prompt_label()
         has_variables = bool(self.variables.rowCount())
         self.variables.setVisible(has_variables)
         self.variables_hint.setVisible(not has_variables)
