@@ -318,3 +318,19 @@ def test_incremental_refresh_keeps_new_kinds_exact(store):
     full = compute_board(store, spec, now=T0 + 4000)
     assert [(r.key, r.values, r.calls) for r in live.panel("top").top] == \
         [(r.key, r.values, r.calls) for r in full.panel("top").top]
+
+
+def test_report_draws_top_rows_with_their_exact_values(store):
+    import html as _html
+    import re
+    store.insert_records(make_records(150))
+    spec = spec_with(Panel(id="top", kind="top", measures=[Measure(metric="cost_usd", agg="sum")], top_by="prompt",
+                           top_n=2), Panel(id="pts", kind="timeseries", chart="points",
+                                           measures=[Measure(metric="requests", agg="count")]))
+    pd = compute_board(store, spec, now=T0 + 4000).panel("top")
+    page, _ = render_report(store, spec, now=T0 + 4000)
+    rows = re.findall(r'<tr data-top="([^"]*)">.*?data-value="([^"]*)"', page)
+    assert [(_html.unescape(k), float(v)) for k, v in rows] == [(r.key, r.values[0]) for r in pd.top]
+    assert "+2 more groups not shown" in page
+    chart = page.split('data-panel="pts"')[1].split("</section>")[0]
+    assert "<circle" in chart and "<polyline" not in chart        # the "points" style draws no line

@@ -18,6 +18,7 @@ from .timeseries import BoardViewBox, UnitAxis, Y_HEADROOM
 from .units import bucket_text, format_value, ms_text
 
 DOT = 6
+DENSE = 1000                 # past this many points, smaller and lighter dots so the cloud's density reads
 
 
 class ScatterChart(QWidget):
@@ -48,8 +49,10 @@ class ScatterChart(QWidget):
         pts = pd.points
         n = 0 if pts is None else len(pts.x)
         if n:
-            brushes = [self._brush(g) for g in pts.group.tolist()]
-            self.dots.setData(x=pts.x, y=pts.y, brush=brushes, data=np.arange(n))
+            alpha = 110 if n > DENSE else 190
+            brushes = {g: self._brush(g, alpha) for g in set(pts.group.tolist())}
+            self.dots.setData(x=pts.x, y=pts.y, brush=[brushes[g] for g in pts.group.tolist()], data=np.arange(n),
+                              size=4 if n > DENSE else DOT)
             top = float(np.max(pts.y))
         else:
             self.dots.setData([], [])
@@ -57,15 +60,17 @@ class ScatterChart(QWidget):
         start, end = float(data.start), float(data.end)
         self.plot.getPlotItem().getViewBox().setXRange(start, end if end > start else start + 1, padding=0.01)
         top = top * Y_HEADROOM if top > 0 else 1.0
-        self.plot.getPlotItem().getViewBox().setYRange(-top * 0.03, top, padding=0)
+        box = self.plot.getPlotItem().getViewBox()
+        sliver = top * 9 / max(box.height() - 9, 40)          # as the charts: room for the "0" tick label
+        box.setYRange(-sliver, top, padding=0)
         text = pd.note if n else "No calls with a value in this range."
         self.note.setText(text)
         self.note.setVisible(bool(text))
 
-    def _brush(self, g: int) -> QColor:
+    def _brush(self, g: int, alpha: int) -> QColor:
         groups = self.data.groups if self.data is not None else []
         color = QColor(self.colors.color(groups[g] if 0 <= g < len(groups) else None, 0))
-        color.setAlpha(180)
+        color.setAlpha(alpha)
         return pg.mkBrush(color)
 
     def _tip(self, x: float, y: float, data) -> str:

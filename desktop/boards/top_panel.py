@@ -9,6 +9,19 @@ from monitor.boards import BoardData, Panel, PanelData
 
 from .units import axis_seconds, format_value, is_missing, ms_text
 
+KEY_SHARE = 0.4              # the name column keeps at least this share of the width (numbers scroll instead)
+UNITS_SPELLED = ("USD", "ms", "ratio")      # other units (tokens, requests) are in the column's header
+
+
+def cell_text(value: float | None, unit: str, seconds: bool) -> str:
+    if is_missing(value):
+        return format_value(value, unit)
+    if unit == "ms":
+        return ms_text(value, seconds)
+    if unit in UNITS_SPELLED or unit.startswith("USD"):
+        return format_value(value, unit)
+    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.2f}"
+
 
 class TopPanel(QWidget):
     def __init__(self, panel: Panel, parent: QWidget | None = None):
@@ -32,7 +45,10 @@ class TopPanel(QWidget):
         layout.addWidget(self.note)
 
     def apply(self, data: BoardData, pd: PanelData) -> None:
-        heads = [pd.top_by or "group", *(s.label for s in pd.stats), "calls"]
+        # a "calls" column, unless a measure already counts them
+        self.show_calls = not any(s.key == "requests.count" for s in pd.stats)
+        heads = [pd.top_by or "group", *(s.label if s.unit in UNITS_SPELLED or s.unit in s.label else f"{s.label} ({s.unit})"
+                                         for s in pd.stats), *(["calls"] if self.show_calls else [])]
         t = self.table
         t.setColumnCount(len(heads))
         t.setHorizontalHeaderLabels(heads)
@@ -44,20 +60,33 @@ class TopPanel(QWidget):
             key.setToolTip(r.key)
             t.setItem(row, 0, key)
             for i, (s, v) in enumerate(zip(pd.stats, r.values), start=1):
-                text = ms_text(v, seconds[i - 1]) if s.unit == "ms" and not is_missing(v) else format_value(v, s.unit)
-                item = QTableWidgetItem(text)
+                item = QTableWidgetItem(cell_text(v, s.unit, seconds[i - 1]))
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 t.setItem(row, i, item)
-            calls = QTableWidgetItem(f"{r.calls:,}")
-            calls.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-            t.setItem(row, len(heads) - 1, calls)
+            if self.show_calls:
+                calls = QTableWidgetItem(f"{r.calls:,}")
+                calls.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                t.setItem(row, len(heads) - 1, calls)
         header = t.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.Stretch)       # the name takes the room, elided in the middle
+        header.setSectionResizeMode(0, QHeaderView.Fixed)         # the name takes the room left, elided in the middle
         for c in range(1, len(heads)):
             header.setSectionResizeMode(c, QHeaderView.ResizeToContents)
+        self._fit_columns()
         empty = not pd.top
         self.note.setText("No calls in this range." if empty else pd.note)
         self.note.setVisible(empty or bool(pd.note))
+
+    def resizeEvent(self, event) -> None:       # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        t = self.table
+        if not t.columnCount():
+            return
+        numbers = sum(t.horizontalHeader().sectionSize(c) for c in range(1, t.columnCount()))
+        room = t.viewport().width()
+        t.setColumnWidth(0, max(room - numbers, int(room * KEY_SHARE), 40))
 
     def cell_text(self, row: int, column: int) -> str:
         return self.table.item(row, column).text()

@@ -258,6 +258,11 @@ def _chart(p: PanelData, data: BoardData) -> str:
         centers = x + data.bucket_s / 2
         for seg in _segments(y):
             pts = " ".join(f"{px(centers[j]):.1f},{py(y[j]):.1f}" for j in seg)
+            if p.chart == "points":                      # the "points" style: a dot per value, no line
+                for j in seg:
+                    out.append(f'<circle cx="{px(centers[j]):.1f}" cy="{py(y[j]):.1f}" r="3" fill="{color}">'
+                               f"<title>{_e(_point_title(s, x[j], y[j], scale))}</title></circle>")
+                continue
             if p.chart == "area" and len(seg) > 1:
                 out.append(f'<polygon points="{px(centers[seg[0]]):.1f},{py(max(y0, 0)):.1f} {pts} '
                            f'{px(centers[seg[-1]]):.1f},{py(max(y0, 0)):.1f}" fill="{color}" fill-opacity="0.18"/>')
@@ -411,7 +416,7 @@ table{border-collapse:collapse;width:100%;font-size:12.5px}th{position:sticky;to
 text-align:left;font-weight:600}th,td{padding:4px 8px;border-bottom:1px solid #eaeef2;white-space:nowrap;
 vertical-align:top}td.text{white-space:normal;min-width:220px;max-width:420px;overflow-wrap:anywhere}
 tr.error td{background:#fff5f5}table.top th.num,table.top td.num{text-align:right}
-table.top td.key{max-width:360px;overflow:hidden;text-overflow:ellipsis}tr.cancelled td{color:#8c959f}
+table.top td.key{max-width:0;width:100%;overflow:hidden;text-overflow:ellipsis}tr.cancelled td{color:#8c959f}
 @media (max-width:900px){.panel{grid-column:span 12!important}}
 """
 

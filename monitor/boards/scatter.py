@@ -57,10 +57,11 @@ def draw_html(pd: Any, data: Any, report: Any) -> str:
     for t, label in _time_ticks(x0, x1):
         anchor = "end" if px(t) > W - RIGHT - 18 else "start" if px(t) < LEFT + 18 else "middle"
         out.append(f'<text class="tick" x="{px(t):.1f}" y="{H - 8}" text-anchor="{anchor}">{_e(label)}</text>')
+    r = 1.6 if len(pts.x) > 1000 else 2.4                         # a dense cloud: smaller dots
     for t, val, g, cid in zip(pts.x.tolist(), pts.y.tolist(), pts.group.tolist(), pts.ids.tolist()):
         color = PALETTE[g % len(PALETTE)] if g >= 0 else PALETTE[0]
         group = f" · {data.groups[g]}" if 0 <= g < len(data.groups) else ""
-        out.append(f'<circle cx="{px(t):.1f}" cy="{py(val):.1f}" r="2.2" fill="{color}" fill-opacity="0.7">'
+        out.append(f'<circle cx="{px(t):.1f}" cy="{py(val):.1f}" r="{r}" fill="{color}" fill-opacity="0.7">'
                    f"<title>call {cid}{_e(group)} · {_e(_utc(t, seconds=True))} UTC · {_e(_value(val, pd.unit, scale))}"
                    "</title></circle>")
     out.append(f'<line class="axis" x1="{LEFT}" x2="{W - RIGHT}" y1="{py(y0):.1f}" y2="{py(y0):.1f}"/></svg>')

@@ -121,12 +121,14 @@ def draw_html(pd: Any, data: Any, report: Any) -> str:
         return '<p class="empty">No calls in this range.</p>'
     scales = [_ms_scale(r.values[i] for r in pd.top) for i in range(len(pd.stats))]
     head = "".join(f'<th class="num">{_e(s.label)}</th>' for s in pd.stats)
-    out = [f'<table class="top"><thead><tr><th>{_e(pd.top_by)}</th>{head}<th class="num">calls</th></tr></thead><tbody>']
+    calls = not any(s.key == "requests.count" for s in pd.stats)       # unless a measure counts them already
+    out = [f'<table class="top"><thead><tr><th>{_e(pd.top_by)}</th>{head}'
+           f'{"<th class=num>calls</th>" if calls else ""}</tr></thead><tbody>']
     for r in pd.top:
         cells = "".join(f'<td class="num" data-stat="{_e(s.key)}" data-value="{_raw(v)}">{_e(_value(v, s.unit, sc))}</td>'
                         for s, v, sc in zip(pd.stats, r.values, scales))
         out.append(f'<tr data-top="{_e(r.key)}"><td class="key" title="{_e(r.key)}">{_e(r.key)}</td>{cells}'
-                   f'<td class="num">{r.calls:,}</td></tr>')
+                   + (f'<td class="num">{r.calls:,}</td>' if calls else "") + "</tr>")
     out.append("</tbody></table>")
     if pd.note:
         out.append(f'<p class="small">{_e(pd.note)}</p>')
