@@ -49,6 +49,7 @@ class PanelKind:
     report_full_width: bool = False
     check: Callable[["Panel"], None] | None = None   # extra validation (ValueError, one line)
     unit: str | None = None                      # the kind's own unit (else its first measure's)
+    same_calls_same_result: bool = False         # computed from the counted calls alone: kept between ticks
 
 
 def _html(name: str) -> Callable:
@@ -92,9 +93,9 @@ register(PanelKind("stat", "Numbers over the range", ("measures",), _stat, _html
 register(PanelKind("table", "Requests table", ("columns",), _table, _html("draw_table"), min_measures=0,
                    max_measures=0, stays_last=True, report_full_width=True))
 register(PanelKind("scatter", "Calls as points (scatter)", ("measures",), scatter.compute, scatter.draw_html,
-                   max_measures=1, check=scatter.check))
+                   max_measures=1, check=scatter.check, same_calls_same_result=True))
 register(PanelKind("top", "Top N table (most expensive …)", ("measures", "top_by", "top_n"), topn.compute,
-                   topn.draw_html, max_measures=4, check=topn.check))
+                   topn.draw_html, max_measures=4, check=topn.check, same_calls_same_result=True))
 register(PanelKind("score", "Score over time (mean per bucket)", ("score", "chart", "split_by_group"),
                    score_panel.compute, _html("draw_chart"), min_measures=0, max_measures=0,
                    check=score_panel.check, unit=score_panel.UNIT))
