@@ -104,7 +104,7 @@ class PanelEditor(QDialog):
         self.add_measure.clicked.connect(lambda: self._add_row(None))
         for m in panel.measures:
             self._add_row(m)
-        measures = QWidget()
+        measures = self.measures = QWidget()
         col = QVBoxLayout(measures)
         col.setContentsMargins(0, 0, 0, 0)
         col.addLayout(self.measures_box)
@@ -167,7 +167,7 @@ class PanelEditor(QDialog):
         for name, widgets in (("chart", (self.chart, self.chart_label)), ("split_by_group", (self.split,)),
                               ("top_by", (self.top_by, self.top_by_label)), ("top_n", (self.top_n, self.top_n_label)),
                               ("score", (self.score, self.score_label)),
-                              ("measures", (self.measures_label, self.add_measure, *self.measure_rows))):
+                              ("measures", (self.measures_label, self.measures, self.add_measure, *self.measure_rows))):
             for w in widgets:
                 w.setVisible(name in rows)
         if "measures" in rows:
