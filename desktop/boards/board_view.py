@@ -15,8 +15,9 @@ from monitor.boards import BoardData, BoardSpec, Panel
 from .colors import GroupColors
 from .layout import can_move
 from .panel_frame import PanelFrame
+from .panel_kinds import PANEL_CONTROLS, create_panel_widget
 from .requests_table import PageFetcher, RecordFetcher, RequestsTablePanel
-from .stat_panel import StatPanel
+from .scatter_panel import ScatterChart
 from .timeseries import TimeseriesChart
 
 ROW_HEIGHT = 50            # pixels per grid row (a chart is 4 rows: ~200 px)
@@ -25,7 +26,7 @@ SPACING = 10
 
 def _content(panel: Panel) -> dict:
     """What a panel's widget is built from; its place on the grid is not (stat tiles follow the width)."""
-    place = {"col", "row", "height"} | (set() if panel.kind == "stat" else {"width"})
+    place = {"col", "row", "height"} | (set() if PANEL_CONTROLS[panel.kind].reflows_with_width else {"width"})
     return panel.model_dump(exclude=place)
 
 
@@ -84,17 +85,7 @@ class BoardView(QScrollArea):
             frame.set_moves_enabled({d: can_move(spec.panels, pid, d) for d in ("left", "right", "up", "down")})
 
     def _build(self, panel: Panel) -> PanelFrame:
-        if panel.kind == "timeseries":
-            body = TimeseriesChart(panel, self.colors)
-            body.bucketClicked.connect(self._on_chart_bucket_clicked)
-            body.zoomedByUser.connect(self._on_chart_zoomed_by_user)
-            body.resetZoomRequested.connect(self.reset_zoom)
-            body.set_zoomed(self.zoomed)
-        elif panel.kind == "stat":
-            body = StatPanel(panel)
-        else:
-            body = RequestsTablePanel(panel, self._fetch_page, self._fetch_record)
-            body.filterChanged.connect(self.drillChanged)
+        body = create_panel_widget(panel, self)          # panel_kinds.py: one entry per kind
         frame = PanelFrame(panel, body)
         frame.editRequested.connect(self.editPanelRequested)
         frame.removeRequested.connect(self.removePanelRequested)
@@ -129,8 +120,9 @@ class BoardView(QScrollArea):
 
     def _link_x(self) -> None:
         charts = [f.body for f in self.frames.values() if isinstance(f.body, TimeseriesChart)]
-        for chart in charts[1:]:
-            chart.plot.setXLink(charts[0].plot)
+        scatters = [f.body for f in self.frames.values() if isinstance(f.body, ScatterChart)]
+        for chart in charts[1:] + scatters:        # a scatter follows the charts' time, never leads it
+            chart.plot.setXLink(charts[0].plot if charts else None)
         if charts:
             charts[0].plot.setXLink(None)
 
@@ -155,11 +147,10 @@ class BoardView(QScrollArea):
             if frame is None:
                 continue
             body = frame.body
-            if isinstance(body, TimeseriesChart):
+            if hasattr(body, "apply"):
                 body.apply(data, pd)
+            if hasattr(body, "legend_entries"):
                 frame.set_legend(body.legend_entries())
-            elif isinstance(body, StatPanel):
-                body.apply(data, pd)
 
     def reload_tables(self) -> None:
         for table in self.tables():

@@ -5,6 +5,7 @@ Pure functions over monitor.boards.Panel lists (no Qt), so moves are easy to tes
 from __future__ import annotations
 
 from monitor.boards import Panel
+from monitor.boards.kinds import KINDS
 
 COLUMNS = 12
 
@@ -66,10 +67,11 @@ def can_move(panels: list[Panel], panel_id: str, direction: str) -> bool:
 
 
 def add(panels: list[Panel], panel: Panel) -> list[Panel]:
-    """Append `panel` at the end of the board, before the requests table if it is the last panel."""
+    """Append `panel` at the end of the board, before the requests table (a kind that stays last) if it is
+    the last panel."""
     order = pack(reading_order(panels))
     at = len(order)
-    if order and order[-1].kind == "table" and panel.kind != "table":
+    if order and KINDS[order[-1].kind].stays_last and not KINDS[panel.kind].stays_last:
         at -= 1
     order.insert(at, panel)
     return pack(order)

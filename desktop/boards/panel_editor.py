@@ -1,5 +1,6 @@
-"""The panel dialog: title, kind, measures (metric + aggregation from the catalogue), chart kind, split
-by group, width and height.  Returns a validated Panel; nothing is saved here."""
+"""The panel dialog: title, kind, then the rows that kind uses (panel_kinds.editor_rows: measures from the
+catalogue, chart style, split by group, top-N key and rows, score name), width and height.  Returns a
+validated Panel; nothing is saved here."""
 from __future__ import annotations
 
 from pydantic import ValidationError
@@ -8,13 +9,18 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QWidget)
 
 from monitor.boards import AGGREGATIONS, METRICS, Measure, Panel
+from monitor.boards.kinds import KINDS
 from monitor.boards.spec import METRIC_LABELS
+
+from .panel_kinds import editor_rows
 
 AGG_LABELS = {"count": "count per bucket", "sum": "sum per bucket", "avg": "average", "min": "minimum",
               "max": "maximum", "per_min": "per minute", "per_s": "per second", "cumulative": "cumulative",
               "ratio": "rate (of requests)", "p50": "p50", "p75": "p75", "p90": "p90", "p95": "p95", "p99": "p99"}
 WIDTHS = ((3, "Quarter"), (4, "Third"), (6, "Half"), (8, "Two thirds"), (12, "Full width"))
 MAX_MEASURES = 6
+TOP_KEYS = ("model", "prompt", "user", "status", "api")      # offered; any attribute key can be typed
+BOARD_GROUPING = "(the board's grouping)"
 
 
 class _MeasureRow(QWidget):
@@ -54,16 +60,16 @@ class _MeasureRow(QWidget):
 
 
 class PanelEditor(QDialog):
-    def __init__(self, panel: Panel, parent: QWidget | None = None, *, new: bool = False):
+    def __init__(self, panel: Panel, parent: QWidget | None = None, *, new: bool = False,
+                 score_names: tuple[str, ...] | list[str] = ()):
         super().__init__(parent)
         self.setWindowTitle("Add panel" if new else f"Edit panel — {panel.title or panel.id}")
         self.original = panel
         self.result_panel: Panel | None = None
         self.title = QLineEdit(panel.title)
         self.kind = QComboBox()
-        for value, text in (("timeseries", "Chart over time"), ("stat", "Numbers over the range"),
-                            ("table", "Requests table")):
-            self.kind.addItem(text, value)
+        for value, kind in KINDS.items():            # monitor/boards/kinds.py: every registered kind
+            self.kind.addItem(kind.label, value)
         self.kind.setCurrentIndex(self.kind.findData(panel.kind))
         self.kind.setEnabled(new)
         self.chart = QComboBox()
@@ -78,6 +84,18 @@ class PanelEditor(QDialog):
             self.width.addItem(f"{panel.width}/12", panel.width)
         self.width.setCurrentIndex(self.width.findData(panel.width))
         self.height = QSpinBox(minimum=1, maximum=20, value=panel.height, suffix=" rows")
+        self.top_by = QComboBox(editable=True, toolTip="Rank the calls' groups of this key: a call field or any "
+                                "attribute (e.g. prompt, user)")
+        self.top_by.addItem(BOARD_GROUPING, None)
+        for key in TOP_KEYS:
+            self.top_by.addItem(key, key)
+        if panel.top_by is not None and self.top_by.findData(panel.top_by) < 0:
+            self.top_by.addItem(panel.top_by, panel.top_by)
+        self.top_by.setCurrentIndex(max(self.top_by.findData(panel.top_by), 0))
+        self.top_n = QSpinBox(minimum=1, maximum=100, value=panel.top_n, suffix=" rows")
+        self.score = QComboBox(editable=True, toolTip="The score's name (an assertion, a judge, or 'human')")
+        for name in dict.fromkeys([*(([panel.score] if panel.score else [])), *score_names, "human"]):
+            self.score.addItem(name, name)
 
         self.measure_rows: list[_MeasureRow] = []
         self.measures_box = QGridLayout()
@@ -86,7 +104,7 @@ class PanelEditor(QDialog):
         self.add_measure.clicked.connect(lambda: self._add_row(None))
         for m in panel.measures:
             self._add_row(m)
-        measures = QWidget()
+        measures = self.measures = QWidget()
         col = QVBoxLayout(measures)
         col.setContentsMargins(0, 0, 0, 0)
         col.addLayout(self.measures_box)
@@ -103,6 +121,10 @@ class PanelEditor(QDialog):
         self.chart_label = QLabel("Chart")
         form.addRow(self.chart_label, self.chart)
         form.addRow("", self.split)
+        self.top_by_label, self.top_n_label, self.score_label = QLabel("Top of"), QLabel("Show"), QLabel("Score")
+        form.addRow(self.top_by_label, self.top_by)
+        form.addRow(self.top_n_label, self.top_n)
+        form.addRow(self.score_label, self.score)
         form.addRow("Width", self.width)
         form.addRow("Height", self.height)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
@@ -116,8 +138,11 @@ class PanelEditor(QDialog):
         self._on_kind_changed()
         self.resize(480, self.sizeHint().height())
 
+    def _max_measures(self) -> int:
+        return min(KINDS[self.kind.currentData()].max_measures or MAX_MEASURES, MAX_MEASURES)
+
     def _add_row(self, measure: Measure | None) -> None:
-        if len(self.measure_rows) >= MAX_MEASURES:
+        if len(self.measure_rows) >= self._max_measures():
             return
         row = _MeasureRow(measure, self._remove_row)
         self.measure_rows.append(row)
@@ -135,29 +160,41 @@ class PanelEditor(QDialog):
     def _update_rows(self) -> None:
         for row in self.measure_rows:
             row.remove.setEnabled(len(self.measure_rows) > 1)
-        self.add_measure.setEnabled(len(self.measure_rows) < MAX_MEASURES)
+        self.add_measure.setEnabled(len(self.measure_rows) < self._max_measures())
 
     def _on_kind_changed(self) -> None:
-        kind = self.kind.currentData()
-        charts = kind == "timeseries"
-        for w in (self.chart, self.chart_label):
-            w.setVisible(charts)
-        for w in [self.measures_label, self.add_measure, *self.measure_rows]:
-            w.setVisible(kind != "table")
-        self.split.setVisible(kind == "timeseries")
-        if kind != "table" and not self.measure_rows:
-            self._add_row(None)
+        rows = editor_rows(self.kind.currentData())        # panel_kinds.py: the rows this kind uses
+        for name, widgets in (("chart", (self.chart, self.chart_label)), ("split_by_group", (self.split,)),
+                              ("top_by", (self.top_by, self.top_by_label)), ("top_n", (self.top_n, self.top_n_label)),
+                              ("score", (self.score, self.score_label)),
+                              ("measures", (self.measures_label, self.measures, self.add_measure, *self.measure_rows))):
+            for w in widgets:
+                w.setVisible(name in rows)
+        if "measures" in rows:
+            if not self.measure_rows:
+                self._add_row(None)
+            while len(self.measure_rows) > self._max_measures():      # e.g. a scatter shows one measure
+                self._remove_row(self.measure_rows[-1])
+            self._update_rows()
 
     def panel(self) -> Panel:
         """The panel as edited (validated; ValueError with pydantic's reason if not valid)."""
         kind = self.kind.currentData()
+        rows = editor_rows(kind)
         width = int(self.width.currentData())
         data = self.original.model_dump()
         data.update(title=self.title.text().strip(), kind=kind, chart=self.chart.currentData(),
                     split_by_group=self.split.isChecked(), width=width, height=self.height.value(),
                     col=min(self.original.col, 12 - width),
-                    measures=[r.measure().model_dump() for r in self.measure_rows] if kind != "table" else [])
+                    measures=[r.measure().model_dump() for r in self.measure_rows] if "measures" in rows else [],
+                    top_by=self._top_by() if "top_by" in rows else self.original.top_by,
+                    top_n=self.top_n.value(), score=self.score.currentText().strip() or None
+                    if "score" in rows else self.original.score)
         return Panel.model_validate(data)
+
+    def _top_by(self) -> str | None:
+        text = self.top_by.currentText().strip()
+        return None if not text or text == BOARD_GROUPING else text
 
     def _on_ok_clicked(self) -> None:
         try:

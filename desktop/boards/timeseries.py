@@ -21,6 +21,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QPushButton, QVBoxLayout, QWidget
 
 from monitor.boards import BoardData, Panel, PanelData, Series
+from monitor.boards.kinds import panel_unit
 
 from .colors import GroupColors
 from .units import INTEGER_UNITS, axis_seconds, bucket_text, format_value, is_missing, ms_text, tick
@@ -118,7 +119,7 @@ class TimeseriesChart(QWidget):
         self.data: BoardData | None = None
         self.pd: PanelData | None = None
         self._measures = [m.key for m in panel.measures]
-        unit = panel.measures[0].unit if panel.measures else ""
+        unit = panel_unit(panel)                  # a measure's, or the kind's own (a score panel's "score")
         self.axis = UnitAxis(unit)
         self.zoomed = False
         self.plot = pg.PlotWidget(viewBox=BoardViewBox(),

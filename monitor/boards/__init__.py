@@ -13,16 +13,25 @@ Spec (spec.py, pydantic, strict, unknown keys refused): BoardSpec(name, stream, 
 "15m"|"1h"|"24h"|"7d"|"all"|"custom", start, end), bucket_s=None (auto) | seconds, filters=Filters(models,
 statuses, apis, attributes=[AttributeFilter(key, value)], text), group_by=None | "model" | "status" | "api"
 | attribute key (dots reach into nested dicts: "params.audience"; "attributes.model" = an attribute named
-model), panels=[Panel(id, title, kind="timeseries"|"stat"|"table", measures=[Measure(metric, agg, label)],
-chart="line"|"bar"|"area", split_by_group, columns, col, row, width, height)]).  Change a spec with
-``spec.updated(**fields)`` (validated).  AGGREGATIONS lists the aggregations of each metric.
+model), panels=[Panel(id, title, kind="timeseries"|"stat"|"table"|"scatter"|"top"|"score",
+measures=[Measure(metric, agg, label)], chart="line"|"bar"|"area"|"points", split_by_group, columns, top_by,
+top_n, score, col, row, width, height)]).  Change a spec with ``spec.updated(**fields)`` (validated).
+AGGREGATIONS lists the aggregations of each metric.
+
+Panel kinds (kinds.py): KINDS = {name: PanelKind(label, options = the spec fields it uses, compute(state,
+panel, pd), html(pd, data, report), …)}; the engine, the spec's checks, the HTML report and the app's
+layout dispatch through it (the app's widgets and editor rows: desktop/boards/panel_kinds.py).  A kind's
+own module holds its computation and drawing: topn.py (groups of top_by ranked by the first measure, exact
+sums), score_panel.py (mean of the score named `score` per bucket and group, from the scores table),
+scatter.py (one point per call, at most MAX_POINTS, evenly spaced).
 
 Saved boards (repository.py): list_boards, get_board, save_board, rename_board, duplicate_board,
 delete_board, new_template_board, unique_board_name; BoardNotFound / BoardExists (one-line messages).
 
 Data (data.py): BoardData(x = bucket starts in epoch s, bucket_s, start, end, groups, requests per
 bucket, panels=[PanelData(id, kind, chart, unit, series=[Series(key, label, metric, agg, unit, group,
-y)], stats=[StatValue(key, label, value, by_group)])], summary=Summary(...), last_id, incremental).
+y)], stats=[StatValue(key, label, value, by_group)], top=[TopRow(key, values, calls)], top_by,
+points=Points(x, y, group, ids, total), note)], summary=Summary(...), last_id, incremental).
 
 Budgets (budget_spec.py, budgets.py): BoardSpec.budgets = [Budget(amount_usd, period="day"|"week"|"month",
 group_by, group_value)]; budget_status(store, stream, budget, now) -> BudgetStatus(spend_usd, forecast_usd,

@@ -36,15 +36,37 @@ class StatValue:
 
 
 @dataclass
+class TopRow:
+    """One line of a top-N panel: a group and its measures over the whole range (exact sums)."""
+    key: str                          # the group label ("gpt-4o", "(none)" for calls without the key)
+    values: list[float | None]        # one per measure, in the panel's order
+    calls: int                        # calls of the group in range
+
+
+@dataclass
+class Points:
+    """One point per call (a scatter panel), at most scatter.MAX_POINTS of them, evenly spaced in time."""
+    x: np.ndarray            # call start, epoch s
+    y: np.ndarray            # the measure's value
+    group: np.ndarray        # index into BoardData.groups (-1: not grouped)
+    ids: np.ndarray          # call ids
+    total: int               # calls that have a value (before sampling)
+
+
+@dataclass
 class PanelData:
     id: str
     title: str
-    kind: str                # "timeseries" | "stat" | "table"
-    chart: str               # "line" | "bar" | "area"
+    kind: str                # a kind of monitor.boards.kinds.KINDS: "timeseries", "stat", "table", "top", …
+    chart: str               # "line" | "bar" | "area" | "points"
     unit: str                # unit of the first measure ("" for a table)
     series: list[Series] = field(default_factory=list)     # timeseries panels
     stats: list[StatValue] = field(default_factory=list)   # stat panels
     columns: list[str] = field(default_factory=list)       # table panels: RequestRow fields to show
+    top: list[TopRow] = field(default_factory=list)        # top-N panels (stats = its columns, over all calls)
+    top_by: str | None = None                              # top-N panels: the grouping key ranked
+    points: Points | None = None                           # scatter panels
+    note: str = ""                                         # what the panel leaves out ("+12 more", "5,000 of …")
 
 
 @dataclass

@@ -14,6 +14,7 @@ appear at the end.
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 from typing import Any
@@ -23,7 +24,8 @@ import numpy as np
 from ..stats import percentile
 from ..store import Store
 from .columns import TOKEN_COLUMNS, ColumnCache, attribute_label, columns_for
-from .data import BoardData, PanelData, RequestRow, RequestsPage, Series, StatValue, Summary
+from .data import BoardData, PanelData, RequestRow, RequestsPage, Series, Summary
+from .kinds import KINDS, panel_unit
 from .spec import (DIST_METRICS, MAX_GROUPS, MISSING_LABEL, OTHER_LABEL, PERCENTILES, RANGE_SECONDS, SUM_METRICS,
                    BoardSpec, Measure, group_field)
 
@@ -273,7 +275,7 @@ class _State:
         # per-bucket distribution aggregates shown by timeseries panels: metric -> {agg}
         self.bucket_aggs: dict[str, set[str]] = {m: set() for m in DIST_METRICS}
         for p in spec.panels:
-            if p.kind == "timeseries":
+            if KINDS[p.kind].bucket_dists:
                 for m in p.measures:
                     if m.metric in DIST_METRICS and m.agg != "avg":
                         self.bucket_aggs[m.metric].add(m.agg)
@@ -284,13 +286,15 @@ class _State:
         self.range_sorted: dict[str, dict[int, _Bag]] = {m: {} for m in DIST_METRICS}  # g (-1 = all)
         # whole-range values per group are kept only if a stat panel shows a percentile/min/max
         self.group_ranges = self.grouped and any(
-            m.metric in DIST_METRICS and m.agg != "avg" for p in spec.panels if p.kind == "stat" for m in p.measures)
+            m.metric in DIST_METRICS and m.agg != "avg" for p in spec.panels if KINDS[p.kind].range_dists
+            for m in p.measures)
         # per-bucket values of all groups together only if a panel shows a distribution unsplit
         self.bucket_all = self.grouped and any(
-            p.kind == "timeseries" and not p.split_by_group and m.metric in DIST_METRICS and m.agg != "avg"
+            KINDS[p.kind].bucket_dists and not p.split_by_group and m.metric in DIST_METRICS and m.agg != "avg"
             for p in spec.panels for m in p.measures)
         self.row_parts: list[np.ndarray] = []
         self.g_parts: list[np.ndarray] = []
+        self.memo: dict[str, tuple[tuple, PanelData]] = {}     # panel id -> (_calls_key, result): see board_data
 
     # -- selecting rows ----------------------------------------------------------------------------------
     def _raw_groups(self, n: int) -> tuple[np.ndarray, list[str]]:
@@ -629,17 +633,15 @@ class _State:
         x = grid.start + grid.bucket * np.arange(grid.nb, dtype=np.float64)
         panels = []
         for p in self.spec.panels:
-            pd = PanelData(id=p.id, title=p.title, kind=p.kind, chart=p.chart,
-                           unit=p.measures[0].unit if p.measures else "",
-                           columns=list(p.columns) if p.kind == "table" else [])
-            if p.kind == "timeseries":
-                for m in p.measures:
-                    pd.series.extend(self._series(m, p.split_by_group, len(p.measures) > 1))
-            elif p.kind == "stat":
-                for m in p.measures:
-                    by_group = {lbl: self._stat(m, k) for k, lbl in enumerate(self.groups)} if self.grouped else {}
-                    pd.stats.append(StatValue(key=m.key, label=m.display_label(), metric=m.metric, agg=m.agg,
-                                              unit=m.unit, value=self._stat(m, None), by_group=by_group))
+            kind = KINDS[p.kind]                       # monitor/boards/kinds.py: one entry per kind
+            memo = self.memo.get(p.id) if kind.same_calls_same_result else None
+            if memo is not None and memo[0] == self._calls_key():
+                panels.append(copy.deepcopy(memo[1]))       # an idle tick: the same calls, the same answer
+                continue
+            pd = PanelData(id=p.id, title=p.title, kind=p.kind, chart=p.chart, unit=panel_unit(p))
+            kind.compute(self, p, pd)
+            if kind.same_calls_same_result:
+                self.memo[p.id] = (self._calls_key(), copy.deepcopy(pd))
             panels.append(pd)
         return BoardData(
             name=self.spec.name, stream=self.spec.stream, group_by=self.spec.group_by, start=grid.start,
@@ -647,6 +649,13 @@ class _State:
             requests=self.sums["n"].sum(axis=1) if self.sums else np.zeros(grid.nb),
             panels=panels, summary=self._summary(), last_id=self.cache.last_id, computed_at=now,
             incremental=incremental)
+
+    def _calls_key(self) -> tuple:
+        """Changes whenever the counted calls (or the grid and groups) may have: for kinds that recompute
+        from the calls, an unchanged key means an unchanged result."""
+        counted = sum(p.stop - p.start if isinstance(p, slice) else len(p) for p in self.row_parts)
+        g = self.grid
+        return (self.n_seen, len(self.pending), counted, g.abs0, g.nb, g.bucket, len(self.groups))
 
     def _col(self, name: str, gi: int | None) -> np.ndarray:
         arr = self.sums[name]

@@ -21,6 +21,7 @@ from ..store import Store
 from .data import BoardData, PanelData, Series, Summary
 from .engine import BoardEngine
 from .export import _records_by_id, _version, export_record
+from .kinds import KINDS, ReportContext
 from .repository import get_board
 from .spec import BoardSpec
 from ..files import check_output_path, output_text_file
@@ -56,16 +57,13 @@ def render_report(store: Store, spec: BoardSpec, include_content: bool = True,
     by_id = {p.id: p for p in spec.panels}
     panels = sorted(data.panels, key=lambda p: (by_id[p.id].row, by_id[p.id].col))
     parts.append('<main class="grid">')
+    report = ReportContext(rows=rows, total=len(ids), include_content=include_content, group_by=spec.group_by)
     for p in panels:
-        width = 12 if p.kind == "table" else by_id[p.id].width
-        parts.append(f'<section class="panel" style="grid-column: span {width}" data-panel="{_e(p.id)}">'
-                     f'<h2>{_e(p.title or p.id)}</h2>')
-        if p.kind == "timeseries":
-            parts.append(_chart(p, data))
-        elif p.kind == "stat":
-            parts.append(_stats(p))
-        else:
-            parts.append(_table(p.columns, rows, len(ids), include_content, spec.group_by))
+        kind = KINDS[p.kind]
+        width = 12 if kind.report_full_width else by_id[p.id].width
+        parts.append(f'<section class="panel" style="grid-column: span {width}" data-panel="{_e(p.id)}" '
+                     f'data-kind="{_e(p.kind)}"><h2>{_e(p.title or p.id)}</h2>')
+        parts.append(kind.html(p, data, report))           # monitor/boards/kinds.py: one entry per kind
         parts.append("</section>")
     parts.append("</main>")
     body = "\n".join(parts)
@@ -127,7 +125,7 @@ def _summary(s: Summary) -> str:
     return "".join(out)
 
 
-def _stats(p: PanelData) -> str:
+def draw_stats(p: PanelData, data: BoardData | None = None, report: ReportContext | None = None) -> str:
     out = ['<div class="stats">']
     for s in p.stats:
         out.append(f'<div class="stat"><div class="label">{_e(s.label)}</div>'
@@ -135,6 +133,10 @@ def _stats(p: PanelData) -> str:
                    f"{_e(_value(s.value, s.unit, _ms_scale([s.value])))}</div></div>")
     out.append("</div>")
     return "".join(out)
+
+
+def draw_table(p: PanelData, data: BoardData, report: ReportContext) -> str:
+    return _table(p.columns, report.rows, report.total, report.include_content, report.group_by)
 
 
 def _table(columns: Iterable[str], rows: list[tuple[dict, Any]], total: int, include_content: bool,
@@ -205,6 +207,12 @@ def _clip(text: str) -> str:
 
 
 # -- charts -----------------------------------------------------------------------------------------------
+def draw_chart(p: PanelData, data: BoardData, report: ReportContext | None = None) -> str:
+    """A chart of the panel's series over the buckets (timeseries and score panels)."""
+    note = f'<p class="small">{_e(p.note)}</p>' if p.note else ""
+    return _chart(p, data) + note
+
+
 def _chart(p: PanelData, data: BoardData) -> str:
     x = np.asarray(data.x, dtype=float)
     series = [s for s in p.series if len(s.y)]
@@ -250,6 +258,11 @@ def _chart(p: PanelData, data: BoardData) -> str:
         centers = x + data.bucket_s / 2
         for seg in _segments(y):
             pts = " ".join(f"{px(centers[j]):.1f},{py(y[j]):.1f}" for j in seg)
+            if p.chart == "points":                      # the "points" style: a dot per value, no line
+                for j in seg:
+                    out.append(f'<circle cx="{px(centers[j]):.1f}" cy="{py(y[j]):.1f}" r="3" fill="{color}">'
+                               f"<title>{_e(_point_title(s, x[j], y[j], scale))}</title></circle>")
+                continue
             if p.chart == "area" and len(seg) > 1:
                 out.append(f'<polygon points="{px(centers[seg[0]]):.1f},{py(max(y0, 0)):.1f} {pts} '
                            f'{px(centers[seg[-1]]):.1f},{py(max(y0, 0)):.1f}" fill="{color}" fill-opacity="0.18"/>')
@@ -402,7 +415,8 @@ border-radius:6px;font:inherit}.scroll{max-height:640px;overflow:auto}
 table{border-collapse:collapse;width:100%;font-size:12.5px}th{position:sticky;top:0;background:#f6f8fa;
 text-align:left;font-weight:600}th,td{padding:4px 8px;border-bottom:1px solid #eaeef2;white-space:nowrap;
 vertical-align:top}td.text{white-space:normal;min-width:220px;max-width:420px;overflow-wrap:anywhere}
-tr.error td{background:#fff5f5}tr.cancelled td{color:#8c959f}
+tr.error td{background:#fff5f5}table.top th.num,table.top td.num{text-align:right}
+table.top td.key{max-width:0;width:100%;overflow:hidden;text-overflow:ellipsis}tr.cancelled td{color:#8c959f}
 @media (max-width:900px){.panel{grid-column:span 12!important}}
 """
 

@@ -206,11 +206,13 @@ TABLE_COLUMNS = ("ts", "model", "status", "api", "prompt_tokens", "completion_to
 
 
 class Panel(_Model):
-    """A chart ('timeseries'), a row of numbers ('stat') or the requests table ('table').  Placed on a
-    12-column grid: col 0-11, row >= 0, width 1-12 columns, height in rows."""
+    """A chart ('timeseries'), a row of numbers ('stat'), the requests table ('table'), calls as points
+    ('scatter'), the top groups by a measure ('top') or a score's mean per bucket ('score'): the kinds of
+    monitor.boards.kinds, which say which fields each uses.  Placed on a 12-column grid: col 0-11, row >= 0,
+    width 1-12 columns, height in rows."""
     id: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_\-]+$")]
     title: Annotated[str, Field(max_length=120)] = ""
-    kind: Literal["timeseries", "stat", "table"] = "timeseries"
+    kind: Annotated[str, Field(min_length=1, max_length=40)] = "timeseries"
     measures: list[Measure] = Field(default_factory=list, max_length=12)
     chart: Literal["line", "bar", "area", "points"] = "line"
     split_by_group: bool = True
@@ -219,6 +221,17 @@ class Panel(_Model):
     row: Annotated[int, Field(ge=0, le=1000)] = 0
     width: Annotated[int, Field(ge=1, le=12)] = 6
     height: Annotated[int, Field(ge=1, le=20)] = 4
+    top_by: Annotated[str, Field(min_length=1, max_length=220)] | None = None   # top: key ranked (None = grouping)
+    top_n: Annotated[int, Field(ge=1, le=100)] = 10                              # top: rows shown
+    score: Annotated[str, Field(min_length=1, max_length=200)] | None = None     # score: the score's name
+
+    @field_validator("top_by")
+    @classmethod
+    def _top_by(cls, v: str | None) -> str | None:
+        g = group_field(v)
+        if g is not None and g[0] == "attribute":
+            _check_key(g[1])
+        return v
 
     @field_validator("title")
     @classmethod
@@ -227,8 +240,8 @@ class Panel(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> "Panel":
-        if self.kind != "table" and not self.measures:
-            raise ValueError(f"panel {self.id!r}: a {self.kind} panel needs at least one measure")
+        from .kinds import check_panel      # the registry imports the kinds' modules, which import this one
+        check_panel(self)
         if self.col + self.width > 12:
             raise ValueError(f"panel {self.id!r}: col + width must be <= 12")
         return self
