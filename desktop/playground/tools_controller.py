@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtWidgets import QBoxLayout, QGroupBox, QTabWidget, QVBoxLayout
+from PySide6.QtWidgets import QBoxLayout, QGroupBox, QTabWidget
 
 from monitor.record import Record
 from monitor.templates import escape
@@ -40,7 +40,9 @@ class PlaygroundTools:
         self.pending = PendingToolsPanel()
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(self.tools_editor, "Tools")
-        self.side_tabs.addTab(self.format_editor, "Response format")
+        self.side_tabs.addTab(self.format_editor, "Format")
+        self.side_tabs.setTabToolTip(1, "response_format: text, any JSON object, or JSON matching a schema")
+        self._attributes_tab = None
         self._restore()
         self.tools_editor.changed.connect(self._on_edited)
         self.format_editor.changed.connect(self._on_edited)
@@ -50,11 +52,20 @@ class PlaygroundTools:
 
     # -- hook: building the page ------------------------------------------------------------------------
     def install(self, messages_layout: QBoxLayout, output_layout: QBoxLayout, side_layout: QBoxLayout) -> None:
+        """Images under the messages, pending calls under the output; in the side column the Attributes
+        box becomes a tab beside Tools and Response format (the column has no height to spare)."""
         messages_layout.addWidget(self.attachments)
         output_layout.addWidget(self.pending)
-        box = QGroupBox("Tools and response format")
-        QVBoxLayout(box).addWidget(self.side_tabs)
-        side_layout.addWidget(box, 1)
+        attributes_box = self.page.attributes.parentWidget()
+        if isinstance(attributes_box, QGroupBox) and side_layout.indexOf(attributes_box) >= 0:
+            side_layout.removeWidget(attributes_box)
+            attributes_box.setTitle("")
+            attributes_box.setFlat(True)
+            self.side_tabs.insertTab(0, attributes_box, "Attributes")
+            self._attributes_tab = attributes_box
+            self.page.attributes.changed.connect(self._show_counts)
+        side_layout.addWidget(self.side_tabs, 3)
+        self.side_tabs.setCurrentWidget(self.tools_editor if self.tools_editor.rows else self.side_tabs.widget(0))
         self._on_edited()
 
     # -- hook: building the request ---------------------------------------------------------------------
@@ -154,6 +165,8 @@ class PlaygroundTools:
         self.tools_editor.set_tools(chat_tools(payload["tools"]), chat_tool_choice(payload["tool_choice"]))
         self.format_editor.set_response_format(chat_response_format(payload["response_format"]))
         self.parallel_tool_calls = payload["parallel_tool_calls"]
+        if self.tools_editor.rows:
+            self.side_tabs.setCurrentWidget(self.tools_editor)
         self.turns = conv.turns
         editors = self.page.messages
         if record.api != "chat.completions":
@@ -179,7 +192,19 @@ class PlaygroundTools:
                                      "Completions conversation: the Playground sends chat calls.")
 
     # -- persistence (tools and format survive a restart) ---------------------------------------------
+    def _show_counts(self) -> None:
+        """Tab titles say what each holds, so a hidden tab still shows that it is in use."""
+        tabs = self.side_tabs
+        n_tools = len(self.tools_editor.rows)
+        tabs.setTabText(tabs.indexOf(self.tools_editor), f"Tools ({n_tools})" if n_tools else "Tools")
+        kind = self.format_editor.kind.currentData()
+        tabs.setTabText(tabs.indexOf(self.format_editor), {"text": "Format", "json_object": "Format: JSON", "json_schema": "Format: schema"}[kind])
+        if self._attributes_tab is not None:
+            n = len(self.page.attributes.attributes())
+            tabs.setTabText(tabs.indexOf(self._attributes_tab), f"Attributes ({n})" if n else "Attributes")
+
     def _on_edited(self) -> None:
+        self._show_counts()
         rows = [{"function": {"name": r.name.text(), "description": r.description.text()},
                  "parameters_text": r.parameters.toPlainText()} for r in self.tools_editor.rows]
         state = {"tools": rows, "choice": self.tools_editor.choice.currentData(),

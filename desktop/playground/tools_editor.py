@@ -72,6 +72,8 @@ class ToolRow(QFrame):
         for signal in (self.name.textChanged, self.description.textChanged, self.parameters.textChanged):
             signal.connect(self._on_edited)
         self.remove_button.clicked.connect(lambda: self.removeRequested.emit(self))
+        for line in (self.name, self.description):
+            line.setCursorPosition(0)            # a long name shows its start, not its end
         self._on_edited()
 
     def tool(self) -> dict:
