@@ -203,16 +203,17 @@ def chat_messages(messages: list[dict]) -> list[dict]:
         elif "role" in item:
             content = item.get("content")
             if isinstance(content, list):     # Responses' input_text / input_image parts
-                content = [_chat_part(p) for p in content if isinstance(p, dict)]
+                content = [q for p in content if isinstance(p, dict) and (q := _chat_part(p)) is not None]
             out.append({**{k: v for k, v in item.items() if k != "type"}, "content": content})
     return out
 
 
-def _chat_part(part: dict) -> dict:
+def _chat_part(part: dict) -> dict | None:
     if part.get("type") in ("input_text", "output_text"):
         return {"type": "text", "text": part.get("text") or ""}
-    if part.get("type") == "input_image":
-        return {"type": "image_url", "image_url": {"url": part.get("image_url")}}
+    if part.get("type") == "input_image":       # (an image given by file_id has no chat equivalent: dropped)
+        url = part.get("image_url")
+        return {"type": "image_url", "image_url": {"url": url}} if isinstance(url, (str, dict)) else None
     return part
 
 

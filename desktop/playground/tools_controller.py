@@ -19,7 +19,7 @@ from ..requests.replay import playground_payload
 from .attachments import AttachmentsBar, decode_data_url, images_of, with_images
 from .pending_tools import PendingToolsPanel
 from .response_format import ResponseFormatEditor, format_json_reply
-from .tool_calls import (ToolCallDelta, ToolCallsOutcome, assistant_message, chat_call_with_tools, chat_messages,
+from .tool_calls import (ToolCallAssembler, ToolCallDelta, ToolCallsOutcome, assistant_message, chat_call_with_tools, chat_messages,
                          chat_response_format, chat_tool_choice, chat_tools, describe_calls, split_conversation,
                          stored_messages)
 from .tools_editor import ToolsEditor
@@ -33,7 +33,7 @@ class PlaygroundTools:
         self.turns: list[dict] = []            # tool turns sent after the typed messages
         self.parallel_tool_calls: bool | None = None
         self._text: list[str] = []
-        self._calls: dict[int, dict] = {}
+        self._calls = ToolCallAssembler()          # the streaming reply's tool calls so far
         self.tools_editor = ToolsEditor()
         self.format_editor = ResponseFormatEditor()
         self.attachments = AttachmentsBar()
@@ -92,16 +92,13 @@ class PlaygroundTools:
 
     # -- hook: the call -----------------------------------------------------------------------------------
     def call(self, get_client: Any, request: dict, handle: workers.CallHandle):
-        self._text, self._calls = [], {}
+        self._text, self._calls = [], ToolCallAssembler()
         return chat_call_with_tools(get_client, request, handle)
 
     def on_piece(self, piece: Any) -> None:
         """Text goes to the output as it comes; tool-call deltas are assembled and shown under it."""
         if isinstance(piece, ToolCallDelta):
-            call = self._calls.setdefault(piece.index, {"id": None, "function": {"name": "", "arguments": ""}})
-            call["id"] = piece.id or call["id"]
-            call["function"]["name"] += piece.name or ""
-            call["function"]["arguments"] += piece.arguments
+            self._calls.add(piece)
             self.page._on_piece("")              # (the page's "Streaming…" banner)
             self._show_output(pretty=False)
         elif piece:
@@ -112,7 +109,7 @@ class PlaygroundTools:
                 self.page._on_piece(piece)
 
     def _show_output(self, pretty: bool, calls: list[dict] | None = None) -> None:
-        calls = calls if calls is not None else [self._calls[i] for i in sorted(self._calls)]
+        calls = calls if calls is not None else self._calls.calls()
         text = "".join(self._text)
         shown = describe_calls(calls) if pretty else "\n\n".join(
             f"Tool call: {c['function']['name'] or '…'}\n{c['function']['arguments']}" for c in calls)
