@@ -247,3 +247,49 @@ def test_responses_items_open_as_chat_messages():
         "role": "tool", "tool_call_id": "c1", "content": "42"}
     conv = split_conversation(messages, ["c2"])
     assert len(conv.head) == 1 and len(conv.turns) == 2 and conv.pending["tool_calls"][0]["id"] == "c2"
+
+
+def test_streamed_tool_call_shows_in_the_output_while_it_arrives(qtbot, page, ctx):
+    fill(page, "", "Weather in Paris via get_weather")
+    define_weather_tool(page)
+    page.tools.tools_editor.rows[0].parameters.setPlainText(json.dumps({
+        "type": "object", "properties": {"city": {"type": "string", "enum": ["Paris, Île-de-France, France"]},
+                                         "unit": {"type": "string", "enum": ["celsius"]}}}))
+    page.extra_request_options = {"extra_headers": {"X-Sim-Tokens-Per-S": "20"}}
+    seen = []
+    page.output.textChanged.connect(lambda: page.is_running() and seen.append(page.output.toPlainText()))
+    run_and_wait(qtbot, page, timeout=20_000)
+    partial = [t for t in seen if t.startswith("Tool call: get_weather")]
+    assert partial, "the tool call was not shown while it streamed"
+    final = page.output.toPlainText()
+    assert len(partial[0]) < len(final) and '"Paris, Île-de-France, France"' in final
+
+
+def test_a_responses_record_opens_as_a_chat_conversation(qtbot, page, ctx):
+    from monitor.record import Record
+
+    tool = {"type": "function", "name": "get_weather", "parameters": WEATHER}
+    record = Record(
+        id=5, stream="agents", timestamp=1_700_000_000.0, latency_ms=10, ttft_ms=None, api="responses",
+        model="gpt-4.1", response_model=None, status="success", error=None, prompt_tokens=5, completion_tokens=2,
+        total_tokens=7, cached_tokens=0, reasoning_tokens=0, usage_estimated=False, cost_usd=None, streamed=False,
+        request={"model": "gpt-4.1", "instructions": "Be brief.", "input": "Weather in Oslo?", "tools": [tool],
+                 "tool_choice": {"type": "function", "name": "get_weather"},
+                 "text": {"format": {"type": "json_schema", "name": "w", "schema": WEATHER, "strict": True}}},
+        response={"output": [{"type": "function_call", "call_id": "call_9", "name": "get_weather",
+                              "arguments": '{"city": "Oslo"}'}]},
+        output="", attributes={})
+    page.load_record(record)
+    assert [(e.role(), e.content()) for e in page.messages.editors] == [("system", "Be brief."),
+                                                                       ("user", "Weather in Oslo?")]
+    assert page.tools.tools_editor.tools() == [{"type": "function", "function": {
+        "name": "get_weather", "parameters": WEATHER}}]
+    assert page.tools.format_editor.response_format() == {"type": "json_schema", "json_schema": {
+        "name": "w", "schema": WEATHER, "strict": True}}
+    assert [b.call["id"] for b in page.tools.pending.boxes] == ["call_9"]
+    assert "opens as a Chat Completions conversation" in page.banner.text()
+    page.tools.pending.set_result(0, "-3C")
+    run_and_wait(qtbot, page, start=page.tools.pending.continue_button.click)
+    sent = stored_records(ctx, "pg-tools")[-1].request
+    assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "tool"]
+    assert sent["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
