@@ -293,3 +293,16 @@ def test_a_responses_record_opens_as_a_chat_conversation(qtbot, page, ctx):
     sent = stored_records(ctx, "pg-tools")[-1].request
     assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "tool"]
     assert sent["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
+
+
+def test_tools_and_format_survive_a_restart(qtbot, page, ctx):
+    define_weather_tool(page)
+    page.tools.tools_editor.set_choice("get_weather")
+    page.tools.format_editor.kind.setCurrentIndex(page.tools.format_editor.kind.findData("json_object"))
+    later = PlaygroundPage(ctx)                       # the same settings, as after a restart
+    qtbot.addWidget(later)
+    assert later.tools.tools_editor.tools() == page.tools.tools_editor.tools()
+    assert later.tools.tools_editor.tool_choice() == {"type": "function", "function": {"name": "get_weather"}}
+    assert later.tools.format_editor.response_format() == {"type": "json_object"}
+    tabs = later.tools.side_tabs
+    assert tabs.tabText(tabs.indexOf(later.tools.tools_editor)) == "Tools (1)"
