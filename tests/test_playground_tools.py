@@ -176,8 +176,9 @@ def test_attached_image_is_sent_as_a_content_part(qtbot, page, ctx, tmp_path):
     assert not page.tools.attachments.add_file(tmp_path / "notes.txt")
     assert page.banner_kind() == "error" and "not a PNG" in page.banner.text()
 
-    run_and_wait(qtbot, page)
+    result = run_and_wait(qtbot, page)
     record = stored_records(ctx, "pg-tools")[-1]
+    assert result["id"] == record.id                  # the page found the record its call produced
     content = record.request["messages"][-1]["content"]
     assert content[0] == {"type": "text", "text": "What is in this picture?"}
     assert content[1]["type"] == "image_url"

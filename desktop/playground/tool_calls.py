@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from monitor import capture
+
 from .. import workers
 
 
@@ -132,26 +134,13 @@ def assistant_message(content: str | None, calls: list[dict]) -> dict:
 
 
 def stored_messages(messages: list[dict]) -> list[dict]:
-    """The messages as the store keeps them (attached images become their {"omitted", …} stand-in where
-    the monitor does that), so the Playground finds the record its call produced."""
+    """The messages as the store keeps them (made storable by the capture's own `clean`: where the monitor
+    omits payloads, an attached image becomes its {"omitted", …} stand-in), so the Playground finds the
+    record its call produced."""
     try:
-        from monitor.apis.payloads import string as stand_in
-    except ImportError:                      # a monitor that keeps data URLs as they are
+        return capture.clean(messages)
+    except Exception:  # noqa: BLE001 - the look-up then says the record was not found; the call is unharmed
         return messages
-    out = []
-    for message in messages:
-        content = message.get("content")
-        if isinstance(content, list):
-            content = [_stand_in_part(p, stand_in) for p in content]
-            message = {**message, "content": content}
-        out.append(message)
-    return out
-
-
-def _stand_in_part(part: Any, stand_in: Callable) -> Any:
-    if isinstance(part, dict) and isinstance(part.get("image_url"), dict) and isinstance(part["image_url"].get("url"), str):
-        return {**part, "image_url": {**part["image_url"], "url": stand_in(part["image_url"]["url"], "url")}}
-    return part
 
 
 # -- a logged call as a chat conversation ------------------------------------------------------------

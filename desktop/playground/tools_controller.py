@@ -41,7 +41,10 @@ class PlaygroundTools:
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(self.tools_editor, "Tools")
         self.side_tabs.addTab(self.format_editor, "Format")
-        self.side_tabs.setTabToolTip(1, "response_format: text, any JSON object, or JSON matching a schema")
+        self._tab_tips = {self.tools_editor: "Function tools the model may call, and tool_choice",
+                          self.format_editor: "response_format: text, any JSON object, or JSON matching a schema"}
+        for widget, tip in self._tab_tips.items():
+            self.side_tabs.setTabToolTip(self.side_tabs.indexOf(widget), tip)
         self._attributes_tab = None
         self._restore()
         self.tools_editor.changed.connect(self._on_edited)
@@ -66,7 +69,20 @@ class PlaygroundTools:
             self.page.attributes.changed.connect(self._show_counts)
         side_layout.addWidget(self.side_tabs, 3)
         self.side_tabs.setCurrentWidget(self.tools_editor if self.tools_editor.rows else self.side_tabs.widget(0))
+        self.page.compare_button.toggled.connect(self._on_compare_toggled)
         self._on_edited()
+
+    def _on_compare_toggled(self, comparing: bool) -> None:
+        """Compare columns send plain chat calls: tools, format and images apply to single runs only."""
+        note = "Compare sends plain chat calls: tools, format and images apply to single runs" if comparing else ""
+        for widget in (self.tools_editor, self.format_editor):
+            index = self.side_tabs.indexOf(widget)
+            self.side_tabs.setTabEnabled(index, not comparing)
+            self.side_tabs.setTabToolTip(index, note or self._tab_tips[widget])
+        self.attachments.setEnabled(not comparing)
+        self.attachments.setToolTip(note)
+        if comparing and self._attributes_tab is not None:
+            self.side_tabs.setCurrentWidget(self._attributes_tab)
 
     # -- hook: building the request ---------------------------------------------------------------------
     def apply(self, request: dict) -> None:
