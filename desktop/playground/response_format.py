@@ -10,6 +10,7 @@ from typing import Any
 
 import jsonschema
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout,
                                QWidget)
 
@@ -32,6 +33,7 @@ class ResponseFormatEditor(QWidget):
         self.strict = QCheckBox("strict", checked=True, toolTip="The reply must match the schema exactly")
         self.schema = QPlainTextEdit(EXAMPLE_SCHEMA)
         self.schema.setTabChangesFocus(True)
+        self.schema.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))   # JSON reads in columns
         self.error = QLabel(wordWrap=True)
         self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setStyleSheet("color:#8c1d18;")

@@ -10,6 +10,7 @@ from typing import Any
 
 import jsonschema
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
@@ -52,6 +53,7 @@ class ToolRow(QFrame):
         self.description = QLineEdit(fn.get("description") or "", placeholderText="What it does (the model reads this)")
         self.parameters = QPlainTextEdit(placeholderText="Parameters JSON schema (empty: no parameters)")
         self.parameters.setTabChangesFocus(True)
+        self.parameters.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))   # JSON reads in columns
         self.parameters.setFixedHeight(96)
         if "parameters" in fn:
             self.parameters.setPlainText(json.dumps(fn["parameters"], indent=2, ensure_ascii=False))
