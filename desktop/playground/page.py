@@ -31,6 +31,7 @@ from .message_editor import ROLES, MessageList
 from ..param_panel import ModelPicker, ParamPanel
 from .saved_prompt import SavedPromptMixin
 from .template_vars import VariablesTable
+from .tools_controller import PlaygroundTools
 
 DEFAULT_STREAM = "playground"
 AUTO_ATTRIBUTES = ("system_prompt", "prompt_template", "params")   # added to every run (seed Example 2)
@@ -191,6 +192,9 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
             if title == "Parameters":
                 self.params_box = box
 
+        self.tools = PlaygroundTools(self)        # tools, response format, images, tool calls (hook)
+        self.tools.install(messages_layout, output_layout, right_layout)
+
         self.main_split = split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
@@ -296,6 +300,7 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
         else:
             self._set_banner("info", f"Loaded {where} ({record.status}). Run sends it again to "
                                      f"“{self.stream_name()}”.")
+        self.tools.load_record(record)             # tools, response format, tool turns (hook)
 
     def run(self) -> None:
         if self.is_running():
@@ -310,7 +315,8 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
             return
         profile = self.ctx.current_profile
         self._handle = handle = workers.CallHandle()
-        self._pending = _PendingRun(stream, time.time(), request["model"], request["messages"], attributes,
+        self._pending = _PendingRun(stream, time.time(), request["model"],
+                                    self.tools.stored_messages(request["messages"]), attributes,   # (hook)
                                     bool(request.get("stream")))
         self._state = "running"
         self._update_buttons()
@@ -319,9 +325,9 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
         self.last_record = None
         self._set_banner("running", f"Sending to {request['model']}…")
         ctx = self.ctx
-        self._task = tasks.StreamOp(lambda _token: workers.chat_call(lambda: ctx.client(profile, stream), request, handle),
+        self._task = tasks.StreamOp(lambda _token: self.tools.call(lambda: ctx.client(profile, stream), request, handle),
                                     parent=self, success=self._finish) \
-            .on_yield(self._on_piece).failure(self._on_call_failed).run_in_background()
+            .on_yield(self.tools.on_piece).failure(self._on_call_failed).run_in_background()   # (hook)
 
     def cancel(self) -> None:
         if self.compare_view.is_running():
@@ -373,6 +379,7 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
             request["tools"] = self._tools
         if self.params.streaming():
             request["stream"] = True
+        self.tools.apply(request)                  # tools, response format, images, tool turns (hook)
         request["monitor_attributes"] = attributes
         request.update(self.extra_request_options)
         return request, attributes, stream
@@ -436,6 +443,7 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
             self._set_banner("cancelled", "Cancelled — logged as cancelled with the output received so far.")
         else:
             self._set_banner("success", f"Done — logged to stream “{self._pending.stream}”.")
+        self.tools.on_finished(outcome)            # tool calls wait for results; JSON shown formatted (hook)
         run = self._pending
         if not look_up:
             self.callFinished.emit({"id": None, "status": outcome.status, "stream": run.stream,
