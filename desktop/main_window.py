@@ -25,6 +25,7 @@ say how it went.
 from __future__ import annotations
 
 import hashlib
+import html
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self.ctx.start_watching()
         from .budget_alerts import BudgetAlerts          # imported here: the window never waits for it
         self.budget_alerts = BudgetAlerts(self.ctx, self.status, self.windowIcon(), self)    # budget alerts (tray)
+        self._warn_if_prices_are_old()
         self.refresh()
         self.ready.emit()
 
@@ -401,16 +403,38 @@ class MainWindow(QMainWindow):
 
         from .tasks import NetOp
 
-        NetOp(keyring_status, parent=self, success=lambda status: self._show_about(status[1])).failure(
+        from monitor.pricing import price_facts
+
+        def facts() -> tuple[str, tuple[str, str | None]]:        # the keyring and the price table: both slow
+            return keyring_status()[1], price_facts()
+
+        NetOp(facts, parent=self, success=lambda found: self._show_about(*found)).failure(
             lambda exc: self._show_about(f"could not ask the keyring ({type(exc).__name__})")).run_in_background()
 
-    def _show_about(self, keyring_text: str) -> None:
-        QMessageBox.about(self, "About OpenAI Monitor", (
-            f"<h3>{APP_TITLE}</h3><p>Every OpenAI API call your programs make — prompt, output, tokens, "
-            "cost, latency, errors — kept in one SQLite file on this machine.</p>"
-            f"<p><b>Store:</b> {self.ctx.db_path}</p><p><b>Keys:</b> {keyring_text}</p>"
-            + ("<p><b>Demo mode:</b> calls go to the built-in simulator on "
-               f"{self.ctx.simulator.base_url}.</p>" if self.ctx.demo and self.ctx.simulator else "")))
+    def about_html(self, keyring_text: str, prices: tuple[str, str | None] | None = None) -> str:
+        source, stale = prices or ("unknown", None)
+        return (f"<h3>{APP_TITLE}</h3><p>Every OpenAI API call your programs make — prompt, output, tokens, "
+                "cost, latency, errors — kept in one SQLite file on this machine.</p>"
+                f"<p><b>Store:</b> {self.ctx.db_path}</p><p><b>Keys:</b> {keyring_text}</p>"
+                f"<p><b>Prices:</b> {html.escape(source)}</p>"
+                + (f"<p style='color:#b45309'><b>⚠</b> {html.escape(stale)}</p>" if stale else "")
+                + ("<p><b>Demo mode:</b> calls go to the built-in simulator on "
+                   f"{self.ctx.simulator.base_url}.</p>" if self.ctx.demo and self.ctx.simulator else ""))
+
+    def _show_about(self, keyring_text: str, prices: tuple[str, str | None] | None = None) -> None:
+        QMessageBox.about(self, "About OpenAI Monitor", self.about_html(keyring_text, prices))
+
+    def _warn_if_prices_are_old(self) -> None:
+        """Once at start, off the GUI thread: a price table over six months old is said in the status bar."""
+        from monitor.pricing import price_facts
+
+        from .tasks import NetOp
+
+        def say(found: tuple[str, str | None]) -> None:
+            if found[1]:
+                self.status.showMessage(found[1], 30_000)
+
+        NetOp(price_facts, parent=self, success=say).failure(lambda exc: None).run_in_background()
 
     # -- state --------------------------------------------------------------------------------------------
     def _restore_state(self) -> None:

@@ -333,6 +333,13 @@ def default_table() -> PriceTable:
     return table
 
 
+def price_facts(today: date | None = None) -> tuple[str, str | None]:
+    """(where prices come from and their date, a one-line warning when that is over six months old)."""
+    table = default_table()
+    today = today or date.today()
+    return table.source(), table.staleness_warning(today)
+
+
 def reload_default_table() -> None:
     """Forget the cached table (e.g. after the user edited prices.json); the next use reloads it."""
     global _default

@@ -180,3 +180,24 @@ def test_a_flex_call_is_logged_at_half_price(client, db_path):
     ratio = priority.cost_usd / standard.cost_usd          # gpt-5 priority: 2.50 / 0.25 / 20.00 vs 1.25 / 0.125 / 10
     assert ratio == approx(2.0)
     m.close()
+
+
+def test_the_app_names_the_price_source_and_warns_when_it_is_old(qtbot, tmp_path):
+    from desktop.main_window import MainWindow
+    from monitor import pricing
+    try:
+        from tests.app_helpers import make_context
+    except ImportError:
+        from app_helpers import make_context
+    source, stale = pricing.price_facts(date(2026, 12, 1))
+    assert "genai-prices" in source and "2026-11-30" in source and stale is None
+    assert "months ago" in pricing.price_facts(date(2027, 8, 1))[1]
+    ctx = make_context(tmp_path)
+    try:
+        window = MainWindow(ctx)
+        qtbot.addWidget(window)
+        text = window.about_html("Secret Service", pricing.price_facts(date(2027, 8, 1)))
+        assert "genai-prices" in text and "2026-11-30" in text and "months ago" in text
+        assert "⚠" not in window.about_html("Secret Service", (source, None))
+    finally:
+        ctx.shutdown()
