@@ -15,6 +15,7 @@ from monitor.boards import Panel, RequestRow, RequestsPage
 from monitor.record import Record
 
 from .. import formatting as fmt
+from ..item_models import OneCallPerCell
 from ..requests.record_detail import RecordDetail
 from ..style import status_color
 from .units import bucket_text
@@ -50,7 +51,7 @@ def cell_text(row: RequestRow, column: str) -> str:
     return fmt.UNKNOWN if value is None else str(value)
 
 
-class BoardRequestsModel(QAbstractTableModel):
+class BoardRequestsModel(OneCallPerCell, QAbstractTableModel):
     moreWanted = Signal()
 
     def __init__(self, columns: list[str], parent=None):
