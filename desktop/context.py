@@ -12,7 +12,7 @@ from monitor.paths import user_config_dir
 from monitor.profiles import ProfileStore
 from monitor.store import Store
 
-from .tasks import DbLane, QueryOp
+from .tasks import DbLane, NetOp, QueryOp, Task
 
 if TYPE_CHECKING:
     from monitor.monitor import Monitor
@@ -76,6 +76,12 @@ class AppContext(QObject):
         client = self.monitor(stream).wrap(factory(**kwargs, timeout=timeout, max_retries=1))
         with self._clients_lock:
             return self._clients.setdefault(key, client)
+
+    def warm_up_sdk(self) -> Task:
+        """Pay the openai SDK's one-time costs (its import, its first pydantic models, the CA bundle) on the
+        network lane once the window is up, not in the middle of the first run, where they hold the GIL for
+        ~100-400 ms while the GUI thread waits.  No key and no request: a throwaway client, closed."""
+        return NetOp(_warm_sdk, parent=self).run_in_background()
 
     def forget_clients(self) -> None:
         """After a profile changed (new key, new URL)."""
@@ -155,3 +161,9 @@ class AppContext(QObject):
             self._watch_lane.stop()
         if self.simulator is not None:
             self.simulator.stop()
+
+
+def _warm_sdk() -> None:
+    import openai
+
+    openai.OpenAI(api_key="warm-up", base_url="http://127.0.0.1:9/v1", max_retries=0).close()

@@ -41,6 +41,8 @@ from .statusbar import StatusBar
 from .style import icon as named_icon
 from .throttle import Throttle
 
+WARM_UP_SDK_MS = 500
+
 if TYPE_CHECKING:
     from monitor.store import StreamInfo
 
@@ -109,6 +111,7 @@ class MainWindow(QMainWindow):
         if not self._current_page:                   # (a click may have chosen one already)
             self.show_page(self._start_page)
         self.ctx.start_watching()
+        QTimer.singleShot(WARM_UP_SDK_MS, self.ctx.warm_up_sdk)   # after the first page's reads, before any run
         from .budget_alerts import BudgetAlerts          # imported here: the window never waits for it
         self.budget_alerts = BudgetAlerts(self.ctx, self.status, self.windowIcon(), self)    # budget alerts (tray)
         self.refresh()
