@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter,
+from PySide6.QtWidgets import (QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter,
                                QStackedWidget, QVBoxLayout, QWidget)
 
+from . import file_dialogs
 from .context import AppContext
 from .pages import PAGES, START_PAGE, make_page
 from .sidebar import Sidebar
@@ -381,8 +382,9 @@ class MainWindow(QMainWindow):
             self.show_page("playground")
 
     def _on_open_store_triggered(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open store", str(self.ctx.db_path.parent),
-                                              "OpenAI Monitor stores (*.db *.sqlite *.sqlite3);;All files (*)")
+        path = file_dialogs.open_file(self, self.ctx.settings, "Open store",
+                                      "OpenAI Monitor stores (*.db *.sqlite *.sqlite3);;All files (*)",
+                                      folder=self.ctx.db_path.parent)
         if path:
             self.openStoreRequested.emit(Path(path))
 
