@@ -278,7 +278,17 @@ def compare_case(app: QApplication, args) -> dict:
         meter.start()
         page.run()
 
-    QTimer.singleShot(1000, lambda: one_run("per_token", 0, lambda: one_run("coalesced", 30, app.quit)))
+    def measure_idle(then) -> None:                       # the machine's own noise, said beside the figures
+        meter.start()
+
+        def done() -> None:
+            meter.stop()
+            figures["idle"] = meter.longest()
+            then()
+        QTimer.singleShot(1000, done)
+
+    QTimer.singleShot(1000, lambda: measure_idle(
+        lambda: one_run("per_token", 0, lambda: one_run("coalesced", 30, app.quit))))
     QTimer.singleShot(180_000, app.quit)
     app.exec()
     window.close()
@@ -291,13 +301,14 @@ def compare_case(app: QApplication, args) -> dict:
           f"(~{tokens:,} words in all), per run {figures['per_token_s']:.1f} s / {figures['coalesced_s']:.1f} s")
     print(f"longest stall with one append per token: {figures['per_token']:.1f} ms (p99 {figures['per_token_p99']:.1f})")
     print(f"longest stall with 30 ms coalesced appends: {figures['coalesced']:.1f} ms "
-          f"(p99 {figures['coalesced_p99']:.1f}; target < 50 ms)")
+          f"(p99 {figures['coalesced_p99']:.1f}; target < 50 ms); the same loop idle just before: {figures['idle']:.1f} ms")
     ratio = figures["per_token"] / max(figures["coalesced"], 0.1)
     print(f"ratio per-token / coalesced longest stall: {ratio:.2f}x")
     return {"compare_columns": 4, "compare_tokens_per_s": args.compare_tokens_per_s,
             "compare_longest_stall_ms_per_token": round(figures["per_token"], 1),
             "compare_longest_stall_ms": round(figures["coalesced"], 1),
             "compare_p99_stall_ms": round(figures["coalesced_p99"], 1),
+            "compare_idle_longest_stall_ms": round(figures["idle"], 1),
             "compare_stall_ratio": round(ratio, 2),
             "compare_failed": bool(figures.get("per_token_failed") or figures.get("coalesced_failed"))}
 
