@@ -63,3 +63,12 @@ def test_today_summary_counts_local_streams_since_midnight(tmp_path):
         assert today_summary(store, T0) == (2, 0.25, 1)
     finally:
         store.close()
+
+
+def test_warming_the_sdk_needs_no_key_and_no_server(qtbot, ctx):
+    """The window warms the SDK half a second after it is ready: no profile, no key, no request."""
+    errors: list[BaseException] = []
+    task = ctx.warm_up_sdk()
+    task.op.failure(errors.append)
+    qtbot.waitUntil(lambda: task.done, timeout=30_000)
+    assert errors == []
