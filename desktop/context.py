@@ -6,13 +6,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from monitor.paths import user_config_dir
 from monitor.profiles import ProfileStore
-from monitor.store import connect
+from monitor.store import Store
 
-from .tasks import DbLane
+from .tasks import DbLane, NetOp, QueryOp, Task
 
 if TYPE_CHECKING:
     from monitor.monitor import Monitor
@@ -30,7 +30,6 @@ class AppContext(QObject):
     recordsChanged = Signal(int)     # the store's highest call id grew (a call landed, from any process)
     profilesChanged = Signal()
     currentProfileChanged = Signal(str)
-    _maxIdSeen = Signal(int)         # watcher thread -> GUI thread (queued: ctx lives on the GUI thread)
 
     def __init__(self, db_path: Path, *, demo: bool = False, simulator: Any = None,
                  profiles: ProfileStore | None = None, settings: QSettings | None = None,
@@ -45,13 +44,12 @@ class AppContext(QObject):
         self._monitors: dict[str, Monitor] = {}
         self._clients: dict[tuple, Any] = {}
         self._clients_lock = threading.Lock()       # client() is called from worker threads too
-        self._stop = threading.Event()
-        self._watcher: threading.Thread | None = None
+        self._watch_timer: QTimer | None = None
+        self._watch_lane: DbLane | None = None
         self._shutdown_hooks: list[Callable[[], None]] = []
         self._is_shut_down = False
         self.max_id = 0
         self._current_profile = str(self.settings.value("profile", "") or "")
-        self._maxIdSeen.connect(self._on_max_id_seen)
 
     # -- logging through the monitor library -----------------------------------------------------
     def monitor(self, stream: str) -> Monitor:
@@ -79,6 +77,12 @@ class AppContext(QObject):
         with self._clients_lock:
             return self._clients.setdefault(key, client)
 
+    def warm_up_sdk(self) -> Task:
+        """Pay the openai SDK's one-time costs (its import, its first pydantic models, the CA bundle) on the
+        network lane once the window is up, not in the middle of the first run, where they hold the GIL for
+        ~100-400 ms while the GUI thread waits.  No key and no request: a throwaway client, closed."""
+        return NetOp(_warm_sdk, parent=self).run_in_background()
+
     def forget_clients(self) -> None:
         """After a profile changed (new key, new URL)."""
         with self._clients_lock:
@@ -104,30 +108,25 @@ class AppContext(QObject):
 
     # -- live updates -----------------------------------------------------------------------------
     def start_watching(self, interval_s: float = 0.25) -> None:
-        """Poll MAX(id) on a background thread (cheap, and sees other processes' commits too).
+        """Poll the store's highest call id (cheap, and sees other processes' commits too).
 
+        Each poll is a QueryOp on the watcher's own lane (a second DbLane: a poll must not queue behind a
+        long board computation on `self.db`); latest wins, so a slow poll never piles up behind itself.
         recordsChanged is emitted on the GUI thread, so any slot (a lambda too) may touch widgets.
         """
-        if self._watcher is not None:
+        if self._watch_timer is not None:
             return
+        self._watch_lane = DbLane(self.db_path, self)
+        self._watch_timer = QTimer(self, interval=max(1, int(interval_s * 1000)))
+        self._watch_timer.timeout.connect(self._poll)
+        self._watch_timer.start()
 
-        def watch() -> None:
-            conn = connect(self.db_path)
-            seen = 0
-            try:
-                while not self._stop.wait(interval_s):
-                    latest = conn.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
-                    if latest != seen:
-                        seen = latest
-                        self._maxIdSeen.emit(latest)
-            finally:
-                conn.close()
-
-        self._watcher = threading.Thread(target=watch, name="openai-monitor-watch", daemon=True)
-        self._watcher.start()
+    def _poll(self) -> None:
+        QueryOp(self._watch_lane, Store.max_id, parent=self, success=self._on_max_id_seen) \
+            .latest("watch").run_in_background()
 
     def _on_max_id_seen(self, latest: int) -> None:
-        if self._is_shut_down:
+        if self._is_shut_down or latest == self.max_id:
             return
         self.max_id = latest
         self.recordsChanged.emit(latest)
@@ -141,7 +140,8 @@ class AppContext(QObject):
         if self._is_shut_down:
             return
         self._is_shut_down = True
-        self._stop.set()
+        if self._watch_timer is not None:
+            self._watch_timer.stop()
         for hook in self._shutdown_hooks:
             hook()
         for monitor in list(self._monitors.values()):
@@ -157,7 +157,13 @@ class AppContext(QObject):
             if close is not None and not isinstance(client, AsyncOpenAI):
                 close()
         self.db.stop()
-        if self._watcher is not None:
-            self._watcher.join(2)
+        if self._watch_lane is not None:
+            self._watch_lane.stop()
         if self.simulator is not None:
             self.simulator.stop()
+
+
+def _warm_sdk() -> None:
+    import openai
+
+    openai.OpenAI(api_key="warm-up", base_url="http://127.0.0.1:9/v1", max_retries=0).close()

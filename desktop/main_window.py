@@ -32,15 +32,18 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter,
+from PySide6.QtWidgets import (QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter,
                                QStackedWidget, QVBoxLayout, QWidget)
 
+from . import file_dialogs
 from .context import AppContext
 from .pages import PAGES, START_PAGE, make_page
 from .sidebar import Sidebar
 from .statusbar import StatusBar
 from .style import icon as named_icon
 from .throttle import Throttle
+
+WARM_UP_SDK_MS = 500
 
 if TYPE_CHECKING:
     from monitor.store import StreamInfo
@@ -110,6 +113,7 @@ class MainWindow(QMainWindow):
         if not self._current_page:                   # (a click may have chosen one already)
             self.show_page(self._start_page)
         self.ctx.start_watching()
+        QTimer.singleShot(WARM_UP_SDK_MS, self.ctx.warm_up_sdk)   # after the first page's reads, before any run
         from .budget_alerts import BudgetAlerts          # imported here: the window never waits for it
         self.budget_alerts = BudgetAlerts(self.ctx, self.status, self.windowIcon(), self)    # budget alerts (tray)
         self._warn_if_prices_are_old()
@@ -380,8 +384,9 @@ class MainWindow(QMainWindow):
             self.show_page("playground")
 
     def _on_open_store_triggered(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open store", str(self.ctx.db_path.parent),
-                                              "OpenAI Monitor stores (*.db *.sqlite *.sqlite3);;All files (*)")
+        path = file_dialogs.open_file(self, self.ctx.settings, "Open store",
+                                      "OpenAI Monitor stores (*.db *.sqlite *.sqlite3);;All files (*)",
+                                      folder=self.ctx.db_path.parent)
         if path:
             self.openStoreRequested.emit(Path(path))
 

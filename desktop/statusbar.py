@@ -7,23 +7,11 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QFontMetrics
 from PySide6.QtWidgets import QLabel, QMenu, QStatusBar, QToolButton, QWidget
 
-from monitor.store import Store
+from monitor.queries import today_summary
 from monitor.writer import health_for
 
 from . import formatting as fmt
 from .context import AppContext
-
-
-def today_summary(store: Store, since: float) -> tuple[int, float, int]:
-    """(calls, cost, calls without a known price) since `since`, over local streams only (not imports).
-
-    `stream_id IN (...) AND ts >= ?` lets SQLite walk the (stream_id, ts) index once per stream.
-    """
-    row = store.conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(cost_usd), 0), COALESCE(SUM(cost_usd IS NULL AND status = 'success'), 0) "
-        "FROM calls WHERE stream_id IN (SELECT id FROM streams WHERE origin = 'local') AND ts >= ?",
-        (since,)).fetchone()
-    return row[0], row[1], row[2]
 
 
 class ElidedLabel(QLabel):

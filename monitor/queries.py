@@ -107,3 +107,15 @@ def find_logged_call(store: Store, stream: str, since_ts: float, model: str, mes
                 and record.attributes == attributes):
             return record
     return None
+
+
+def today_summary(store: Store, since: float) -> tuple[int, float, int]:
+    """(calls, cost, calls without a known price) since `since`, over local streams only (not imports).
+
+    `stream_id IN (...) AND ts >= ?` lets SQLite walk the (stream_id, ts) index once per stream.
+    """
+    row = store.conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(cost_usd), 0), COALESCE(SUM(cost_usd IS NULL AND status = 'success'), 0) "
+        "FROM calls WHERE stream_id IN (SELECT id FROM streams WHERE origin = 'local') AND ts >= ?",
+        (since,)).fetchone()
+    return row[0], row[1], row[2]

@@ -44,7 +44,7 @@ def calls(n: int, spread_s: float = 3600.0, **overrides):
 
 def wait_drawn(qtbot, page, timeout: int = 8000) -> None:
     qtbot.waitUntil(lambda: page.spec is not None and page.data is not None
-                    and page._drawn_version == page._version, timeout=timeout)
+                    and page.drawn_spec is page.spec, timeout=timeout)
 
 
 def open_board(qtbot, ctx, n: int, width: int = 1360, name: str = LONG_NAME):

@@ -87,7 +87,7 @@ def open_template(qtbot, page) -> None:
 
 def wait_drawn(qtbot, page, timeout: int = 5000) -> None:
     qtbot.waitUntil(lambda: page.spec is not None and page.data is not None
-                    and page._drawn_version == page._version, timeout=timeout)
+                    and page.drawn_spec is page.spec, timeout=timeout)
 
 
 def assert_draws(page, expected) -> None:

@@ -40,17 +40,56 @@ def test_importing_every_monitor_module_loads_no_qt():
 
 # desktop/ only draws: the store's queries live in monitor/ (monitor/queries.py and friends).
 SQL_MARKERS = (re.compile(r"\.execute\("), re.compile(r"\.conn\b"))
-# Files still holding SQL (owned by other helpers' issues); each should move its queries to monitor/ and
-# leave this list. A file not listed that gains SQL fails the test.
-SQL_NOT_YET_MOVED = {"statusbar.py", "context.py", "experiments.py", "boards/jobs.py"}
+DESKTOP = Path(monitor.__file__).parent.parent / "desktop"
 
 
 def test_desktop_holds_no_sql():
-    root = Path(monitor.__file__).parent.parent / "desktop"
     offenders = []
-    for path in sorted(root.rglob("*.py")):
-        name = path.relative_to(root).as_posix()
-        if name in SQL_NOT_YET_MOVED or name.startswith("experiments/"):
-            continue
+    for path in sorted(DESKTOP.rglob("*.py")):
+        name = path.relative_to(DESKTOP).as_posix()
         offenders += [f"{name}: {m.pattern}" for m in SQL_MARKERS if m.search(path.read_text())]
     assert offenders == []
+
+
+# One background-task API (issue 12): work leaves the GUI thread through desktop/tasks.py only.
+THREAD_STARTERS = {"Thread", "ThreadPoolExecutor", "ProcessPoolExecutor", "QThread", "QThreadPool",
+                   "start_new_thread", "create_worker", "thread_worker", "new_worker_qthread"}
+MAY_START_THREADS = {
+    "tasks.py": "the API itself: the DB lanes' threads and the network lane's pool",
+    "demo.py": "the demo's traffic generator stands in for another app logging calls: a loop that runs until "
+               "the app quits and hands nothing back to the GUI (on the network lane it would hold a pool "
+               "thread for the whole session)",
+    # h10 is moving these two to tasks.py in parallel (issue 12); the lead drops them from this list at merge.
+    "workers.py": "h10 (in progress)",
+    "experiments/page.py": "h10 (in progress)",
+}
+
+
+def _thread_starters(tree: ast.AST) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            found += [a.name for a in node.names if a.name in THREAD_STARTERS]
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in THREAD_STARTERS:
+                found.append(name)
+    return found
+
+
+def test_only_tasks_py_starts_threads_in_desktop():
+    offenders = []
+    for path in sorted(DESKTOP.rglob("*.py")):
+        name = path.relative_to(DESKTOP).as_posix()
+        if name not in MAY_START_THREADS:
+            offenders += [f"{name}: {what}" for what in _thread_starters(ast.parse(path.read_text()))]
+    assert offenders == []
+
+
+def test_the_thread_check_sees_each_way_of_starting_one():
+    code = ("import threading\nfrom superqt.utils import thread_worker, create_worker\n"
+            "from concurrent.futures import ThreadPoolExecutor\nfrom PySide6.QtCore import QThread\n"
+            "threading.Thread(target=print).start()\nQThread()\nThreadPoolExecutor(2)\n")
+    assert sorted(_thread_starters(ast.parse(code))) == sorted(
+        ["thread_worker", "create_worker", "ThreadPoolExecutor", "QThread", "Thread", "QThread", "ThreadPoolExecutor"])

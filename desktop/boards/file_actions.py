@@ -13,10 +13,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QAction, QColor, QFont, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from monitor.boards.html_report import export_html
 from monitor.files import OutputPathError, check_output_path
+
+from .. import file_dialogs
 
 CAPTION_HEIGHT = 40
 
@@ -91,13 +93,13 @@ class FileActions:
             action.setEnabled(is_open)
 
     def _default_path(self, suffix: str) -> str:
+        """The file name offered (the dialog opens in the last folder used)."""
         spec = self.page.current_board()
-        name = safe_file_name(spec.name if spec else "board")
-        return str(Path.home() / f"{name}{suffix}")
+        return f"{safe_file_name(spec.name if spec else 'board')}{suffix}"
 
     def _save_path(self, title: str, default: str, filters: str) -> str:
         """The chosen file (the dialog has confirmed an overwrite), or "" if cancelled or refused."""
-        path, _ = QFileDialog.getSaveFileName(self.page, title, default, filters)
+        path = file_dialogs.save_file(self.page, self.page.ctx.settings, title, default, filters)
         return path if path and self.output_allowed(path) else ""
 
     def output_allowed(self, path: str) -> bool:
@@ -115,8 +117,8 @@ class FileActions:
             self.page.export_board_file(path, include_content)
 
     def _on_open_board_file_triggered(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.page, "Open board file", str(Path.home()),
-                                              "Board files (*.json);;All files (*)")
+        path = file_dialogs.open_file(self.page, self.page.ctx.settings, "Open board file",
+                                      "Board files (*.json);;All files (*)")
         if path:
             self.page.import_board_file(path)
 

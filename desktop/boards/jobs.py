@@ -6,18 +6,13 @@ one engine per open board view, created on first use and kept, so a live tick fo
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from monitor.boards import (BoardData, BoardEngine, BoardFileError, BoardSpec, RequestsPage, export_board,
                             export_csv, get_board, import_board, list_boards, new_template_board)
-from monitor.boards.columns import columns_for
+from monitor.boards.facets import Facets, stream_facets  # noqa: F401 - Facets: the toolbar's type
 from monitor.record import Record
 from monitor.store import Store
-
-ATTRIBUTE_SAMPLE = 2000        # newest calls whose attributes are read to offer keys and values
-MAX_VALUES = 40                # values offered per attribute key
-
 
 class Engines:
     """view key -> BoardEngine; touched only on the DB worker thread."""
@@ -78,53 +73,7 @@ def create_template(store: Store, stream: str) -> BoardSpec:
     return new_template_board(store, stream)
 
 
-# -- what the toolbar offers -------------------------------------------------------------------------------
-@dataclass
-class Facets:
-    """Choices for the toolbar: models seen in the stream and attribute keys (dotted for nested) with some
-    of their values, from the newest ATTRIBUTE_SAMPLE calls."""
-    stream: str
-    models: list[str] = field(default_factory=list)
-    attribute_keys: list[str] = field(default_factory=list)
-    attribute_values: dict[str, list[str]] = field(default_factory=dict)
-
-
-def _walk(value: dict, prefix: str, out: dict[str, dict[str, int]], depth: int = 0) -> None:
-    for key, item in value.items():
-        if not isinstance(key, str):
-            continue
-        path = f"{prefix}{key}"
-        if isinstance(item, dict) and depth < 4:
-            _walk(item, path + ".", out, depth + 1)
-            continue
-        values = out.setdefault(path, {})
-        label = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, separators=(",", ":"),
-                                                               default=str)
-        if len(label) <= 200:
-            values[label] = values.get(label, 0) + 1
-
-
-def facets(store: Store, stream: str) -> Facets:
-    out = Facets(stream)
-    sid = store.stream_id(stream, create=False)
-    if sid is None:
-        return out
-    cache = columns_for(store, stream)             # the engine's own column cache: models are already known
-    cache.sync(store)
-    out.models = sorted(m for m in cache.labels("model") if m and m != "(none)")
-    found: dict[str, dict[str, int]] = {}
-    rows = store.conn.execute("SELECT attributes FROM calls WHERE stream_id = ? AND attributes IS NOT NULL "
-                              "ORDER BY id DESC LIMIT ?", (sid, ATTRIBUTE_SAMPLE))
-    for (text,) in rows:
-        try:
-            attributes = json.loads(text)
-        except ValueError:
-            continue
-        if isinstance(attributes, dict):
-            _walk(attributes, "", found)
-    out.attribute_keys = sorted(found, key=str.casefold)
-    out.attribute_values = {k: sorted(v, key=lambda lbl: -v[lbl])[:MAX_VALUES] for k, v in found.items()}
-    return out
+# -- what the toolbar offers: monitor.boards.facets (Facets, stream_facets) -----------------------------
 
 
 # -- files ----------------------------------------------------------------------------------------------------

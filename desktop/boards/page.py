@@ -66,8 +66,7 @@ class BoardsPage(QWidget):
         self.origin = ""
         self.data: BoardData | None = None
         self._token = 0                 # which set_stream/open_board answer is still wanted
-        self._version = 0               # bumped on every spec change: older refresh answers are dropped
-        self._drawn_version = -1
+        self.drawn_spec: BoardSpec | None = None     # the spec the charts were last drawn for
         self._stale = False
         self._message_after_open: tuple[str, bool] | None = None    # said once the board it is about shows
         self.files = FileActions(self)
@@ -245,7 +244,7 @@ class BoardsPage(QWidget):
         self._set_spec(spec, save=False)
         self.ctx.settings.setValue(self._last_board_key(spec.stream), spec.name)
         stream = spec.stream
-        self.ctx.db.submit(lambda store: jobs.facets(store, stream), self._on_facets_loaded, self._on_db_error,
+        self.ctx.db.submit(lambda store: jobs.stream_facets(store, stream), self._on_facets_loaded, self._on_db_error,
                            key=f"{self.view_key}-facets")
         self.ctx.db.submit(lambda store: jobs.stream_boards(store, stream), self._on_header_boards_loaded,
                            self._on_db_error, key=f"{self.view_key}-boards")
@@ -276,7 +275,6 @@ class BoardsPage(QWidget):
 
     def _set_spec(self, spec: BoardSpec, save: bool) -> None:
         self.spec = spec
-        self._version += 1
         self.toolbar.set_spec(spec)
         self.view.set_spec(spec)
         self.budgets.on_spec(spec)
@@ -391,14 +389,14 @@ class BoardsPage(QWidget):
             self.live.request()
 
     def _start_refresh(self, done) -> None:
-        spec, version, view = self.spec, self._version, self.view_key
+        spec, view = self.spec, self.view_key
         if spec is None:
             done()
             return
 
         def on_done(data: BoardData) -> None:
             done()
-            self._on_refreshed(version, data)
+            self._on_refreshed(spec, data)
 
         def on_error(message: str) -> None:
             done()
@@ -407,13 +405,13 @@ class BoardsPage(QWidget):
         self.ctx.db.submit(lambda store: jobs.refresh(store, view, spec), on_done, on_error,
                            key=f"{self.view_key}-refresh")
 
-    def _on_refreshed(self, version: int, data: BoardData) -> None:
-        if version != self._version or self.spec is None:
+    def _on_refreshed(self, spec: BoardSpec, data: BoardData) -> None:
+        if spec is not self.spec:
             return                                   # the board changed since: a newer refresh is coming
         new_calls = self.data is None or data.last_id != self.data.last_id
-        first = self._drawn_version != version
+        first = self.drawn_spec is not spec
         self.data = data
-        self._drawn_version = version
+        self.drawn_spec = spec
         self.view.apply(data)
         if first:
             self.view.reload_tables()
@@ -431,11 +429,13 @@ class BoardsPage(QWidget):
 
     # -- fetching for the requests table ---------------------------------------------------------------------------
     def _fetch_page(self, offset, limit, bucket, group, on_done) -> None:
+        """on_done is a table's bound method: the table is the op's parent (no answer once it is gone) and
+        its newest read wins (a reload drops a page still on its way)."""
         spec, view = self.spec, self.view_key
         if spec is None:
             return
         self.ctx.db.submit(lambda store: jobs.requests(store, view, spec, offset, limit, bucket, group), on_done,
-                           self._on_db_error)
+                           self._on_db_error, key="rows")
 
     def _fetch_record(self, record_id: int, on_done) -> None:
         self.ctx.db.submit(lambda store: jobs.record(store, record_id), on_done, self._on_db_error,

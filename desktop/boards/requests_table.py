@@ -15,6 +15,7 @@ from monitor.boards import Panel, RequestRow, RequestsPage
 from monitor.record import Record
 
 from .. import formatting as fmt
+from ..item_models import OneCallPerCell
 from ..requests.record_detail import RecordDetail
 from ..style import status_color
 from .units import bucket_text
@@ -30,7 +31,9 @@ SAMPLES = {"ts": "Nov 26 18:32:14", "model": "gpt-4o-mini-2024", "status": "canc
            "cost_usd": "$0.00000002", "latency_ms": "1,050 ms", "ttft_ms": "1,050 ms", "group": "summarize-v2"}
 NUMERIC = {"prompt_tokens", "completion_tokens", "total_tokens", "cost_usd", "latency_ms", "ttft_ms"}
 
-# fetch_page(offset, limit, bucket, group, on_done(RequestsPage)); fetch_record(id, on_done(Record | None))
+# fetch_page(offset, limit, bucket, group, on_done(RequestsPage)); fetch_record(id, on_done(Record | None)).
+# on_done is the table's bound method: the fetcher makes the table the op's parent and its newest read win
+# (tasks.py's `.latest`), so a removed panel or a superseded read is never called back.
 PageFetcher = Callable[[int, int, "float | None", "str | None", Callable[[RequestsPage], None]], None]
 RecordFetcher = Callable[[int, Callable[[Record | None], None]], None]
 
@@ -48,7 +51,7 @@ def cell_text(row: RequestRow, column: str) -> str:
     return fmt.UNKNOWN if value is None else str(value)
 
 
-class BoardRequestsModel(QAbstractTableModel):
+class BoardRequestsModel(OneCallPerCell, QAbstractTableModel):
     moreWanted = Signal()
 
     def __init__(self, columns: list[str], parent=None):
@@ -131,7 +134,6 @@ class RequestsTablePanel(QWidget):
         self.bucket: float | None = None
         self.bucket_s = 0
         self.group: str | None = None
-        self._generation = 0
         self._selected_id: int | None = None
         self.model = BoardRequestsModel(panel.columns, self)
         self.model.moreWanted.connect(self._on_model_more_wanted)
@@ -214,15 +216,11 @@ class RequestsTablePanel(QWidget):
 
     def reload(self, fresh: bool = False) -> None:
         """Read the rows again (after a refresh: new calls on top); keeps the selection by id."""
-        self._generation += 1
-        gen = self._generation
         limit = PAGE_SIZE if fresh else min(max(len(self.model.rows), PAGE_SIZE), MAX_RELOAD)
         self.model.loading = True
-        self._fetch_page(0, limit, self.bucket, self.group, lambda page: self._on_page_loaded(gen, page))
+        self._fetch_page(0, limit, self.bucket, self.group, self._on_page_loaded)
 
-    def _on_page_loaded(self, gen: int, page: RequestsPage) -> None:
-        if gen != self._generation or not shiboken6.isValid(self):     # a panel removed meanwhile
-            return
+    def _on_page_loaded(self, page: RequestsPage) -> None:
         self.model.loading = False
         selected = self._selected_id
         self.model.replace(page)
@@ -237,13 +235,9 @@ class RequestsTablePanel(QWidget):
             self._show_record(None)
 
     def _on_model_more_wanted(self) -> None:
-        gen = self._generation
-        self._fetch_page(len(self.model.rows), PAGE_SIZE, self.bucket, self.group,
-                         lambda page: self._on_more_loaded(gen, page))
+        self._fetch_page(len(self.model.rows), PAGE_SIZE, self.bucket, self.group, self._on_more_loaded)
 
-    def _on_more_loaded(self, gen: int, page: RequestsPage) -> None:
-        if gen != self._generation or not shiboken6.isValid(self):
-            return
+    def _on_more_loaded(self, page: RequestsPage) -> None:
         self.model.loading = False
         self.model.append(page)
         self._update_count()
