@@ -59,9 +59,6 @@ MAY_START_THREADS = {
     "demo.py": "the demo's traffic generator stands in for another app logging calls: a loop that runs until "
                "the app quits and hands nothing back to the GUI (on the network lane it would hold a pool "
                "thread for the whole session)",
-    # h10 is moving these two to tasks.py in parallel (issue 12); the lead drops them from this list at merge.
-    "workers.py": "h10 (in progress)",
-    "experiments/page.py": "h10 (in progress)",
 }
 
 
