@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import apis, redact
 from .capture import PendingCall
-from .streams import AsyncMonitoredStream, MonitoredStream, submit_safely
+from .streams import submit_safely
 
 if TYPE_CHECKING:
     from .monitor import Monitor
@@ -162,7 +162,7 @@ def _sync_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tup
         except BaseException as exc:
             _failed(monitor, call, exc, started)
             raise
-        return _finished(monitor, call, response, started, added, raw, MonitoredStream)
+        return _finished(monitor, call, response, started, added, raw, _proxy(False))
 
     create.__doc__ = original.__doc__
     return create
@@ -191,10 +191,22 @@ def _async_wrapper(monitor: "Monitor", original: Callable, api: str, secrets: tu
         except BaseException as exc:
             _failed(monitor, call, exc, started)
             raise
-        return _finished(monitor, call, response, started, added, raw, AsyncMonitoredStream)
+        return _finished(monitor, call, response, started, added, raw, _proxy(True))
 
     create.__doc__ = original.__doc__
     return create
+
+
+_proxies: tuple[type, type] | None = None
+
+
+def _proxy(asynchronous: bool) -> type:
+    """The stream proxy class (stream_proxies.py subclasses the SDK's Stream: loaded at first use)."""
+    global _proxies
+    if _proxies is None:
+        from .stream_proxies import AsyncMonitoredStream, MonitoredStream
+        _proxies = (MonitoredStream, AsyncMonitoredStream)
+    return _proxies[asynchronous]
 
 
 def _finished(monitor: "Monitor", call: PendingCall, response: Any, started: float, hide_usage: bool,

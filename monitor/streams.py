@@ -1,8 +1,9 @@
 """Stream proxies: pass chunks through, keep them for the writer, note time to first token, log once at the end.
 
 The end is whichever comes first: the stream is exhausted (success), it raises (error), or the caller
-closes or drops it early (cancelled, with the partial output).  The proxies are `openai.Stream` /
-`openai.AsyncStream` instances (made without their __init__; everything else reaches the inner stream).
+closes or drops it early (cancelled, with the partial output).  The proxies themselves, `openai.Stream` /
+`openai.AsyncStream` subclasses, are in stream_proxies.py: this module imports no openai SDK, so the writer
+(and `import monitor`) don't load it.
 
 The caller sees exactly what the unmonitored stream yields (the same objects, the same exceptions): the
 call path only keeps a reference to each chunk and asks the API's adapter (monitor/apis) two cheap
@@ -17,7 +18,6 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
-import openai
 
 from . import apis
 from .capture import PendingCall
@@ -106,80 +106,3 @@ class _Observer:
         if inner is None:
             raise AttributeError(name)
         return getattr(inner, name)             # response, ... stay reachable
-
-
-class MonitoredStream(_Observer, openai.Stream):
-    """An `openai.Stream` (isinstance holds) made without Stream.__init__: it yields the inner stream's items."""
-
-    def __iter__(self) -> "MonitoredStream":
-        return self
-
-    def __next__(self) -> Any:
-        while True:
-            try:
-                item = next(self._inner)
-            except StopIteration:
-                self._finish("success")
-                raise
-            except BaseException as exc:
-                self._finish(self._status_for(exc), exc)
-                raise
-            if self._observe(item):
-                return item
-
-    def close(self) -> None:
-        self._finish("cancelled")
-        self._inner.close()
-
-    def __enter__(self) -> "MonitoredStream":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        if not self.__dict__.get("_done", True):
-            try:
-                self._finish("cancelled")
-                self._inner.close()
-            except Exception:
-                pass
-
-
-class AsyncMonitoredStream(_Observer, openai.AsyncStream):
-    """An `openai.AsyncStream` (isinstance holds) made without AsyncStream.__init__."""
-
-    def __aiter__(self) -> "AsyncMonitoredStream":
-        return self
-
-    async def __anext__(self) -> Any:
-        while True:
-            try:
-                item = await self._inner.__anext__()
-            except StopAsyncIteration:
-                self._finish("success")
-                raise
-            except BaseException as exc:
-                self._finish(self._status_for(exc), exc)
-                raise
-            if self._observe(item):
-                return item
-
-    async def close(self) -> None:
-        self._finish("cancelled")
-        await self._inner.close()
-
-    aclose = close
-
-    async def __aenter__(self) -> "AsyncMonitoredStream":
-        return self
-
-    async def __aexit__(self, exc_type, exc, tb) -> None:
-        await self.close()
-
-    def __del__(self) -> None:
-        if not self.__dict__.get("_done", True):
-            try:
-                self._finish("cancelled")
-            except Exception:
-                pass
