@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..paths import StoreURL
 from ..store import Store, loads_json
 from .spec import MISSING_LABEL
 
@@ -207,7 +208,7 @@ class ColumnCache:
     process; call `sync(store)` to pull new calls; read with `view()` / `attribute_codes()`."""
 
     def __init__(self, path: Path, stream: str) -> None:
-        self.path = Path(path)
+        self.path = path if isinstance(path, StoreURL) else Path(path)
         self.stream = stream
         self.lock = threading.RLock()
         self.generation = 0
@@ -350,6 +351,8 @@ class ColumnCache:
 
     # -- sealing chunks -----------------------------------------------------------------------------------
     def _writer(self) -> sqlite3.Connection | None:
+        if isinstance(self.path, StoreURL):      # a PostgreSQL store: no chunk cache there (yet)
+            return None
         try:
             conn = sqlite3.connect(str(self.path), timeout=0.25, isolation_level=None)
             conn.execute("PRAGMA foreign_keys = ON")
@@ -578,11 +581,11 @@ _caches_lock = threading.Lock()
 
 
 def columns_for(store: Store, stream: str) -> ColumnCache:
-    key = (str(Path(store.path).resolve()), stream)
+    key = (str(store.path if isinstance(store.path, StoreURL) else Path(store.path).resolve()), stream)
     with _caches_lock:
         cache = _caches.get(key)
         if cache is None:
-            cache = _caches[key] = ColumnCache(Path(store.path), stream)
+            cache = _caches[key] = ColumnCache(store.path, stream)
             while len(_caches) > _MAX_CACHES:
                 _caches.popitem(last=False)
         else:
