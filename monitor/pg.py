@@ -161,6 +161,16 @@ class PgConnection:
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
 
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Insert rows with COPY (the writer's batches: several times faster than multi-row INSERTs)."""
+        try:
+            with self.raw.cursor() as cur:
+                with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(_without_nul(row))
+        except psycopg.OperationalError as exc:
+            raise self._lost(exc) from None
+
     def reserve_call_ids(self, n: int) -> list[int]:
         """(store.reserve_call_ids) n ids from the identity sequence: other processes insert meanwhile."""
         rows = self.execute("SELECT nextval(pg_get_serial_sequence('calls', 'id')) FROM generate_series(1, ?)",

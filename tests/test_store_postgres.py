@@ -269,3 +269,17 @@ def test_migrate_copies_calls_boards_scores_once(tmp_path, pg_url, sim, capsys):
     assert Store(pg_url).count("mine/app") == 10
     assert main(["board", "list", "--db", pg_url]) == 0
     assert "Mine" in capsys.readouterr().out
+
+
+def test_text_with_nul_is_stored_on_postgres(pg_url):
+    """PostgreSQL text can't hold NUL (SQLite's can): the call is kept, the NUL shown as U+FFFD."""
+    from monitor.record import Record
+
+    store = Store(pg_url)
+    store.insert_records([Record(id=None, stream="nul", timestamp=1.0, latency_ms=1.0, ttft_ms=None,
+                                 api="chat.completions", model="m", response_model=None, status="success",
+                                 error=None, prompt_tokens=1, completion_tokens=1, total_tokens=2, cached_tokens=None,
+                                 reasoning_tokens=None, usage_estimated=False, cost_usd=None, streamed=False,
+                                 output="a\x00b", attributes={"k": "x\x00y"})])
+    record = store.records("nul")[0]
+    assert record.output == "a\ufffdb" and record.attributes == {"k": "x\x00y"}
