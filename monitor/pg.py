@@ -10,6 +10,7 @@ and this module is the ONE place that knows the dialect differences:
 - SQLite planner hints (`+c.stream_id`) dropped; `x COLLATE NOCASE` -> `lower(x)`;
 - the DDL of store.MIGRATIONS with PostgreSQL types (BIGINT identity keys, DOUBLE PRECISION, BYTEA);
 - `cursor.lastrowid` -> `lastval()`; text can't hold NUL, so inserted text gets U+FFFD instead.
+Live updates across machines: the writer NOTIFYs in each commit; CallsListener delivers them (LISTEN).
 
 A lost connection raises StoreUnreachable (a StoreError) so the writer can queue and reconnect; a wrong URL,
 password or database name raises StoreError with one line.  Every message shows the URL scrubbed.
@@ -17,8 +18,10 @@ password or database name raises StoreError with one line.  Every message shows 
 from __future__ import annotations
 
 import functools
+import json
 import re
-from typing import Any, Iterable, Sequence
+import threading
+from typing import Any, Callable, Iterable, Sequence
 
 import psycopg
 from psycopg import pq
@@ -294,3 +297,63 @@ def _without_nul(params: Sequence[Any]) -> Sequence[Any]:
 
 def row_specific(exc: BaseException) -> bool:
     return isinstance(exc, (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError))
+
+
+# -- live updates across machines --------------------------------------------------------------------------
+CHANNEL = "openai_monitor_calls"      # the writer NOTIFYs it in each commit, with the batch's stream names
+
+
+def notify_calls(conn: PgConnection, streams: Iterable[str]) -> None:
+    """(the writer, inside its transaction) Tell every listener which streams got calls: delivered at commit."""
+    payload = json.dumps(sorted(set(streams)))
+    if len(payload) > 7000:                  # NOTIFY payloads are limited to 8000 bytes
+        payload = "[]"                       # listeners then re-read every stream
+    conn.execute("SELECT pg_notify(?, ?)", (CHANNEL, payload))
+
+
+class CallsListener:
+    """Calls `on_calls(streams)` (a list of stream names; empty = any) from its own thread each time any
+    process on any machine commits calls to the store — a push (LISTEN), not a poll.  Reconnects with backoff
+    when the server goes away (and then reports `[]` once, as calls may have been missed)."""
+
+    def __init__(self, location: StoreURL | str, on_calls: Callable[[list[str]], None]):
+        self.location = location if isinstance(location, StoreURL) else StoreURL(location)
+        self.on_calls = on_calls
+        self._stop = threading.Event()
+        self._listening = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="openai-monitor-listener", daemon=True)
+        self._thread.start()
+
+    def wait_listening(self, timeout: float | None = None) -> bool:
+        return self._listening.wait(timeout)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        delay, missed = 0.25, False
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.location.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self._listening.set()
+                    delay = 0.25
+                    if missed:
+                        self.on_calls([])
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=0.5, stop_after=1):
+                            self.on_calls(_streams(note.payload))
+            except psycopg.Error:
+                self._listening.clear()
+                missed = True
+                self._stop.wait(delay)
+                delay = min(delay * 2, 10.0)
+
+
+def _streams(payload: str) -> list[str]:
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return []
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []

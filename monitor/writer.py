@@ -320,6 +320,8 @@ class RecordWriter:
             if self.remote:         # PostgreSQL: one COPY, 4x the rate of multi-row INSERTs (measured);
                 # not under the fork guard: a child never touches this connection (psycopg checks the pid)
                 conn.copy_rows("calls", CALL_COLUMNS, [params[i:i + width] for i in range(0, len(params), width)])
+                from .pg import notify_calls
+                notify_calls(conn, [name for name, _ in rows])     # open apps everywhere learn at commit
             else:
                 start = 0
                 for size in _chunk_sizes(len(rows)):

@@ -283,3 +283,22 @@ def test_text_with_nul_is_stored_on_postgres(pg_url):
                                  output="a\x00b", attributes={"k": "x\x00y"})])
     record = store.records("nul")[0]
     assert record.output == "a\ufffdb" and record.attributes == {"k": "x\x00y"}
+
+
+# -- live across machines ------------------------------------------------------------------------------------
+def test_calls_committed_by_another_process_are_pushed_to_listeners(pg_url, sim, tmp_path):
+    from monitor.store import watch_calls
+
+    assert watch_calls(str(tmp_path / "local.db"), print) is None          # SQLite readers poll instead
+    Store(pg_url)                                                         # the schema exists before listening
+    seen: list[list[str]] = []
+    listener = watch_calls(pg_url, seen.append)
+    try:
+        assert listener.wait_listening(30)
+        env = {**os.environ, "OPENAI_MONITOR_DB": pg_url, "HOME": str(tmp_path)}
+        subprocess.run([sys.executable, "-c", WRITER, sim.base_url, "team/live", "3"], env=env, check=True,
+                       timeout=120)
+        _poll(lambda: any("team/live" in s for s in seen))
+    finally:
+        listener.close()
+    assert all(s == ["team/live"] for s in seen)
