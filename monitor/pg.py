@@ -7,7 +7,8 @@ and this module is the ONE place that knows the dialect differences:
 - placeholders `?` -> `%s` (and a literal `%` -> `%%`);
 - `BEGIN IMMEDIATE` -> `BEGIN`; `PRAGMA …` -> nothing (the schema version is a `meta` row);
 - `INSERT OR IGNORE` -> `ON CONFLICT DO NOTHING`; `INSERT OR REPLACE` -> `ON CONFLICT (key) DO UPDATE`;
-- SQLite planner hints (`+c.stream_id`) dropped; `x COLLATE NOCASE` -> `lower(x)`;
+- SQLite planner hints (`+c.stream_id`) dropped; `x COLLATE NOCASE` -> `lower(x)`; `instr` -> `strpos`; SQLite's JSON arrow on
+  text (`attributes -> '$."key"'`) is an operator the schema defines;
 - the DDL of store.MIGRATIONS with PostgreSQL types (BIGINT identity keys, DOUBLE PRECISION, BYTEA);
 - `cursor.lastrowid` -> `lastval()`; text can't hold NUL, so inserted text gets U+FFFD instead.
 Live updates across machines: the writer NOTIFYs in each commit; CallsListener delivers them (LISTEN).
@@ -39,6 +40,7 @@ _REPLACE_KEYS = {"meta": ("key",), "column_chunks": ("stream_id", "kind", "first
 # -- SQL translation -------------------------------------------------------------------------------------
 _HINT = re.compile(r"(?<=[\s(,])\+(?=[A-Za-z_])")
 _NOCASE = re.compile(r"([\w.]+)\s+COLLATE\s+NOCASE", re.I)
+_INSTR = re.compile(r"\binstr\(", re.I)
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO", re.I)
 _OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)\s*\(([^)]*)\)", re.I)
 
@@ -51,6 +53,7 @@ def translate(sql: str) -> str:
         return "BEGIN"
     out = _HINT.sub("", sql)
     out = _NOCASE.sub(r"lower(\1)", out)
+    out = _INSTR.sub("strpos(", out)
     if _OR_IGNORE.match(out):
         out = _OR_IGNORE.sub("INSERT INTO", out).rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"
     else:
@@ -69,6 +72,20 @@ _DDL_TYPES = [
     (re.compile(r"\bINTEGER\b", re.I), "BIGINT"),
     (re.compile(r"\bREAL\b", re.I), "DOUBLE PRECISION"),
     (re.compile(r"\bBLOB\b", re.I), "BYTEA"),
+]
+
+
+# SQLite's `json_text -> '$."key"'` (the boards' attribute columns) as an operator on text, so that SQL is
+# the same on both engines; SQL/JSON paths spell member access as SQLite does.  Created with the schema.
+_SQLITE_JSON_ARROW = [
+    """CREATE OR REPLACE FUNCTION om_json_path(doc text, path text) RETURNS text LANGUAGE sql IMMUTABLE STRICT
+       PARALLEL SAFE AS 'SELECT jsonb_path_query_first(doc::jsonb, path::jsonpath)::text'""",
+    """DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprname = '->' AND oprleft = 'text'::regtype
+                        AND oprright = 'text'::regtype) THEN
+           CREATE OPERATOR -> (LEFTARG = text, RIGHTARG = text, FUNCTION = om_json_path);
+         END IF;
+       END $$""",
 ]
 
 
@@ -278,6 +295,8 @@ def migrate(conn: PgConnection) -> None:
             for statement in MIGRATIONS[step].split(";"):
                 if statement.strip():
                     conn.raw.execute(ddl(statement))
+        for statement in _SQLITE_JSON_ARROW:
+            conn.raw.execute(statement)
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         conn.execute("COMMIT")
     except BaseException:
