@@ -302,3 +302,21 @@ def test_calls_committed_by_another_process_are_pushed_to_listeners(pg_url, sim,
     finally:
         listener.close()
     assert all(s == ["team/live"] for s in seen)
+
+
+def test_requests_page_queries_on_both_engines(store_at, sim):
+    from monitor.queries import CallFilter, count_calls, list_calls, stream_models
+
+    m = init_monitor("page/s", db_path=store_at, quiet=True)
+    _log_calls(m, sim.base_url, 6, user="zoë")
+    m.close()
+    store = Store(store_at)
+    flt = CallFilter(stream="page/s")
+    rows = list_calls(store, flt, limit=4)
+    assert len(rows) == 4 and [r[0] for r in rows] == sorted((r[0] for r in rows), reverse=True)
+    rest = list_calls(store, flt, before=(rows[-1][1], rows[-1][0]))
+    assert len(rest) == 2 and rest[0][0] < rows[-1][0]
+    assert count_calls(store, CallFilter(stream="page/s", text="zoë")) == 6
+    assert count_calls(store, CallFilter(stream="page/s", text="50%_off")) == 0
+    assert stream_models(store, "page/s") == ["gpt-4o-mini"]
+    assert [r[0] for r in list_calls(store, flt, after_id=rows[1][0])] == [rows[0][0]]
