@@ -165,7 +165,8 @@ class PgConnection:
             return _Empty()
         if head == "INSERT" and params:
             params = _without_nul(params)
-        return self._raw_execute(translate(sql), params)
+        # (params always given: with None psycopg would send translate's `%%` as it is)
+        return self._raw_execute(translate(sql), params if params is not None else ())
 
     def _raw_execute(self, sql: str, params=None) -> _Cursor:
         try:

@@ -67,6 +67,12 @@ def test_translate_sqlite_dialect():
     assert translate("SELECT COALESCE(MAX(version), 0) + 1 FROM v") == "SELECT COALESCE(MAX(version), 0) + 1 FROM v"
 
 
+def test_percent_signs_survive_with_and_without_parameters(pg_url):
+    conn = Store(pg_url).conn
+    assert conn.execute("SELECT '5%'").fetchone() == ("5%",)
+    assert conn.execute("SELECT '5%', ?", (1,)).fetchone() == ("5%", 1)
+
+
 def test_postgres_schema_has_every_record_field(pg_url):
     store = Store(pg_url)
     cols = {r[0]: r[1] for r in store.conn.execute(
@@ -213,6 +219,10 @@ def test_server_down_at_start_holds_a_bounded_number_then_counts_drops(pg_cluste
     assert health["logged"] == 8 and health["committed"] == 0 and health["dropped"] == 3
     said = [r.getMessage() for r in caplog.records if r.module == "writer"]
     assert len(said) == 2 and "kept in memory (up to 5)" in said[0] and "more than 5 calls were waiting" in said[1]
+    # give up on the held calls now, so the test session's exit doesn't wait for this server
+    m._writer._give_up_at = time.monotonic()
+    m._writer.close(10)
+    writer_mod._writers.pop(writer_mod._key(closed), None)
 
 
 def test_wrong_password_and_wrong_database_are_one_line_with_exit_2(pg_cluster, capsys, monkeypatch):
