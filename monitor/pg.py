@@ -7,8 +7,8 @@ and this module is the ONE place that knows the dialect differences:
 - placeholders `?` -> `%s` (and a literal `%` -> `%%`);
 - `BEGIN IMMEDIATE` -> `BEGIN`; `PRAGMA …` -> nothing (the schema version is a `meta` row);
 - `INSERT OR IGNORE` -> `ON CONFLICT DO NOTHING`; `INSERT OR REPLACE` -> `ON CONFLICT (key) DO UPDATE`;
-- SQLite planner hints (`+c.stream_id`) dropped; `x COLLATE NOCASE` -> `lower(x)`; `instr` -> `strpos`; SQLite's JSON arrow on
-  text (`attributes -> '$."key"'`) is an operator the schema defines;
+- SQLite planner hints (`+c.stream_id`) dropped; `x COLLATE NOCASE` -> `lower(x)`; `instr` -> `strpos`;
+  SQLite's JSON arrow on text (`attributes -> '$."key"'`) is an operator the schema defines;
 - the DDL of store.MIGRATIONS with PostgreSQL types (BIGINT identity keys, DOUBLE PRECISION, BYTEA);
 - `cursor.lastrowid` -> `lastval()`; text can't hold NUL, so inserted text gets U+FFFD instead.
 Live updates across machines: the writer NOTIFYs in each commit; CallsListener delivers them (LISTEN).
@@ -169,6 +169,15 @@ class PgConnection:
         return self._raw_execute(translate(sql), params if params is not None else ())
 
     def _raw_execute(self, sql: str, params=None) -> _Cursor:
+        idle = not self.in_transaction
+        try:
+            return _Cursor(self.raw.execute(sql, params), self)
+        except psycopg.OperationalError as exc:
+            if not (idle and self.broken):
+                raise self._lost(exc) from None
+        # The server restarted (or the network dropped) since the last statement, and no transaction was
+        # open: a new connection runs the statement again (a reader, or a writer's BEGIN, just carries on).
+        self.raw = _open(self.location)
         try:
             return _Cursor(self.raw.execute(sql, params), self)
         except psycopg.OperationalError as exc:
@@ -204,6 +213,11 @@ class PgConnection:
         return exc
 
     @property
+    def broken(self) -> bool:
+        """The connection was lost (the server restarted, the network dropped): open a new one."""
+        return self.raw.broken or self.raw.closed
+
+    @property
     def in_transaction(self) -> bool:
         if self.raw.broken or self.raw.closed:
             return False
@@ -220,16 +234,7 @@ def connect(location: StoreURL | str, *, probe_write: bool = False, timeout: flo
     """A migrated connection to the store at a postgresql:// URL.  StoreUnreachable when the server does not
     answer (the writer queues and retries); StoreError for a wrong URL, password or database."""
     location = location if isinstance(location, StoreURL) else StoreURL(location)
-    try:
-        raw = psycopg.connect(location.dsn, autocommit=True, connect_timeout=max(1, int(timeout)),
-                              application_name="openai-monitor")
-    except psycopg.ProgrammingError as exc:           # libpq could not parse the URL
-        raise StoreError(f"{location} is not a usable PostgreSQL URL ({_first_line(exc)}): use "
-                         "postgresql://user@host:port/dbname") from None
-    except psycopg.OperationalError as exc:
-        raise _connect_error(location, exc) from None
-    raw.adapters.register_loader("numeric", _NumberLoader)
-    conn = PgConnection(raw, location)
+    conn = PgConnection(_open(location, timeout), location)
     try:
         migrate(conn)
         if probe_write:
@@ -249,6 +254,19 @@ def connect(location: StoreURL | str, *, probe_write: bool = False, timeout: flo
         conn.close()
         raise
     return conn
+
+
+def _open(location: StoreURL, timeout: float = CONNECT_TIMEOUT_S) -> psycopg.Connection:
+    try:
+        raw = psycopg.connect(location.dsn, autocommit=True, connect_timeout=max(1, int(timeout)),
+                              application_name="openai-monitor")
+    except psycopg.ProgrammingError as exc:           # libpq could not parse the URL
+        raise StoreError(f"{location} is not a usable PostgreSQL URL ({_first_line(exc)}): use "
+                         "postgresql://user@host:port/dbname") from None
+    except psycopg.OperationalError as exc:
+        raise _connect_error(location, exc) from None
+    raw.adapters.register_loader("numeric", _NumberLoader)
+    return raw
 
 
 def _connect_error(location: StoreURL, exc: psycopg.OperationalError) -> StoreError:

@@ -296,7 +296,7 @@ class Store:
     @property
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or getattr(conn, "broken", False):     # (a PostgreSQL server restarted: reconnect)
             conn = self._local.conn = connect(self.path)
         return conn
 

@@ -306,32 +306,36 @@ class RecordWriter:
             self.written += len(rows)
             return None
 
+    def _stmt(self, fn, *args):
+        """One statement; SQLite's under the fork guard.  (A PostgreSQL connection needs none — a child never
+        touches it, psycopg checks the pid — and its statements may wait on the network, so a fork must not.)"""
+        return fn(*args) if self.remote else _sqlite(fn, *args)
+
     def _transaction(self, conn, rows: list[tuple[str, tuple]]) -> None:
         params = []
         for name, row in rows:
             sid = self._stream_ids.get(name)
             if sid is None:
-                sid = self._stream_ids[name] = _sqlite(stream_id, conn, name)
+                sid = self._stream_ids[name] = self._stmt(stream_id, conn, name)
             params.append(sid)
             params.extend(row[1:])
         width = len(CALL_COLUMNS)
-        _sqlite(conn.execute, "BEGIN IMMEDIATE")
+        self._stmt(conn.execute, "BEGIN IMMEDIATE")
         try:
-            if self.remote:         # PostgreSQL: one COPY, 4x the rate of multi-row INSERTs (measured);
-                # not under the fork guard: a child never touches this connection (psycopg checks the pid)
+            if self.remote:         # PostgreSQL: one COPY, 4x the rate of multi-row INSERTs (measured)
                 conn.copy_rows("calls", CALL_COLUMNS, [params[i:i + width] for i in range(0, len(params), width)])
                 from .pg import notify_calls
                 notify_calls(conn, [name for name, _ in rows])     # open apps everywhere learn at commit
             else:
                 start = 0
                 for size in _chunk_sizes(len(rows)):
-                    _sqlite(conn.execute, _insert_sql(size), params[start * width:(start + size) * width])
+                    self._stmt(conn.execute, _insert_sql(size), params[start * width:(start + size) * width])
                     start += size
-            _sqlite(conn.execute, "COMMIT")
+            self._stmt(conn.execute, "COMMIT")
         except BaseException:
             if conn.in_transaction:              # SQLite may already have rolled back (e.g. disk full)
                 try:
-                    _sqlite(conn.execute, "ROLLBACK")
+                    self._stmt(conn.execute, "ROLLBACK")
                 except sqlite3.Error:
                     pass
             raise
