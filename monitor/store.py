@@ -118,6 +118,9 @@ CALL_COLUMNS = ("stream_id", *(f.column for f in CALL_FIELDS))
 INSERT_CALL_SQL = (
     f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * len(CALL_COLUMNS))})"
 )
+INSERT_CALL_WITH_ID_SQL = (        # (with ids from reserve_call_ids)
+    f"INSERT INTO calls (id, {', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * (len(CALL_COLUMNS) + 1))})"
+)
 RECORD_SELECT_LIST = "c.id, s.name, " + ", ".join(f"c.{f.column}" for f in CALL_FIELDS)
 _SELECT_RECORD = f"SELECT {RECORD_SELECT_LIST} FROM calls c JOIN streams s ON s.id = c.stream_id "
 

@@ -12,14 +12,12 @@ import uuid
 from dataclasses import dataclass
 
 from .record import CALL_FIELDS
-from .store import Store, reserve_call_ids, stream_id
+from .store import INSERT_CALL_WITH_ID_SQL, Store, reserve_call_ids, stream_id
 
 BATCH = 5_000
 _COLUMNS = [f.column for f in CALL_FIELDS]
-_SELECT_CALLS = (f"SELECT c.id, s.name, s.origin, {', '.join('c.' + c for c in _COLUMNS)} FROM calls c "
+_SELECT_CALLS = (f"SELECT c.id, s.name, s.origin, {', '.join('c.' + c for c in _COLUMNS)} FROM calls c "   # CALL_COLUMNS' order
                  "JOIN streams s ON s.id = c.stream_id WHERE c.id > ? ORDER BY c.id LIMIT ?")
-_INSERT_CALL = (f"INSERT INTO calls (id, stream_id, {', '.join(_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * (len(_COLUMNS) + 2))})")
 _SCORE_COLUMNS = "name, value, passed, reason, source, created"
 
 
@@ -63,7 +61,7 @@ def copy_store(source: Store, target: Store) -> Copied:
                     sids[name] = stream_id(conn, name, create=True, origin=origin)
             ids = reserve_call_ids(conn, len(rows))
             new_id = {r[0]: i for r, i in zip(rows, ids)}
-            conn.executemany(_INSERT_CALL, [(i, sids[r[1]], *r[3:]) for r, i in zip(rows, ids)])
+            conn.executemany(INSERT_CALL_WITH_ID_SQL, [(i, sids[r[1]], *r[3:]) for r, i in zip(rows, ids)])
             conn.executemany(f"INSERT INTO scores (call_id, {_SCORE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                              [(new_id[s[0]], *s[1:]) for s in scores])
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (mark, str(rows[-1][0])))

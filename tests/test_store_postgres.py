@@ -329,3 +329,35 @@ def test_requests_page_queries_on_both_engines(store_at, sim):
     assert count_calls(store, CallFilter(stream="page/s", text="50%_off")) == 0
     assert stream_models(store, "page/s") == ["gpt-4o-mini"]
     assert [r[0] for r in list_calls(store, flt, after_id=rows[1][0])] == [rows[0][0]]
+
+
+def test_board_file_with_scores_imports_into_a_team_store_with_id_gaps(tmp_path, pg_url):
+    """On PostgreSQL ids have gaps (a rolled-back batch spends its sequence values) and other machines insert
+    meanwhile: an import links its scores to the ids its calls really got."""
+    from monitor.boards import export_board, import_board, new_template_board
+    from monitor.experiments.scorers import Score
+    from monitor.record import Record
+    from monitor.scores import add_scores, scores_for
+
+    def rec(i):
+        return Record(id=None, stream="s", timestamp=1_700_000_000.0 + i, latency_ms=1.0, ttft_ms=None,
+                      api="chat.completions", model="m", response_model=None, status="success", error=None,
+                      prompt_tokens=1, completion_tokens=1, total_tokens=2, cached_tokens=None, reasoning_tokens=None,
+                      usage_estimated=False, cost_usd=None, streamed=False)
+
+    src = Store(tmp_path / "a.db")
+    src.insert_records([rec(i) for i in range(3)])
+    ids = [r.id for r in src.records("s")]
+    add_scores(src, [(ids[0], Score("first", 1.0, True, "")), (ids[2], Score("third", 0.0, False, ""))])
+    new_template_board(src, "s", "Scored")
+    path = tmp_path / "board.json"
+    export_board(src, "Scored", path, now=1_700_000_100.0)
+    team = Store(pg_url)
+    team.insert_records([rec(9)])
+    with team.transaction() as conn:                        # a batch that was rolled back: a gap in the ids
+        conn.execute("SELECT nextval(pg_get_serial_sequence('calls', 'id')) FROM generate_series(1, 5)")
+    _, stream = import_board(team, path)
+    imported = team.records(stream)
+    got = scores_for(team, [r.id for r in imported])
+    assert [s.name for s in got[imported[0].id]] == ["first"] and imported[1].id not in got
+    assert [s.name for s in got[imported[2].id]] == ["third"]
