@@ -224,7 +224,7 @@ def test_server_down_at_start_holds_a_bounded_number_then_counts_drops(pg_cluste
     writer_mod._writers.pop(writer_mod._key(closed), None)
 
 
-def test_wrong_password_and_wrong_database_are_one_line_with_exit_2(pg_cluster, capsys, monkeypatch):
+def test_wrong_password_and_wrong_database_are_one_line_with_exit_2(pg_cluster, capsys, monkeypatch, tmp_path):
     with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
         conn.execute("CREATE ROLE alice LOGIN PASSWORD 'right-pw-123'")
         conn.execute("CREATE DATABASE alicedb OWNER alice")
@@ -238,10 +238,16 @@ def test_wrong_password_and_wrong_database_are_one_line_with_exit_2(pg_cluster, 
     assert err.count("\n") == 1 and "no_such_db" in err and "does not exist" in err
     with pytest.raises(StoreError, match="refused the login"):
         init_monitor("x", db_path=f"postgresql://alice:wrong-pw-456@{base}", quiet=True)
-    # the password from $PGPASSWORD (libpq reads it; so does ~/.pgpass) — never shown
+    # the password from $PGPASSWORD (libpq reads it) — never shown
     monkeypatch.setenv("PGPASSWORD", "right-pw-123")
     assert main(["streams", "--db", f"postgresql://alice@{base}"]) == 0
     monkeypatch.delenv("PGPASSWORD")
+    home = tmp_path / "home"                     # ... or from ~/.pgpass
+    home.mkdir()
+    (home / ".pgpass").write_text(f"127.0.0.1:{pg_cluster.port}:alicedb:alice:right-pw-123\n")
+    (home / ".pgpass").chmod(0o600)
+    assert _cli("streams", "--db", f"postgresql://alice@{base}", home=home).returncode == 0
+    assert _cli("streams", "--db", f"postgresql://alice@{base}", home=tmp_path).returncode == 2
     m = init_monitor("pw", db_path=f"postgresql://alice:right-pw-123@{base}")
     shown = capsys.readouterr().out + repr(m) + str(m.db_path)
     assert "right-pw-123" not in shown and "alice:***@" in shown
