@@ -6,7 +6,8 @@
    one store — a SQLite file, then a PostgreSQL database — all starting together; records/s = every call
    committed / wall time from the start signal until the last process has flushed.
 2. Board compute: BOARD_CALLS calls in one stream of each store, then the OpenAI Monitor template board
-   computed cold (a new process's first open) on each.
+   computed in a new process: the stream's first open, then a later one (SQLite keeps a column-chunk cache
+   in the store; PostgreSQL stores don't have one yet, so every new process reads the rows again).
 
 Without --pg a throwaway cluster is started (initdb as in the tests; needs PostgreSQL installed).  The
 PostgreSQL server runs on this machine with fsync off (a test cluster), so its figures are an upper bound for a
@@ -83,7 +84,7 @@ print(time.perf_counter() - t0)
 """
 
 
-def board_compute(store: str, n: int) -> float:
+def board_compute(store: str, n: int) -> tuple[float, float]:
     from monitor.record import Record
     from monitor.store import Store
 
@@ -96,8 +97,12 @@ def board_compute(store: str, n: int) -> float:
                                 cached_tokens=0, reasoning_tokens=0, usage_estimated=False, cost_usd=1e-4,
                                 streamed=False, attributes={"user": f"u{i % 7}"})
                          for i in range(start, min(n, start + 20_000)))
-    out = subprocess.run([sys.executable, "-c", BOARD, str(ROOT), store], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    times = []
+    for _ in range(2):           # the first open of the stream, then a later one (SQLite has its chunk cache then)
+        out = subprocess.run([sys.executable, "-c", BOARD, str(ROOT), store], capture_output=True, text=True,
+                             check=True)
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return times[0], times[1]
 
 
 def main() -> None:
@@ -127,15 +132,19 @@ def main() -> None:
     print(f"write rate, {args.procs} processes x {args.calls:,} calls:")
     print(f"  SQLite     {sqlite_rate:10,.0f} records/s")
     print(f"  PostgreSQL {pg_rate:10,.0f} records/s   (PostgreSQL/SQLite = {pg_rate / sqlite_rate:.2f})")
-    print(f"board compute, template board over {args.board_calls:,} calls, cold:")
-    print(f"  SQLite     {sqlite_board:8.2f} s")
-    print(f"  PostgreSQL {pg_board_s:8.2f} s   (PostgreSQL/SQLite = {pg_board_s / sqlite_board:.2f}; goal <= 2)")
+    (sqlite_board, sqlite_again), (pg_board_s, pg_again) = sqlite_board, pg_board_s
+    print(f"board compute, template board over {args.board_calls:,} calls, in a new process (first open / later open):")
+    print(f"  SQLite     {sqlite_board:8.2f} s / {sqlite_again:6.2f} s")
+    print(f"  PostgreSQL {pg_board_s:8.2f} s / {pg_again:6.2f} s   (PostgreSQL/SQLite = {pg_board_s / sqlite_board:.2f} / "
+          f"{pg_again / sqlite_again:.2f}; goal <= 2)")
     print(json.dumps({"procs": args.procs, "calls_per_proc": args.calls,
                       "sqlite_writes_per_s": round(sqlite_rate), "postgres_writes_per_s": round(pg_rate),
                       "postgres_vs_sqlite_writes": round(pg_rate / sqlite_rate, 3),
                       "board_calls": args.board_calls, "sqlite_board_s": round(sqlite_board, 3),
                       "postgres_board_s": round(pg_board_s, 3),
-                      "postgres_vs_sqlite_board": round(pg_board_s / sqlite_board, 3)}))
+                      "postgres_vs_sqlite_board": round(pg_board_s / sqlite_board, 3),
+                      "sqlite_board_again_s": round(sqlite_again, 3), "postgres_board_again_s": round(pg_again, 3),
+                      "postgres_vs_sqlite_board_again": round(pg_again / sqlite_again, 3)}))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ Every store module writes SQLite-flavoured SQL against `store.conn` (`?` placeho
 and this module is the ONE place that knows the dialect differences:
 
 - placeholders `?` -> `%s` (and a literal `%` -> `%%`);
-- `BEGIN IMMEDIATE` -> `BEGIN`; `PRAGMA …` -> nothing (the schema version is a `meta` row);
+- `BEGIN IMMEDIATE` -> `BEGIN` + the store's write lock (an advisory lock), `BEGIN` -> REPEATABLE READ;
+  `PRAGMA …` -> nothing (the schema version is a `meta` row);
 - `INSERT OR IGNORE` -> `ON CONFLICT DO NOTHING`; `INSERT OR REPLACE` -> `ON CONFLICT (key) DO UPDATE`;
 - SQLite planner hints (`+c.stream_id`) dropped; `x COLLATE NOCASE` -> `lower(x)`; `instr` -> `strpos`;
   SQLite's JSON arrow on text (`attributes -> '$."key"'`) is an operator the schema defines;
@@ -32,7 +33,7 @@ from .paths import StoreURL, scrub_url
 from .store import MIGRATIONS, SCHEMA_VERSION, StoreError, StoreUnreachable
 
 CONNECT_TIMEOUT_S = 5
-_MIGRATION_LOCK = 0x6F61_6D6F       # pg_advisory_xact_lock key: one process migrates at a time
+_WRITE_LOCK = 0x6F61_6D6F           # pg_advisory_xact_lock key of BEGIN IMMEDIATE: the store's write lock
 # INSERT OR REPLACE: the conflict target of each table that uses it.
 _REPLACE_KEYS = {"meta": ("key",), "column_chunks": ("stream_id", "kind", "first_id")}
 
@@ -48,9 +49,6 @@ _OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)\s*\(([^)]*)\
 @functools.lru_cache(maxsize=512)
 def translate(sql: str) -> str:
     """A statement of the store's SQLite dialect in PostgreSQL's (cached: the writer repeats a few)."""
-    head = sql.lstrip()[:20].upper()
-    if head.startswith("BEGIN"):
-        return "BEGIN"
     out = _HINT.sub("", sql)
     out = _NOCASE.sub(r"lower(\1)", out)
     out = _INSTR.sub("strpos(", out)
@@ -163,10 +161,25 @@ class PgConnection:
         head = sql.lstrip()[:6].upper()
         if head == "PRAGMA":
             return _Empty()
+        if head[:5] == "BEGIN":
+            return self._begin(immediate="IMMEDIATE" in sql.upper())
         if head == "INSERT" and params:
             params = _without_nul(params)
         # (params always given: with None psycopg would send translate's `%%` as it is)
         return self._raw_execute(translate(sql), params if params is not None else ())
+
+    def _begin(self, *, immediate: bool) -> _Empty:
+        """SQLite's transactions, with their guarantees:
+        - BEGIN IMMEDIATE (every writer) takes the store's one write lock, as in SQLite.  Writers then commit
+          one at a time, so call ids grow in commit order and a reader that follows `id > last seen` (the
+          boards' live ticks, the Requests page) never misses a call committed late with a smaller id.
+        - BEGIN (a reader wanting one consistent view, e.g. a count and its rows) is REPEATABLE READ."""
+        if immediate:
+            self._raw_execute("BEGIN")
+            self._raw_execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
+        else:
+            self._raw_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        return _Empty()
 
     def _raw_execute(self, sql: str, params=None) -> _Cursor:
         idle = not self.in_transaction
@@ -239,7 +252,7 @@ def connect(location: StoreURL | str, *, probe_write: bool = False, timeout: flo
         migrate(conn)
         if probe_write:
             conn.execute("BEGIN")
-            try:
+            try:                           # (not IMMEDIATE: a store busy with writers is evidently writable)
                 conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('write_probe', '')")
             finally:
                 conn.execute("ROLLBACK")
@@ -306,9 +319,8 @@ def migrate(conn: PgConnection) -> None:
                          f"knows {SCHEMA_VERSION}); upgrade openai-monitor to open it")
     if version == SCHEMA_VERSION:
         return
-    conn.execute("BEGIN")
+    conn.execute("BEGIN IMMEDIATE")     # one process migrates; the others wait, then see it done
     try:
-        conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))   # the others wait, then see it done
         version = schema_version(conn)
         for step in range(version, SCHEMA_VERSION):
             for statement in MIGRATIONS[step].split(";"):

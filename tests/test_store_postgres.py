@@ -57,7 +57,6 @@ def _cli(*args, home=None, env_db=None):
 def test_translate_sqlite_dialect():
     assert translate("SELECT a FROM calls WHERE +c.stream_id = ? AND x LIKE '%a'") == \
         "SELECT a FROM calls WHERE c.stream_id = %s AND x LIKE '%%a'"
-    assert translate("BEGIN IMMEDIATE") == "BEGIN"
     assert translate("SELECT name FROM prompts ORDER BY name COLLATE NOCASE, name") == \
         "SELECT name FROM prompts ORDER BY lower(name), name"
     assert translate("INSERT OR IGNORE INTO streams (name) VALUES (?)") == \
@@ -71,6 +70,30 @@ def test_percent_signs_survive_with_and_without_parameters(pg_url):
     conn = Store(pg_url).conn
     assert conn.execute("SELECT '5%'").fetchone() == ("5%",)
     assert conn.execute("SELECT '5%', ?", (1,)).fetchone() == ("5%", 1)
+
+
+def test_writers_take_one_write_lock_so_ids_grow_in_commit_order(pg_url):
+    """BEGIN IMMEDIATE waits for the writer in progress, as in SQLite: a call committed after another never has
+    a smaller id, so readers following `id > last seen` miss nothing."""
+    import threading
+
+    first, second = Store(pg_url), Store(pg_url)
+    first.stream_id("s")
+    acquired = threading.Event()
+
+    def other_writer():
+        with second.transaction() as conn:
+            acquired.set()
+            conn.execute("INSERT INTO calls (stream_id, ts, api, status) VALUES (1, 2.0, 'chat', 'success')")
+
+    with first.transaction() as conn:
+        conn.execute("INSERT INTO calls (stream_id, ts, api, status) VALUES (1, 1.0, 'chat', 'success')")
+        t = threading.Thread(target=other_writer)
+        t.start()
+        assert not acquired.wait(0.5)          # still waiting for this transaction
+    t.join(30)
+    assert acquired.is_set()
+    assert [r.timestamp for r in first.records("s")] == [1.0, 2.0]
 
 
 def test_postgres_schema_has_every_record_field(pg_url):
