@@ -153,6 +153,10 @@ class PgConnection:
     """What store code needs of a connection, on psycopg 3 in autocommit mode (transactions are the
     explicit BEGIN … COMMIT the code already sends)."""
 
+    # DB-API's connection.Error, as sqlite3's, so `except conn.Error` works on both engines (a lost connection
+    # raises StoreUnreachable, a StoreError)
+    Error = (psycopg.Error, StoreError)
+
     def __init__(self, raw: psycopg.Connection, location: StoreURL):
         self.raw = raw
         self.location = location

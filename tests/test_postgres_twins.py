@@ -23,8 +23,7 @@ for _name in ("test_export_never_writes_over_the_store", "test_simulate_refuses_
     globals().pop(_name, None)       # (a renamed test simply runs here too)
 
 
-# The board engine on PostgreSQL: these tests of tests/test_boards_compute.py (the others are about its SQLite
-# column-chunk cache, which PostgreSQL stores don't have yet).
+# The board engine on PostgreSQL, its column-chunk cache included: these tests of tests/test_boards_compute.py.
 import tests.test_boards_compute as _compute  # noqa: E402
 
 for _name in ("test_every_measure_matches_independent_computation", "test_filters_match_independent_computation",
@@ -33,7 +32,8 @@ for _name in ("test_every_measure_matches_independent_computation", "test_filter
               "test_requests_page_newest_first_and_click_filters", "test_incremental_refresh_equals_full_computation",
               "test_new_group_appears_live", "test_live_update_from_another_process",
               "test_board_over_a_stream_without_calls", "test_text_search_finds_non_ascii_and_ignores_request_keys",
-              "test_requests_page_ties_on_time_are_ordered_by_id"):
+              "test_requests_page_ties_on_time_are_ordered_by_id", "test_column_chunks_survive_restart_and_match",
+              "test_deleting_a_stream_drops_its_column_chunks"):
     if hasattr(_compute, _name):
         globals()[_name] = getattr(_compute, _name)
 store, _fresh_caches = _compute.store, _compute._fresh_caches        # its fixtures

@@ -351,8 +351,12 @@ class ColumnCache:
 
     # -- sealing chunks -----------------------------------------------------------------------------------
     def _writer(self) -> sqlite3.Connection | None:
-        if isinstance(self.path, StoreURL):      # a PostgreSQL store: no chunk cache there (yet)
-            return None
+        if isinstance(self.path, StoreURL):      # a PostgreSQL store: the same chunks, through monitor/pg.py
+            from ..store import StoreError, connect
+            try:
+                return connect(self.path)
+            except StoreError:
+                return None
         try:
             conn = sqlite3.connect(str(self.path), timeout=0.25, isolation_level=None)
             conn.execute("PRAGMA foreign_keys = ON")
@@ -384,10 +388,10 @@ class ColumnCache:
                 start = end
             conn.execute("COMMIT")
             self.chunks.extend(new)
-        except sqlite3.Error:
+        except conn.Error:
             try:
                 conn.execute("ROLLBACK")
-            except sqlite3.Error:
+            except conn.Error:
                 pass
         finally:
             conn.close()
@@ -398,7 +402,7 @@ class ColumnCache:
             return
         try:
             conn.execute("DELETE FROM column_chunks WHERE stream_id = ?", (self.sid,))
-        except sqlite3.Error:
+        except conn.Error:
             pass
         finally:
             conn.close()
@@ -527,10 +531,10 @@ class ColumnCache:
                              "VALUES (?, ?, ?, ?, ?, ?)", (self.sid, d.kind, first, last, CHUNK_ROWS, data))
             conn.execute("COMMIT")
             d.sealed.update(no for no, _ in chunks)
-        except sqlite3.Error:
+        except conn.Error:
             try:
                 conn.execute("ROLLBACK")
-            except sqlite3.Error:
+            except conn.Error:
                 pass
         finally:
             conn.close()
