@@ -170,7 +170,8 @@ class PgConnection:
         if head == "INSERT" and params:
             params = _without_nul(params)
         # (params always given: with None psycopg would send translate's `%%` as it is)
-        return self._raw_execute(translate(sql), params if params is not None else ())
+        return self._raw_execute(translate(sql), params if params is not None else (),
+                                 binary=head == "SELECT" and "column_chunks" in sql)   # blobs, not hex text
 
     def _begin(self, *, immediate: bool) -> _Empty:
         """SQLite's transactions, with their guarantees:
@@ -185,10 +186,10 @@ class PgConnection:
             self._raw_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         return _Empty()
 
-    def _raw_execute(self, sql: str, params=None) -> _Cursor:
+    def _raw_execute(self, sql: str, params=None, binary: bool = False) -> _Cursor:
         idle = not self.in_transaction
         try:
-            return _Cursor(self.raw.execute(sql, params), self)
+            return _Cursor(self.raw.execute(sql, params, binary=binary), self)
         except psycopg.OperationalError as exc:
             if not (idle and self.broken):
                 raise self._lost(exc) from None
@@ -196,7 +197,7 @@ class PgConnection:
         # open: a new connection runs the statement again (a reader, or a writer's BEGIN, just carries on).
         self.raw = _open(self.location)
         try:
-            return _Cursor(self.raw.execute(sql, params), self)
+            return _Cursor(self.raw.execute(sql, params, binary=binary), self)
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
 
