@@ -7,12 +7,13 @@ import math
 import sqlite3
 import sys
 
-from .paths import resolve_db_path
+from .paths import StoreURL, resolve_db_path
 from .store import StoreError
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="FILE", help="store file (default: $OPENAI_MONITOR_DB or the user data dir)")
+    parser.add_argument("--db", metavar="STORE", help="store file or postgresql:// URL "
+                        "(default: $OPENAI_MONITOR_DB or the user data dir)")
 
 
 # argparse type functions: a bad value is one usage line and exit 2, never a traceback or a silent oddity.
@@ -88,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
         add_board_parser(sub, _add_db)
     from .experiments.cli import add_experiment_parser
     add_experiment_parser(sub, _add_db)
+
+    p = sub.add_parser("migrate", help="copy a store (calls, boards, scores, prompts) into another, e.g. a local "
+                                       "file into a team's PostgreSQL store; run again, it copies only what is new")
+    p.add_argument("--from", dest="source", required=True, metavar="STORE", help="the store to copy (file or URL)")
+    p.add_argument("--to", dest="target", required=True, metavar="STORE", help="the store to copy into (file or URL)")
     return parser
 
 
@@ -106,6 +112,8 @@ def main(argv: list[str] | None = None, run_app=None) -> int:
             return _streams(args)
         if args.command == "stats":
             return _stats(args)
+        if args.command == "migrate":
+            return _migrate(args)
         return args.handler(args)
     except KeyboardInterrupt:
         return 130
@@ -126,6 +134,8 @@ def open_store(db: str | None):
     from .store import Store
 
     path = resolve_db_path(db)
+    if isinstance(path, StoreURL):
+        return Store(path)                # a server that does not answer: StoreError, said by main()
     if not path.exists():
         raise CliError(f"no store at {path} (log a call with init_monitor first, or pass --db)")
     return Store(path)                   # a StoreError is reported by main()
@@ -160,6 +170,21 @@ def _stats(args) -> int:
     print(f"stream      {stats['stream']}\nrequests    {stats['requests']:,} ({stats['errors']:,} errors)\n"
           f"tokens      {stats['prompt_tokens']:,} prompt + {stats['completion_tokens']:,} completion = {stats['total_tokens']:,}\n"
           f"cost        {cost}\nlatency     p50 {fmt(lat['p50'])}  p95 {fmt(lat['p95'])}  p99 {fmt(lat['p99'])}")
+    return 0
+
+
+def _migrate(args) -> int:
+    from .store import Store
+    from .transfer import copy_store
+
+    source = open_store(args.source)
+    target = Store(resolve_db_path(args.target))       # a new team store is created (migrated) here
+    if str(source.path) == str(target.path):
+        raise CliError("--from and --to are the same store")
+    done = copy_store(source, target)
+    print(f"copied {done.calls:,} calls, {done.scores:,} scores, {done.boards:,} boards and {done.prompts:,} "
+          f"prompts from {source.path} to {target.path}"
+          + (f" ({done.already:,} calls were copied before)" if done.already else ""))
     return 0
 
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 
@@ -20,11 +22,11 @@ def user_config_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
-def default_db_path() -> Path:
+def default_db_path() -> "Path | StoreURL":
     """$OPENAI_MONITOR_DB, else <user data dir>/openai-monitor/monitor.db."""
     env = os.environ.get(DB_ENV)
     if env:
-        return Path(env).expanduser()
+        return store_location(env)
     return user_data_dir() / "monitor.db"
 
 
@@ -32,8 +34,62 @@ def demo_db_path() -> Path:
     return user_data_dir() / "demo.db"
 
 
-def resolve_db_path(db_path: str | os.PathLike | None) -> Path:
-    return Path(db_path).expanduser() if db_path else default_db_path()
+def resolve_db_path(db_path: str | os.PathLike | None) -> "Path | StoreURL":
+    """A SQLite file's Path, or a StoreURL for a postgresql:// store."""
+    return store_location(db_path) if db_path else default_db_path()
+
+
+# -- PostgreSQL stores ----------------------------------------------------------------------------------------
+_URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_store_url(value: object) -> bool:
+    return isinstance(value, str) and value.lower().startswith(_URL_SCHEMES)
+
+
+class StoreURL(str):
+    """A postgresql:// store.  Its text is the URL with the password replaced by ***, so printing it anywhere
+    (messages, settings, exports) can't leak the password; `.dsn` is the URL libpq connects with."""
+
+    dsn: str
+
+    def __new__(cls, url: str) -> "StoreURL":
+        if isinstance(url, StoreURL):
+            return url
+        self = super().__new__(cls, scrub_url(url))
+        self.dsn = str(url)
+        return self
+
+
+def store_location(value: str | os.PathLike) -> "Path | StoreURL":
+    if isinstance(value, StoreURL):
+        return value
+    if is_store_url(value):
+        return StoreURL(str(value))
+    return Path(value).expanduser()
+
+
+_URL_IN_TEXT = re.compile(r"postgres(?:ql)?://[^\s'\"]+", re.I)
+_PASSWORD_PARAM = re.compile(r"(password=)[^&\s]*", re.I)
+
+
+def scrub_url(text: str) -> str:
+    """Every PostgreSQL URL in `text` with its password shown as ***."""
+    return _URL_IN_TEXT.sub(lambda m: _scrub_one(m.group(0)), text)
+
+
+def _scrub_one(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            user, _, host = netloc.rpartition("@")
+            if ":" in user:
+                user = user.split(":", 1)[0] + ":***"
+            netloc = f"{user}@{host}"
+        return _PASSWORD_PARAM.sub(r"\1***", urlunsplit(parts._replace(netloc=netloc)))
+    except ValueError:
+        return url.split("://", 1)[0] + "://***"
 
 
 def resource_path(*parts: str) -> Path:

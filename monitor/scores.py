@@ -111,9 +111,9 @@ def exported_scores(store: Any, call_ids: Sequence[int]) -> dict[int, list[dict]
                   for s in scores] for cid, scores in scores_for(store, call_ids).items()}
 
 
-def import_scores(conn: Any, first_call_id: int, scores_per_record: Sequence[list[dict] | None], now: float) -> int:
-    """Insert an imported file's scores; record i of the file became call first_call_id + i."""
-    rows = [(first_call_id + i, s["name"], s["value"], None if s["passed"] is None else int(s["passed"]),
+def import_scores(conn: Any, call_ids: Sequence[int], scores_per_record: Sequence[list[dict] | None], now: float) -> int:
+    """Insert an imported file's scores; record i of the file became call call_ids[i]."""
+    rows = [(call_ids[i], s["name"], s["value"], None if s["passed"] is None else int(s["passed"]),
              s.get("reason") or "", s["source"], now)
             for i, scores in enumerate(scores_per_record) for s in (scores or [])]
     if rows:

@@ -25,8 +25,9 @@ def stream_stats(store: Store, stream: str) -> dict:
         raise KeyError(stream)
     conn = store.conn
     row = conn.execute(
-        "SELECT COUNT(*), SUM(status = 'error'), SUM(prompt_tokens), SUM(completion_tokens), SUM(total_tokens), "
-        "SUM(cost_usd), SUM(cost_usd IS NULL AND status = 'success') FROM calls WHERE stream_id = ?",
+        "SELECT COUNT(*), SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END), SUM(prompt_tokens), "
+        "SUM(completion_tokens), SUM(total_tokens), SUM(cost_usd), "
+        "SUM(CASE WHEN cost_usd IS NULL AND status = 'success' THEN 1 ELSE 0 END) FROM calls WHERE stream_id = ?",
         (sid,),
     ).fetchone()
     latencies = [r[0] for r in conn.execute(

@@ -1,4 +1,5 @@
-"""The SQLite store: one file, WAL mode, shared by every process that logs or reads.
+"""The store: one SQLite file (WAL mode, shared by every process that logs or reads), or a PostgreSQL
+database given as a postgresql:// URL (monitor/pg.py: the same SQL through a translating connection).
 
 Schema changes are migrations keyed by `PRAGMA user_version`; a file written by a newer version is
 refused rather than guessed at.  Reads use short-lived connections so any thread can call them.
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .capture import storable_json
+from .paths import StoreURL, is_store_url, store_location
 from .record import CALL_FIELDS, Record
 
 # Each entry moves the schema from version i to i+1.  Never edit a released entry: append.
@@ -129,6 +131,9 @@ CALL_COLUMNS = ("stream_id", *(f.column for f in CALL_FIELDS))
 INSERT_CALL_SQL = (
     f"INSERT INTO calls ({', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * len(CALL_COLUMNS))})"
 )
+INSERT_CALL_WITH_ID_SQL = (        # (with ids from reserve_call_ids)
+    f"INSERT INTO calls (id, {', '.join(CALL_COLUMNS)}) VALUES ({', '.join('?' * (len(CALL_COLUMNS) + 1))})"
+)
 RECORD_SELECT_LIST = "c.id, s.name, " + ", ".join(f"c.{f.column}" for f in CALL_FIELDS)
 _SELECT_RECORD = f"SELECT {RECORD_SELECT_LIST} FROM calls c JOIN streams s ON s.id = c.stream_id "
 
@@ -137,15 +142,23 @@ class StoreError(Exception):
     """The store file can't be used (newer schema, not a database, unwritable)."""
 
 
+class StoreUnreachable(StoreError):
+    """A PostgreSQL store's server does not answer (or the connection was lost): the writer queues and retries."""
+
+
 _WHERE = "db_path=, --db or $OPENAI_MONITOR_DB"
 
 
 def connect(path: Path | str, *, timeout: float = 30.0, probe_write: bool = False) -> sqlite3.Connection:
     """A connection configured for many concurrent processes: WAL, a generous busy timeout.
+    A postgresql:// URL gets monitor/pg.py's connection, which takes the same SQL.
 
     Any file that can't serve as a store raises StoreError with one line saying what is wrong and what to
     do.  `probe_write` also proves the store can be written (the writer's check, so a read-only or damaged
     store fails in init_monitor instead of dropping every call later)."""
+    if is_store_url(path):
+        from . import pg
+        return pg.connect(path, probe_write=probe_write)
     path = Path(path)
     if path.is_dir():
         raise StoreError(f"{path} is a folder, not a store file: pass a file path such as {path / 'monitor.db'}")
@@ -294,14 +307,14 @@ class Store:
     """Read access (and small admin writes) to one store file.  Thread-safe: one connection per thread."""
 
     def __init__(self, path: Path | str):
-        self.path = Path(path)
+        self.path = store_location(path)      # a Path, or a StoreURL (prints without its password)
         self._local = threading.local()
         self.conn  # open now so a bad file fails here, with a clear StoreError
 
     @property
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or getattr(conn, "broken", False):     # (a PostgreSQL server restarted: reconnect)
             conn = self._local.conn = connect(self.path)
         return conn
 
@@ -372,6 +385,21 @@ class Store:
     def transaction(self):
         return _Transaction(self.conn)
 
+    @property
+    def is_postgres(self) -> bool:
+        return isinstance(self.path, StoreURL)
+
+
+def watch_calls(location, on_calls):
+    """A push of new calls for a PostgreSQL store: `on_calls(stream names)` runs (on a listener thread) at
+    every commit by any process on any machine; returns the listener (`.close()`).  None for a SQLite file,
+    whose readers see new calls by polling max_id (cheap on a local file)."""
+    location = store_location(location)
+    if not isinstance(location, StoreURL):
+        return None
+    from .pg import CallsListener
+    return CallsListener(location, on_calls)
+
 
 def stream_id(conn: sqlite3.Connection, name: str, *, create: bool = True, origin: str = "local") -> int | None:
     row = conn.execute("SELECT id FROM streams WHERE name = ?", (name,)).fetchone()
@@ -383,6 +411,17 @@ def stream_id(conn: sqlite3.Connection, name: str, *, create: bool = True, origi
         "INSERT OR IGNORE INTO streams (name, created, origin) VALUES (?, ?, ?)", (name, time.time(), origin)
     )
     return conn.execute("SELECT id FROM streams WHERE name = ?", (name,)).fetchone()[0]
+
+
+def reserve_call_ids(conn, n: int) -> list[int]:
+    """n ids for calls this write transaction inserts with explicit ids (to link rows to them, e.g. scores).
+    SQLite: the transaction holds the write lock, so the next n after the maximum; PostgreSQL: from the
+    sequence, as other processes insert meanwhile."""
+    reserve = getattr(conn, "reserve_call_ids", None)
+    if reserve is not None:
+        return reserve(n)
+    top = conn.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
+    return list(range(top + 1, top + 1 + n))
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -48,3 +48,30 @@ def client(sim):
     c = openai.OpenAI(base_url=sim.base_url, api_key="sk-test-0123456789abcdef", max_retries=0)
     yield c
     c.close()
+
+
+# -- PostgreSQL (team stores): a throwaway cluster per session, a fresh database per test -------------------
+@pytest.fixture(scope="session")
+def pg_cluster():
+    from tests.pg_server import PgCluster, find_bin
+
+    if find_bin("initdb") is None or find_bin("pg_ctl") is None:
+        pytest.skip("PostgreSQL is not installed (initdb not on PATH nor in /usr/lib/postgresql/*/bin): "
+                    "apt-get install postgresql")
+    cluster = PgCluster().start()
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """postgresql:// URL of a new, empty database."""
+    return pg_cluster.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_at(request, tmp_path) -> str:
+    """A new store on each engine: a SQLite file path, or a postgresql:// URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "monitor.db")
+    return request.getfixturevalue("pg_url")

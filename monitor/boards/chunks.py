@@ -183,23 +183,26 @@ def seal_ready_chunks(conn: sqlite3.Connection, stream_ids: Iterable[int]) -> bo
     busy store (what is left is sealed later, by a writer or a reader).  Never raises.  Returns True if
     more remains to seal (a backlog)."""
     more = False
+    sqlite = isinstance(conn, sqlite3.Connection)       # (a PostgreSQL store's connection waits its own way)
     try:
-        busy = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        busy = conn.execute("PRAGMA busy_timeout").fetchone()[0] if sqlite else None
     except sqlite3.Error:
         return False
     try:
-        conn.execute("PRAGMA busy_timeout = 200")
+        if sqlite:
+            conn.execute("PRAGMA busy_timeout = 200")
         for sid in set(stream_ids):
             more |= seal_stream(conn, sid)[1]
     except Exception:           # derived data: a failure here must never reach the writer
-        if conn.in_transaction:
+        if getattr(conn, "in_transaction", False):
             try:
                 conn.execute("ROLLBACK")
-            except sqlite3.Error:
+            except Exception:
                 pass
     finally:
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(busy)}")
-        except sqlite3.Error:
-            pass
+        if sqlite:
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(busy)}")
+            except sqlite3.Error:
+                pass
     return more

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..paths import StoreURL
 from ..store import Store, loads_json
 from .chunks import (CHUNK_FORMAT, CHUNK_ROWS, CORE_COLUMNS, CORE_NAMES, CORE_SELECT, DICT_COLUMNS, RANGE_WHERE,
                      TAIL_WHERE, TOKEN_COLUMNS, Dictionary, columns_from_rows, decode, encode_attrs, encode_core,
@@ -147,7 +148,7 @@ class ColumnCache:
     process; call `sync(store)` to pull new calls; read with `view()` / `attribute_codes()`."""
 
     def __init__(self, path: Path, stream: str) -> None:
-        self.path = Path(path)
+        self.path = path if isinstance(path, StoreURL) else Path(path)
         self.stream = stream
         self.lock = threading.RLock()
         self.generation = 0
@@ -284,6 +285,12 @@ class ColumnCache:
 
     # -- sealing chunks -----------------------------------------------------------------------------------
     def _writer(self) -> sqlite3.Connection | None:
+        if isinstance(self.path, StoreURL):      # a PostgreSQL store: the same chunks, through monitor/pg.py
+            from ..store import StoreError, connect
+            try:
+                return connect(self.path)
+            except StoreError:
+                return None
         try:
             conn = sqlite3.connect(str(self.path), timeout=0.25, isolation_level=None)
             conn.execute("PRAGMA foreign_keys = ON")
@@ -303,7 +310,7 @@ class ColumnCache:
             sealed = dict(store_conn.execute(
                 "SELECT first_id, last_id FROM column_chunks WHERE stream_id = ? AND kind = 'core' AND first_id >= ? "
                 "AND n = ?", (self.sid, int(ids[start]), CHUNK_ROWS)).fetchall())
-        except sqlite3.Error:
+        except store_conn.Error:
             sealed = {}
         while self.n - start >= CHUNK_ROWS and sealed.get(int(ids[start])) == int(ids[start + CHUNK_ROWS - 1]):
             self.chunks.append((int(ids[start]), int(ids[start + CHUNK_ROWS - 1])))
@@ -327,10 +334,10 @@ class ColumnCache:
                 start = end
             conn.execute("COMMIT")
             self.chunks.extend(new)
-        except sqlite3.Error:
+        except conn.Error:
             try:
                 conn.execute("ROLLBACK")
-            except sqlite3.Error:
+            except conn.Error:
                 pass
         finally:
             conn.close()
@@ -341,7 +348,7 @@ class ColumnCache:
             return
         try:
             conn.execute("DELETE FROM column_chunks WHERE stream_id = ?", (self.sid,))
-        except sqlite3.Error:
+        except conn.Error:
             pass
         finally:
             conn.close()
@@ -457,10 +464,10 @@ class ColumnCache:
                 conn.execute("INSERT OR REPLACE INTO column_chunks (stream_id, kind, first_id, last_id, n, data) "
                              "VALUES (?, ?, ?, ?, ?, ?)", (self.sid, kind, first, last, CHUNK_ROWS, data))
             conn.execute("COMMIT")
-        except sqlite3.Error:
+        except conn.Error:
             try:
                 conn.execute("ROLLBACK")
-            except sqlite3.Error:
+            except conn.Error:
                 pass
         finally:
             conn.close()
@@ -512,11 +519,11 @@ _caches_lock = threading.Lock()
 
 
 def columns_for(store: Store, stream: str) -> ColumnCache:
-    key = (str(Path(store.path).resolve()), stream)
+    key = (str(store.path if isinstance(store.path, StoreURL) else Path(store.path).resolve()), stream)
     with _caches_lock:
         cache = _caches.get(key)
         if cache is None:
-            cache = _caches[key] = ColumnCache(Path(store.path), stream)
+            cache = _caches[key] = ColumnCache(store.path, stream)
             while len(_caches) > _MAX_CACHES:
                 _caches.popitem(last=False)
         else:

@@ -46,7 +46,8 @@ _REQUIRED = {f.name: f.default is MISSING and f.default_factory is MISSING and f
 _DEFAULTS = {f.name: (None if f.default_factory is MISSING else f.default_factory()) if f.default is MISSING else f.default
              for f in _dataclass_fields(Record)}
 from ..scores import exported_scores, import_scores
-from ..store import INSERT_CALL_SQL, RECORD_SELECT_LIST, Store, record_row, row_to_record, stream_id
+from ..store import (INSERT_CALL_SQL, INSERT_CALL_WITH_ID_SQL, RECORD_SELECT_LIST, Store, record_row,
+                     reserve_call_ids, row_to_record, stream_id)
 from .engine import MAX_BUCKETS, BoardEngine
 from .json_stream import ARRAY, JsonStreamError, members
 from .repository import BoardError, _save, first_error, get_board
@@ -446,14 +447,15 @@ def import_board(store: Store, path: str | os.PathLike) -> tuple[str, str]:
 
 
 def _insert_chunk(conn, rows: list, scores: list[list[dict]]) -> None:
-    """Insert one chunk of records and link their scores (inside the caller's write transaction, so the
-    chunk's calls get consecutive ids after the current maximum)."""
-    before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
-    conn.executemany(INSERT_CALL_SQL, rows)
-    if any(scores):
-        if conn.execute("SELECT MAX(id) FROM calls").fetchone()[0] != before + len(rows):
-            raise BoardFileError("the store's call ids are not consecutive; scores can't be linked")
-        import_scores(conn, before + 1, scores, time.time())
+    """Insert one chunk of records and link their scores (inside the caller's write transaction).  The ids are
+    reserved first (store.reserve_call_ids), so the scores link right also on a PostgreSQL store that other
+    machines write to meanwhile, and whose ids have gaps."""
+    if not any(scores):
+        conn.executemany(INSERT_CALL_SQL, rows)
+        return
+    ids = reserve_call_ids(conn, len(rows))
+    conn.executemany(INSERT_CALL_WITH_ID_SQL, [(i, *row) for i, row in zip(ids, rows)])
+    import_scores(conn, ids, scores, time.time())
 
 
 def _drop_stream(store: Store, name: str) -> None:
