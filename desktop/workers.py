@@ -4,6 +4,7 @@ and errors in words.
 """
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -64,18 +65,34 @@ class CallHandle:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def cancel(self) -> bool:
-        """Close the stream now (the monitor logs it as cancelled with its partial output).
-        Returns True when a stream was closed, False when the request has not started streaming."""
+        """Close the stream now (the monitor logs it as cancelled with its partial output) and end the
+        worker's read at once. Returns True when a stream was closed, False when the request has not
+        started streaming."""
         with self.lock:
             self.cancelled = True
             stream = self.stream
         if stream is None:
             return False
+        _end_reads(stream)
         try:
             stream.close()
         except Exception:  # noqa: BLE001 - the connection may already be gone; it is logged either way
             pass
         return True
+
+
+def _end_reads(stream: Any) -> None:
+    """Shut the stream's socket down: closing it from another thread does not wake a read blocked on it, which
+    would hold a network-lane thread until the server's next byte or the client's timeout (minutes)."""
+    extensions = getattr(getattr(stream, "response", None), "extensions", None) or {}
+    network = extensions.get("network_stream")
+    sock = network.get_extra_info("socket") if network is not None else None
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass                                # already closed by the server or the reader
 
 
 @dataclass
