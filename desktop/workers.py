@@ -73,26 +73,31 @@ class CallHandle:
             stream = self.stream
         if stream is None:
             return False
-        _end_reads(stream)
+        sock = _socket_copy(stream)
         try:
-            stream.close()
+            stream.close()                  # first: the monitor logs the call as cancelled, not as a read error
         except Exception:  # noqa: BLE001 - the connection may already be gone; it is logged either way
             pass
+        if sock is not None:                # then wake the worker's read (see _socket_copy)
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass                        # the server had closed it already
+            sock.close()
         return True
 
 
-def _end_reads(stream: Any) -> None:
-    """Shut the stream's socket down: closing it from another thread does not wake a read blocked on it, which
-    would hold a network-lane thread until the server's next byte or the client's timeout (minutes)."""
+def _socket_copy(stream: Any) -> socket.socket | None:
+    """A duplicate of the stream's socket. Closing a socket from this thread does not wake a read blocked on it
+    in the worker, which then waits for the server's next byte or the client's timeout (minutes), holding a
+    network-lane thread; shutting the duplicate down after the close ends that read at once."""
     extensions = getattr(getattr(stream, "response", None), "extensions", None) or {}
     network = extensions.get("network_stream")
     sock = network.get_extra_info("socket") if network is not None else None
-    if sock is None:
-        return
     try:
-        sock.shutdown(socket.SHUT_RDWR)
+        return sock.dup() if sock is not None else None
     except OSError:
-        pass                                # already closed by the server or the reader
+        return None                         # already closed: nothing is waiting on it
 
 
 @dataclass
