@@ -105,12 +105,17 @@ class CallHandle:
 
 
 def _detach_socket(stream: Any) -> int | None:
-    extensions = getattr(getattr(stream, "response", None), "extensions", None) or {}
-    network = extensions.get("network_stream")
-    sock = network.get_extra_info("socket") if network is not None else None
-    if sock is None or sock.fileno() < 0:
+    """The descriptor under the stream's connection, taken from its socket object (None if unreachable: then
+    cancel only closes, as before)."""
+    try:
+        extensions = getattr(getattr(stream, "response", None), "extensions", None) or {}
+        network = extensions.get("network_stream")
+        sock = network.get_extra_info("socket") if network is not None else None
+        if sock is None or sock.fileno() < 0:
+            return None
+        return sock.detach()
+    except Exception:  # noqa: BLE001 - another transport (HTTP/2, a proxy): nothing to take
         return None
-    return sock.detach()
 
 
 def _shutdown(fd: int) -> None:
