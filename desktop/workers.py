@@ -4,6 +4,8 @@ and errors in words.
 """
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -62,20 +64,66 @@ class CallHandle:
     stream: Any = None
     cancelled: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _held_fd: int | None = None          # a cancelled stream's socket, closed by the worker once its read ended
+    _worker_done: bool = False
 
     def cancel(self) -> bool:
-        """Close the stream now (the monitor logs it as cancelled with its partial output).
-        Returns True when a stream was closed, False when the request has not started streaming."""
+        """Close the stream now (the monitor logs it as cancelled with its partial output) and end the
+        worker's read at once. Returns True when a stream was closed, False when the request has not
+        started streaming.
+
+        Closing a socket from this thread does not wake a read blocked on it in the worker: that read waits for
+        the server's next byte, and if the descriptor's number has been reused meanwhile (the next request's
+        connection), it waits on that one until the client's timeout — minutes holding a network-lane thread.
+        So the descriptor is taken from the socket before the close (which then closes nothing), shut down to
+        wake the read, and closed by the worker once it is out of the read."""
         with self.lock:
             self.cancelled = True
             stream = self.stream
+            fd = None if stream is None or self._worker_done else _detach_socket(stream)
+            self._held_fd = fd
         if stream is None:
             return False
         try:
-            stream.close()
+            stream.close()                  # first: the monitor logs the call as cancelled, not as a read error
         except Exception:  # noqa: BLE001 - the connection may already be gone; it is logged either way
             pass
+        if fd is not None:
+            try:
+                _shutdown(fd)
+            except OSError:
+                pass                        # the server had closed it already
         return True
+
+    def worker_done(self) -> None:
+        """The worker is out of its read: close what cancel() held open."""
+        with self.lock:
+            self._worker_done = True
+            fd, self._held_fd = self._held_fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+def _detach_socket(stream: Any) -> int | None:
+    """The descriptor under the stream's connection, taken from its socket object (None if unreachable: then
+    cancel only closes, as before)."""
+    try:
+        extensions = getattr(getattr(stream, "response", None), "extensions", None) or {}
+        network = extensions.get("network_stream")
+        sock = network.get_extra_info("socket") if network is not None else None
+        if sock is None or sock.fileno() < 0:
+            return None
+        return sock.detach()
+    except Exception:  # noqa: BLE001 - another transport (HTTP/2, a proxy): nothing to take
+        return None
+
+
+def _shutdown(fd: int) -> None:
+    sock = socket.socket(fileno=fd)
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    finally:
+        sock.detach()                       # the descriptor stays open until worker_done()
 
 
 @dataclass
@@ -123,6 +171,8 @@ def chat_call(get_client: Callable[[], Any], request: dict, handle: CallHandle):
         else:
             outcome.status = "error"
             outcome.error = describe_error(exc, getattr(client, "api_key", None))
+    finally:
+        handle.worker_done()
     outcome.output = "".join(parts)
     return outcome
 

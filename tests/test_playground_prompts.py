@@ -183,6 +183,7 @@ def test_the_link_to_a_saved_prompt_survives_a_restart(qtbot, page, ctx):
 def test_an_unreadable_library_is_said_in_the_bar_not_over_the_banner(qtbot, page, ctx):
     import sqlite3
 
+    ctx.db.call(lambda store: None)        # the store exists (the DB lane opens it lazily, on its own thread)
     conn = sqlite3.connect(ctx.db_path)
     conn.execute("DROP TABLE prompt_versions")
     conn.execute("DROP TABLE prompts")

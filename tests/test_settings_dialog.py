@@ -8,9 +8,9 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import contextlib
 import socket
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import keyring.backends.fail
 import keyring.backends.SecretService
 import keyring.errors
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 
 from desktop import tasks
 from desktop.settings.dialog import CHECKING, READ_ONLY_ROLE, SettingsDialog
@@ -47,22 +47,38 @@ def dialog_for(qtbot):
     assert tasks.wait_for_network(15000)
 
 
-class SlowKeyring(keyring.backend.KeyringBackend):
-    """An in-memory keyring as slow as a Secret Service waiting on its unlock prompt; it records
-    which thread called it."""
+class GatedKeyring(keyring.backend.KeyringBackend):
+    """An in-memory keyring that, like a Secret Service waiting on its unlock prompt, answers only when let
+    through: inside `held()` every call waits at the gate.  It records which thread called it, and counts
+    calls that gave up waiting — which only a call made on the GUI thread while the gate was held can do
+    (the GUI thread cannot reach the end of the `with` block that opens the gate)."""
     priority = 1
     name = "Slow test keyring"
-    DELAY = 0.5
+    GIVE_UP_S = 10.0                               # a GUI-thread call blocks at most this long, then is counted
 
     def __init__(self):
         super().__init__()
         self.passwords: dict[tuple[str, str], str] = {}
         self.calls: list[tuple[str, str]] = []     # (method, thread name)
         self.fail_with: str | None = None          # set_password raises with this text
+        self.gave_up = 0
+        self._gate = threading.Event()
+        self._gate.set()
+
+    @contextlib.contextmanager
+    def held(self):
+        """Keyring calls made inside the block answer only after it ends; none may have given up waiting."""
+        self._gate.clear()
+        try:
+            yield
+        finally:
+            self._gate.set()
+        assert self.gave_up == 0, "a keyring call waited on the GUI thread"
 
     def _call(self, method: str) -> None:
         self.calls.append((method, threading.current_thread().name))
-        time.sleep(self.DELAY)
+        if not self._gate.wait(self.GIVE_UP_S):
+            self.gave_up += 1
 
     def get_password(self, service, username):
         self._call("get_password")
@@ -83,17 +99,11 @@ class SlowKeyring(keyring.backend.KeyringBackend):
 @pytest.fixture
 def slow_keyring():
     previous = keyring.get_keyring()
-    backend = SlowKeyring()
+    backend = GatedKeyring()
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
-    keyring.backend.KeyringBackend._classes.discard(SlowKeyring)   # not a candidate for auto-detection
-
-
-def timed(action) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
+    keyring.backend.KeyringBackend._classes.discard(GatedKeyring)   # not a candidate for auto-detection
 
 
 def closed_port_url() -> str:
@@ -202,8 +212,8 @@ def test_test_connection_error_is_shown_without_the_key(real_keyring, store, dia
 
 
 def test_keyring_calls_never_block_the_gui_thread(slow_keyring, store, dialog_for, qtbot):
-    """Every keyring call takes 0.5 s, yet each action returns to the event loop at once and
-    no keyring method runs on the GUI thread."""
+    """Keyring calls answer only when the test lets them through, yet each action returns to the event
+    loop before that, and no keyring method runs on the GUI thread."""
     where = "Slow test keyring"
     slow_keyring.passwords[(SERVICE, "with-key")] = SECRET
     store.save(Profile("with-key"))                                    # no key: no keyring call
@@ -212,60 +222,66 @@ def test_keyring_calls_never_block_the_gui_thread(slow_keyring, store, dialog_fo
     assert slow_keyring.calls == []
 
     # Constructing: the status probe and has_key run on workers; the field says it is checking.
-    box: list[SettingsDialog] = []
-    assert timed(lambda: box.append(dialog_for(store))) < 0.2
-    dlg = box[0]
-    assert dlg.key_edit.placeholderText() == CHECKING and dlg.banner.isHidden()
-    qtbot.waitUntil(lambda: dlg.key_edit.placeholderText() == f"•••• stored in {where}", timeout=5000)
+    with slow_keyring.held():
+        dlg = dialog_for(store)
+        assert dlg.key_edit.placeholderText() == CHECKING and dlg.banner.isHidden()
+    qtbot.waitUntil(lambda: dlg.key_edit.placeholderText() == f"•••• stored in {where}", timeout=10_000)
     assert dlg.banner.isHidden()
 
     # Selecting returns at once; the answer for a profile no longer selected is dropped: no-key's
-    # "no key" arrives first, while with-key is selected again, and must not show.
-    assert timed(lambda: dlg.profile_list.setCurrentRow(1)) < 0.2
-    assert dlg.name_edit.text() == "no-key" and dlg.key_edit.placeholderText() == CHECKING
-    qtbot.wait(200)
-    assert timed(lambda: dlg.profile_list.setCurrentRow(0)) < 0.2
-    assert dlg.name_edit.text() == "with-key" and dlg.key_edit.placeholderText() == CHECKING
+    # "no key" arrives while with-key is selected again, and must not show.
+    with slow_keyring.held():
+        dlg.profile_list.setCurrentRow(1)
+        assert dlg.name_edit.text() == "no-key" and dlg.key_edit.placeholderText() == CHECKING
+        dlg.profile_list.setCurrentRow(0)
+        assert dlg.name_edit.text() == "with-key" and dlg.key_edit.placeholderText() == CHECKING
     seen: list[str] = []
     qtbot.waitUntil(lambda: seen.append(dlg.key_edit.placeholderText()) or
-                    seen[-1] == f"•••• stored in {where}", timeout=5000)
+                    seen[-1] == f"•••• stored in {where}", timeout=10_000)
+    assert tasks.wait_for_network(15000)               # no-key's answer has arrived too ...
+    QCoreApplication.processEvents()                   # (its answer was posted before its thread finished)
+    seen.append(dlg.key_edit.placeholderText())       # ... and was dropped
     assert set(seen) == {CHECKING, f"•••• stored in {where}"}, seen
     dlg.profile_list.setCurrentRow(1)
     qtbot.waitUntil(lambda: dlg.key_edit.placeholderText() == f"paste a key to store it in {where}",
-                    timeout=5000)
+                    timeout=10_000)
 
     # Save with a key: buttons off while the keyring works, profilesChanged once it is done.
     qtbot.keyClicks(dlg.key_edit, SECRET)
-    with qtbot.waitSignal(dlg.profilesChanged, timeout=5000):
-        assert timed(lambda: qtbot.mouseClick(dlg.save_button, Qt.LeftButton)) < 0.2
-        assert dlg.status.text() == "Saving…"
-        assert not any(b.isEnabled() for b in (dlg.save_button, dlg.delete_button, dlg.new_button,
-                                                 dlg.test_button, dlg.profile_list))
+    with qtbot.waitSignal(dlg.profilesChanged, timeout=10_000):
+        with slow_keyring.held():
+            qtbot.mouseClick(dlg.save_button, Qt.LeftButton)
+            assert dlg.status.text() == "Saving…"
+            assert not any(b.isEnabled() for b in (dlg.save_button, dlg.delete_button, dlg.new_button,
+                                                     dlg.test_button, dlg.profile_list))
     assert slow_keyring.passwords[(SERVICE, "no-key")] == SECRET
     assert dlg.status.text() == "Saved. The key is in the keyring." and dlg.key_edit.text() == ""
     assert all(b.isEnabled() for b in (dlg.save_button, dlg.delete_button, dlg.new_button, dlg.profile_list))
 
     # Rename: get + set + delete in the keyring, all off the GUI thread.
     dlg.name_edit.setText("renamed")
-    with qtbot.waitSignal(dlg.profilesChanged, timeout=10000):
-        assert timed(lambda: qtbot.mouseClick(dlg.save_button, Qt.LeftButton)) < 0.2
-        assert not dlg.save_button.isEnabled()
+    with qtbot.waitSignal(dlg.profilesChanged, timeout=10_000):
+        with slow_keyring.held():
+            qtbot.mouseClick(dlg.save_button, Qt.LeftButton)
+            assert not dlg.save_button.isEnabled()
     assert (SERVICE, "no-key") not in slow_keyring.passwords
     assert slow_keyring.passwords[(SERVICE, "renamed")] == SECRET
 
     # A keyring failure reaches the status label, without the key it was given.
     slow_keyring.fail_with = f"backend echoed {SECRET}"
     qtbot.keyClicks(dlg.key_edit, SECRET)
-    assert timed(lambda: qtbot.mouseClick(dlg.save_button, Qt.LeftButton)) < 0.2
-    qtbot.waitUntil(lambda: dlg.status.text().startswith("Could not store the key"), timeout=5000)
+    with slow_keyring.held():
+        qtbot.mouseClick(dlg.save_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dlg.status.text().startswith("Could not store the key"), timeout=10_000)
     assert SECRET not in dlg.status.text() and "RuntimeError" in dlg.status.text()
-    qtbot.waitUntil(dlg.save_button.isEnabled, timeout=5000)
+    qtbot.waitUntil(dlg.save_button.isEnabled, timeout=10_000)
 
     # Delete.
     dlg._confirm_delete = lambda _name: True
-    with qtbot.waitSignal(dlg.profilesChanged, timeout=5000):
-        assert timed(lambda: qtbot.mouseClick(dlg.delete_button, Qt.LeftButton)) < 0.2
-        assert not dlg.delete_button.isEnabled()
+    with qtbot.waitSignal(dlg.profilesChanged, timeout=10_000):
+        with slow_keyring.held():
+            qtbot.mouseClick(dlg.delete_button, Qt.LeftButton)
+            assert not dlg.delete_button.isEnabled()
     assert [p.name for p in store.list()] == ["with-key"]
     assert (SERVICE, "renamed") not in slow_keyring.passwords
 

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -225,10 +226,18 @@ def test_opt_in_download_is_time_limited(fresh_state, tmp_path, monkeypatch):
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("OPENAI_MONITOR_TIKTOKEN_DOWNLOAD", "1")
     monkeypatch.setattr(tokens, "DOWNLOAD_TIMEOUT_SECONDS", 0.2)
-    monkeypatch.setattr(tiktoken, "get_encoding", lambda name: time.sleep(3))
-    t0 = time.monotonic()
-    assert count_text("gpt-4o", "hello world") == TokenCount(3, exact=False)
-    assert time.monotonic() - t0 < 2
+    release, loader_returned = threading.Event(), threading.Event()
+
+    def hung_fetch(name):                  # hangs until the test lets it go (30 s at most)
+        release.wait(30)
+        loader_returned.set()
+
+    monkeypatch.setattr(tiktoken, "get_encoding", hung_fetch)
+    try:
+        assert count_text("gpt-4o", "hello world") == TokenCount(3, exact=False)
+        assert not loader_returned.is_set()         # the count did not wait for the fetch
+    finally:
+        release.set()
 
 
 def test_any_loader_exception_means_estimate(fresh_state, tmp_path, monkeypatch):
