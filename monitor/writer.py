@@ -476,16 +476,28 @@ def _flush_at_sigterm() -> None:
         pass
 
 
+_exiting = False                 # close_all is flushing (normal exit): a SIGTERM then waits for it
+_pending_signal: int | None = None
+
+
 def _on_sigterm(signum, frame) -> None:
+    # A signal handler runs between two bytecodes of the main thread, which may hold any lock at that moment
+    # (an Event's, in close_all's own wake-up): it takes none that main-thread code takes.
+    global _pending_signal
     signal.signal(signum, signal.SIG_DFL)
+    if _exiting:                 # the exit in progress is flushing already: terminate when it is done
+        _pending_signal = signum
+        return
     try:
-        _finish(SIGTERM_FLUSH_S, "SIGTERM", stop=False)
+        _finish(SIGTERM_FLUSH_S, "SIGTERM", stop=False, from_signal=True)
     finally:
         os.kill(os.getpid(), signum)
 
 
-def _finish(wait_s: float, why: str, *, stop: bool) -> None:
-    """Wait at most wait_s for every writer, then say in one line per store how many calls were not stored."""
+def _finish(wait_s: float, why: str, *, stop: bool, from_signal: bool = False) -> None:
+    """Wait at most wait_s for every writer, then say in one line per store how many calls were not stored.
+    From a signal handler the writers are not woken through their Event (its lock may be the one the
+    interrupted code holds): the queued marker wakes an idle writer, and a batching one looks within 50 ms."""
     deadline = time.monotonic() + wait_s
     writers = list(_writers.values())
     said = {id(w): w.health()["dropped"] for w in writers}     # drops already said when they happened
@@ -498,7 +510,8 @@ def _finish(wait_s: float, why: str, *, stop: bool) -> None:
             else:
                 markers.append(marker := _Flush())
                 writer._queue.put(marker)
-            writer._wake.set()
+            if not from_signal:
+                writer._wake.set()
     for writer in writers:
         if stop:
             writer._thread.join(max(0.0, deadline - time.monotonic()) + 0.2)
@@ -513,12 +526,19 @@ def _finish(wait_s: float, why: str, *, stop: bool) -> None:
 
 
 def close_all(wait_s: float = EXIT_WAIT_S) -> None:
-    finish_open_streams()
-    with _lock:
-        if _writers:
-            _finish(wait_s, "exit", stop=True)
-            _writers.clear()
-    otlp.shutdown_all()          # queued spans get ≤ 2 s to leave; a dead collector can't hold up exit
+    global _exiting
+    _exiting = True
+    try:
+        finish_open_streams()
+        with _lock:
+            if _writers:
+                _finish(wait_s, "exit", stop=True)
+                _writers.clear()
+        otlp.shutdown_all()          # queued spans get ≤ 2 s to leave; a dead collector can't hold up exit
+    finally:
+        _exiting = False
+        if _pending_signal is not None:      # a SIGTERM came during the exit's flush: now terminate
+            os.kill(os.getpid(), _pending_signal)
 
 
 def _after_fork_in_child() -> None:
