@@ -9,11 +9,14 @@ import socket
 import threading
 
 import openai
+import pytest
 
 from desktop import workers
+from desktop.playground.tool_calls import chat_call_with_tools
 
 
-def test_a_cancelled_stream_frees_its_worker_even_when_its_socket_number_is_reused(sim):
+@pytest.mark.parametrize("chat_call", [workers.chat_call, chat_call_with_tools])
+def test_a_cancelled_stream_frees_its_worker_even_when_its_socket_number_is_reused(sim, chat_call):
     client = openai.OpenAI(base_url=sim.base_url, api_key="sk-test-0123456789abcdef", max_retries=0, timeout=120)
     request = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True,
                "extra_headers": {"X-Sim-TTFT-Ms": "1000"}}
@@ -21,7 +24,7 @@ def test_a_cancelled_stream_frees_its_worker_even_when_its_socket_number_is_reus
     outcome = []
 
     def worker():
-        gen = workers.chat_call(lambda: client, request, handle)
+        gen = chat_call(lambda: client, request, handle)
         try:
             while True:
                 next(gen)
@@ -45,6 +48,8 @@ def test_a_cancelled_stream_frees_its_worker_even_when_its_socket_number_is_reus
         thread.join(60)                    # the first token comes after 1 s; the client's timeout is 120 s
         assert not thread.is_alive()
         assert outcome[0].status == "cancelled" and outcome[0].output == ""
+        with handle.lock:
+            assert handle._held_fd is None          # the descriptor cancel() held open is closed
     finally:
         for s in idle:
             s.close()

@@ -120,6 +120,8 @@ def chat_call_with_tools(get_client: Callable[[], Any], request: dict, handle: w
         else:
             outcome.status = "error"
             outcome.error = workers.describe_error(exc, getattr(client, "api_key", None))
+    finally:
+        handle.worker_done()             # out of the read: close what a cancel() held open (workers.CallHandle)
     outcome.output = "".join(parts)
     outcome.tool_calls = assembler.calls()
     return outcome
