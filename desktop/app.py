@@ -30,6 +30,8 @@ def application() -> QApplication:
     app.setApplicationDisplayName("OpenAI Monitor")
     app.setDesktopFileName("openai-monitor")
     apply_style(app)
+    from .gc_on_gui_thread import collect_on_gui_thread
+    collect_on_gui_thread(app)          # Qt objects in garbage are freed on this thread, never on a worker's
     return app
 
 

@@ -75,3 +75,21 @@ def store_at(request, tmp_path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "monitor.db")
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(autouse=True)
+def _garbage_collected_on_the_main_thread(request):
+    """As the app does (desktop/gc_on_gui_thread.py): no automatic collection — a collection started by a
+    worker thread (the store writer, a task lane) would free the tests' Qt objects there and can deadlock —
+    and collections between tests, on the main thread."""
+    import gc
+    gc.disable()
+    yield
+    thresholds = gc.get_threshold()
+    count0, count1, count2 = gc.get_count()
+    if count0 > thresholds[0]:
+        gc.collect(0)
+        if count1 > thresholds[1]:
+            gc.collect(1)
+            if count2 > thresholds[2]:
+                gc.collect(2)
