@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from monitor.paths import default_db_path, demo_db_path
+from monitor.paths import default_db_path, demo_db_path, scrub_url, store_location
 from monitor.profiles import ProfileStore
 
 from .context import AppContext
@@ -75,7 +75,7 @@ class AppSession(QObject):
 
     def open(self, db: str | Path | None = None, stream: str | None = None, demo: bool = False) -> MainWindow:
         """Show the window at once; the store opens behind it (window.ready / launchFailed say how it went)."""
-        path = Path(db).expanduser() if db else (demo_db_path() if demo else default_db_path())
+        path = store_location(db) if db else (demo_db_path() if demo else default_db_path())
         if demo:
             from . import demo as demo_mode
 
@@ -89,7 +89,7 @@ class AppSession(QObject):
             ctx.set_current_profile(demo_mode.DEMO_PROFILE, persist=False)     # shown from the first paint
         window = MainWindow(ctx, stream=stream, open_store=True)
         window.storeFailed.connect(lambda message: self.launchFailed.emit(
-            f"{path} could not be opened as a store.\n\n{message}"))
+            f"{path} could not be opened as a store.\n\n{scrub_url(message)}"))
         if demo:
             # Traffic (and its history's ~300 calls) starts once the first page is on screen, not while it paints.
             window.ready.connect(lambda: OnFirstPaint(window.stack.currentWidget(),
@@ -117,7 +117,7 @@ class AppSession(QObject):
 
     def _on_store_refused(self, new_ctx: AppContext, path: Path, message: str) -> None:
         new_ctx.shutdown()
-        QMessageBox.warning(self.window, "Open store", f"{path} could not be opened as a store.\n\n{message}")
+        QMessageBox.warning(self.window, "Open store", f"{path} could not be opened as a store.\n\n{scrub_url(message)}")
 
     def _swap_to(self, new_ctx: AppContext) -> None:
         old_ctx, old_window = self.ctx, self.window

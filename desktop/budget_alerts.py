@@ -73,7 +73,7 @@ class BudgetAlerts(QObject):
             self.tray = QSystemTrayIcon(icon or QIcon(), self)
             self.tray.setToolTip("OpenAI Monitor")
             self.tray.show()
-        self._store_digest = hashlib.sha1(str(ctx.db_path.resolve()).encode()).hexdigest()[:12]
+        self._store_digest = hashlib.sha1(ctx.store_id.encode()).hexdigest()[:12]
         self._evaluate = Throttle(EVALUATE_MS, self.evaluate, self)
         ctx.recordsChanged.connect(self._on_records_changed)
         QTimer.singleShot(0, self.evaluate)          # budgets already crossed before the app started

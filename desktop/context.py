@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
-from monitor.paths import user_config_dir
+from monitor.paths import StoreURL, store_location, user_config_dir
 from monitor.profiles import ProfileStore
 from monitor.store import Store
 
@@ -31,11 +31,11 @@ class AppContext(QObject):
     profilesChanged = Signal()
     currentProfileChanged = Signal(str)
 
-    def __init__(self, db_path: Path, *, demo: bool = False, simulator: Any = None,
+    def __init__(self, db_path: Path | str, *, demo: bool = False, simulator: Any = None,
                  profiles: ProfileStore | None = None, settings: QSettings | None = None,
                  parent: QObject | None = None):
         super().__init__(parent)
-        self.db_path = Path(db_path)
+        self.db_path = store_location(db_path)     # a SQLite file's Path, or a StoreURL (its text hides the password)
         self.demo = demo
         self.simulator = simulator                  # monitor.simulator.Simulator in demo mode
         self.profiles = profiles or ProfileStore()
@@ -50,6 +50,20 @@ class AppContext(QObject):
         self._is_shut_down = False
         self.max_id = 0
         self._current_profile = str(self.settings.value("profile", "") or "")
+
+    @property
+    def is_team_store(self) -> bool:
+        return isinstance(self.db_path, StoreURL)
+
+    @property
+    def store_file(self) -> Path | None:
+        """The SQLite file (exports must never write over it), or None for a PostgreSQL store."""
+        return None if self.is_team_store else self.db_path
+
+    @property
+    def store_id(self) -> str:
+        """Names this store in settings keys: the file's real path, or the URL (password hidden)."""
+        return str(self.db_path) if self.is_team_store else str(self.db_path.resolve())
 
     # -- logging through the monitor library -----------------------------------------------------
     def monitor(self, stream: str) -> Monitor:
@@ -108,7 +122,8 @@ class AppContext(QObject):
 
     # -- live updates -----------------------------------------------------------------------------
     def start_watching(self, interval_s: float = 0.25) -> None:
-        """Poll the store's highest call id (cheap, and sees other processes' commits too).
+        """Poll the store's highest call id (cheap, and sees other processes' commits too — on SQLite and on
+        PostgreSQL alike, where it is an index lookup; no LISTEN connection is held per window).
 
         Each poll is a QueryOp on the watcher's own lane (a second DbLane: a poll must not queue behind a
         long board computation on `self.db`); latest wins, so a slow poll never piles up behind itself.

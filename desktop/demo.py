@@ -28,7 +28,8 @@ from monitor.simulator import Simulator, SimulatorConfig
 from monitor.store import Store
 from monitor.writer import writer_for
 
-from .demo_prompts import CHAT_QUESTIONS, SEARCH_QUERIES, SUMMARIZE_TEXTS, TICKETS, USERS
+from .demo_prompts import (CHAT_QUESTIONS, FOLLOW_UPS, ORDER_QUESTIONS, ORDER_STATUSES, ORDER_TOOL, SEARCH_QUERIES,
+                           SUMMARIZE_TEXTS, TICKETS, TRIAGE_SCHEMA, USERS)
 
 log = logging.getLogger("openai_monitor.demo")
 
@@ -82,10 +83,18 @@ class DemoProfiles(ProfileStore):
 # -- one call, like an app's features would make it ------------------------------------------------------
 def make_call(client: Any, rng: random.Random, stop: threading.Event | None = None,
               extra_headers: dict | None = None) -> None:
-    """One call of a made-up product: summarize, chat, classify or search. Errors are logged by the
-    monitor and re-raised; the caller decides what to do with them."""
+    """One call of a made-up product: summarize, chat, classify or search — or, now and then, a support
+    agent's tool exchange (two calls) or a structured triage. Errors are logged by the monitor and
+    re-raised; the caller decides what to do with them."""
     headers = dict(extra_headers or {})
     user = rng.choice(USERS)
+    special = rng.random()
+    if special < 0.125:
+        support_agent(client, rng, user, headers)
+        return
+    if special < 0.175:
+        triage(client, rng, user, headers)
+        return
     roll = rng.random()
     if roll < 0.30:
         text = rng.choice(SUMMARIZE_TEXTS)
@@ -100,9 +109,10 @@ def make_call(client: Any, rng: random.Random, stop: threading.Event | None = No
         model = rng.choice(["gpt-4o", "gpt-4o-mini", "gpt-4o-mini"])
         attrs = {"feature": "chat", "user": user}
         system = "You are Acme's friendly assistant for developers. Be concise."
+        if rng.random() < 0.03:
+            headers["X-Sim-Refusal"] = "1"          # a rare refusal, so the reply view shows one
         if rng.random() < 0.25:
-            client.responses.create(model=model, instructions=system, input=question, max_output_tokens=200,
-                                    extra_headers=headers or None, monitor_attributes=attrs)
+            thread(client, rng, model, system, question, attrs, headers)
             return
         stream = client.chat.completions.create(
             model=model, stream=True, max_tokens=200, temperature=0.7, extra_headers=headers or None,
@@ -128,11 +138,48 @@ def make_call(client: Any, rng: random.Random, stop: threading.Event | None = No
                                  extra_headers=headers or None, monitor_attributes={"feature": "search", "user": user})
 
 
+def support_agent(client: Any, rng: random.Random, user: str, headers: dict) -> None:
+    """A tool-calling exchange: the model asks for the order tool, the app runs it and sends the result."""
+    attrs = {"feature": "support_agent", "user": user, "session": f"s-{rng.getrandbits(32):08x}"}
+    messages: list[dict] = [{"role": "system", "content": "You are Acme's support agent. Use tools to look up orders."},
+                            {"role": "user", "content": rng.choice(ORDER_QUESTIONS)}]
+    first = client.chat.completions.create(model="gpt-4o-mini", tools=[ORDER_TOOL], messages=messages,
+                                           extra_headers=headers or None, monitor_attributes=attrs)
+    message = first.choices[0].message
+    if not message.tool_calls:
+        return                                       # refused or answered directly: nothing to run
+    messages.append(message.model_dump(exclude_none=True))
+    for call in message.tool_calls:
+        messages.append({"role": "tool", "tool_call_id": call.id, "content": rng.choice(ORDER_STATUSES)})
+    client.chat.completions.create(model="gpt-4o-mini", tools=[ORDER_TOOL], messages=messages,
+                                   extra_headers=headers or None, monitor_attributes=attrs)
+
+
+def triage(client: Any, rng: random.Random, user: str, headers: dict) -> None:
+    """A structured output: the ticket as a JSON triage record."""
+    ticket, _label = rng.choice(TICKETS)
+    client.chat.completions.create(
+        model="gpt-4o-mini", temperature=0, extra_headers=headers or None,
+        response_format={"type": "json_schema", "json_schema": TRIAGE_SCHEMA},
+        messages=[{"role": "system", "content": "Triage the support ticket."}, {"role": "user", "content": ticket}],
+        monitor_attributes={"feature": "triage", "user": user})
+
+
+def thread(client: Any, rng: random.Random, model: str, system: str, question: str, attrs: dict,
+           headers: dict) -> None:
+    """A Responses chat; a third of them get a follow-up that continues it (previous_response_id)."""
+    first = client.responses.create(model=model, instructions=system, input=question, max_output_tokens=200,
+                                    extra_headers=headers or None, monitor_attributes=attrs)
+    if rng.random() < 0.33 and not headers.get("X-Sim-Refusal"):
+        client.responses.create(model=model, previous_response_id=first.id, input=rng.choice(FOLLOW_UPS),
+                                max_output_tokens=200, extra_headers=headers or None, monitor_attributes=attrs)
+
+
 # -- history -------------------------------------------------------------------------------------------
 def _retime(records: list[Record], rng: random.Random, now: float) -> list[Record]:
     """Spread the calls over the last few hours (busier lately) with latencies a real API would show."""
     start = now - HISTORY_HOURS * 3600
-    stamps = sorted(start + (now - 60 - start) * rng.random() ** 0.8 for _ in records)
+    stamps = sorted(start + (now - 90 - start) * rng.random() ** 0.8 for _ in records)  # a session's follow-ups stay > 1 min old
     for record, ts in zip(records, stamps):
         ttft_base, tps = _SPEED.get(record.model or "", (300, 70))
         if record.api == "embeddings":
@@ -147,7 +194,16 @@ def _retime(records: list[Record], rng: random.Random, now: float) -> list[Recor
         record.id, record.timestamp = None, ts
         record.latency_ms = round(latency, 1)
         record.ttft_ms = round(ttft, 1) if ttft is not None and record.streamed else None
-    return records
+    # A session's later calls follow its first within seconds, as the app's loop would send them.
+    last_of: dict[str, Record] = {}
+    for record in records:
+        session = (record.attributes or {}).get("session")
+        if session in last_of:
+            before = last_of[session]
+            record.timestamp = before.timestamp + (before.latency_ms or 0) / 1000 + rng.uniform(0.05, 0.4)
+        if session:
+            last_of[session] = record
+    return sorted(records, key=lambda r: r.timestamp)
 
 
 def seed_history(db_path: Path, base_url: str, n: int = HISTORY_CALLS, seed: int = 7) -> int:

@@ -45,3 +45,28 @@ SEARCH_QUERIES = (
     "how to rotate api keys", "webhook signature verification", "rate limit headers", "bulk import csv",
     "delete a project permanently", "sso saml setup", "pagination cursor example",
 )
+
+# The support agent's tool exchange: a question about an order, the order tool, and what it "returned".
+ORDER_QUESTIONS = (
+    "Where is my order? It was due yesterday.",
+    "Has my last order shipped yet?",
+    "Can you check the status of my order for me?",
+    "My order shows 'processing' for three days — what's going on?",
+)
+ORDER_TOOL = {"type": "function", "function": {
+    "name": "get_order_status", "description": "Look up the shipping status of the customer's order.",
+    "parameters": {"type": "object", "properties": {"order_number": {"type": "integer"}},
+                   "required": ["order_number"], "additionalProperties": False}}}
+ORDER_STATUSES = ('{"status": "shipped", "carrier": "UPS", "eta_days": 2}',
+                  '{"status": "processing", "warehouse": "Lyon", "eta_days": 5}',
+                  '{"status": "delivered", "signed_by": "front desk"}')
+
+# Structured extraction: a ticket in, a JSON triage record out.
+TRIAGE_SCHEMA = {"name": "ticket_triage", "strict": True, "schema": {
+    "type": "object", "additionalProperties": False, "required": ["category", "urgency", "summary"],
+    "properties": {"category": {"type": "string", "enum": ["billing", "bug", "feature_request", "account"]},
+                   "urgency": {"type": "string", "enum": ["low", "normal", "high"]},
+                   "summary": {"type": "string"}}}}
+
+# Follow-ups of a Responses chat thread (sent with previous_response_id).
+FOLLOW_UPS = ("Can you show that in Python?", "Thanks — and what if it fails halfway?", "Shorter, please.")

@@ -32,8 +32,10 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
-from PySide6.QtWidgets import (QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter,
-                               QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QScrollArea,
+                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+
+from monitor.paths import is_store_url, store_location, url_without_password
 
 from . import file_dialogs
 from .context import AppContext
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from monitor.store import StreamInfo
 
 APP_TITLE = "OpenAI Monitor"
+LAST_TEAM_URL_KEY = "store/last-team-url"      # without its password: libpq finds that in PGPASSWORD/.pgpass
 
 
 @dataclass
@@ -79,6 +82,7 @@ class MainWindow(QMainWindow):
         self._current_page = ""
         self._initial_stream = stream
         self._streams_loaded = False
+        self._shown_boards: list[tuple[str, str]] | None = None
         self._started = False
         self._store_open = not open_store
         self._painted = False
@@ -178,6 +182,10 @@ class MainWindow(QMainWindow):
         file_menu.aboutToShow.connect(lambda: self.page("boards"))     # its file actions join the menu
         self.open_store_action = file_menu.addAction("&Open store…", self._on_open_store_triggered)
         self.open_store_action.setShortcut(QKeySequence.Open)
+        self.open_team_store_action = file_menu.addAction("Open &team store (PostgreSQL URL)…",
+                                                          self._on_open_team_store_triggered)
+        self.open_team_store_action.setToolTip("postgresql://user@host:5432/db — the password comes from the "
+                                               "URL, PGPASSWORD or ~/.pgpass and is never remembered")
         file_menu.addSeparator()
         self._file_menu_tail = file_menu.addSeparator()     # the Boards page's actions go before this
         self.quit_action = file_menu.addAction("&Quit", self.close)
@@ -329,7 +337,7 @@ class MainWindow(QMainWindow):
         self.streamSelected.emit(name)
 
     def _last_stream_key(self) -> str:
-        digest = hashlib.sha1(str(self.ctx.db_path.resolve()).encode()).hexdigest()[:12]
+        digest = hashlib.sha1(self.ctx.store_id.encode()).hexdigest()[:12]
         return f"streams/last-{digest}"           # per store: a stream name means nothing in another file
 
     def _on_streams_loaded(self, streams: list[StreamInfo]) -> None:
@@ -348,6 +356,7 @@ class MainWindow(QMainWindow):
     def _refresh_live_now(self) -> None:
         self.ctx.db.submit(lambda s: s.streams(), self._on_streams_loaded, self._on_db_error,
                            key=f"sidebar-streams-{id(self)}")
+        self.refresh_boards()              # boards saved by another process (a teammate on a team store)
         self.status.refresh_today()
 
     def refresh(self) -> None:
@@ -363,7 +372,12 @@ class MainWindow(QMainWindow):
             from monitor.boards.repository import list_boards   # on the DB thread, when first needed
 
             return [(b.name, b.stream) for b in list_boards(store)]
-        self.ctx.db.submit(saved_boards, self.sidebar.set_boards, self._on_db_error, key=f"sidebar-boards-{id(self)}")
+        self.ctx.db.submit(saved_boards, self._on_boards_loaded, self._on_db_error, key=f"sidebar-boards-{id(self)}")
+
+    def _on_boards_loaded(self, boards: list[tuple[str, str]]) -> None:
+        if boards != self._shown_boards:        # unchanged: the list keeps its selection and scroll
+            self._shown_boards = boards
+            self.sidebar.set_boards(boards)
 
     def _on_db_error(self, message: str) -> None:
         self.status.showMessage(f"Store error: {message}", 10000)
@@ -386,9 +400,26 @@ class MainWindow(QMainWindow):
     def _on_open_store_triggered(self) -> None:
         path = file_dialogs.open_file(self, self.ctx.settings, "Open store",
                                       "OpenAI Monitor stores (*.db *.sqlite *.sqlite3);;All files (*)",
-                                      folder=self.ctx.db_path.parent)
+                                      folder=self.ctx.store_file.parent if self.ctx.store_file else None)
         if path:
             self.openStoreRequested.emit(Path(path))
+
+    def _on_open_team_store_triggered(self) -> None:
+        last = str(self.ctx.settings.value(LAST_TEAM_URL_KEY, "") or "")
+        url, ok = QInputDialog.getText(self, "Open team store", "PostgreSQL URL (postgresql://user@host:5432/db):",
+                                       QLineEdit.Normal, last or "postgresql://")
+        if ok and url.strip():
+            self.open_team_store(url.strip())
+
+    def open_team_store(self, url: str) -> bool:
+        """Ask the app to open a postgresql:// store; remembers the URL without its password.  False (and
+        one line in the status bar) for text that is not such a URL."""
+        if not is_store_url(url):
+            self.status.showMessage("Not a PostgreSQL URL: it starts with postgresql://", 10000)
+            return False
+        self.ctx.settings.setValue(LAST_TEAM_URL_KEY, url_without_password(url))
+        self.openStoreRequested.emit(store_location(url))
+        return True
 
     def _on_settings_triggered(self) -> None:
         from .settings import SettingsDialog
@@ -420,7 +451,9 @@ class MainWindow(QMainWindow):
         source, stale = prices or ("unknown", None)
         return (f"<h3>{APP_TITLE}</h3><p>Every OpenAI API call your programs make — prompt, output, tokens, "
                 "cost, latency, errors — kept in one SQLite file on this machine.</p>"
-                f"<p><b>Store:</b> {self.ctx.db_path}</p><p><b>Keys:</b> {keyring_text}</p>"
+                f"<p><b>Store:</b> {html.escape(str(self.ctx.db_path))}"
+                + (" (a team store on PostgreSQL)" if self.ctx.is_team_store else "") + "</p>"
+                f"<p><b>Keys:</b> {keyring_text}</p><p><b>Keys:</b> {keyring_text}</p>"
                 f"<p><b>Prices:</b> {html.escape(source)}</p>"
                 + (f"<p style='color:#b45309'><b>⚠</b> {html.escape(stale)}</p>" if stale else "")
                 + ("<p><b>Demo mode:</b> calls go to the built-in simulator on "

@@ -30,6 +30,7 @@ from typing import Any, Callable, Generator
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from monitor.paths import store_location
 from monitor.store import Store
 
 NET_THREADS = 16
@@ -334,10 +335,10 @@ def wait_for_network(msecs: int = 10_000) -> bool:
 class DbLane(QObject):
     """One thread owning one Store (opened lazily on that thread); ops run in the order they were started."""
 
-    def __init__(self, db_path: Path, parent: QObject | None = None):
+    def __init__(self, db_path: Path | str, parent: QObject | None = None):
         super().__init__(parent)
         _gui_bridge()
-        self.db_path = Path(db_path)
+        self.db_path = store_location(db_path)      # a file's Path or a postgresql:// StoreURL
         self._queue: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="openai-monitor-db", daemon=True)
         self._thread.start()

@@ -92,6 +92,18 @@ def _scrub_one(url: str) -> str:
         return url.split("://", 1)[0] + "://***"
 
 
+def url_without_password(url: str) -> str:
+    """The URL with its password left out (not masked): what may be remembered in settings; libpq then
+    takes the password from PGPASSWORD or ~/.pgpass."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.split(':', 1)[0]}@{host}"
+    query = "&".join(p for p in parts.query.split("&") if p and not p.lower().startswith("password="))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
 def resource_path(*parts: str) -> Path:
     """A file under resources/ — the folder beside monitor/ in a checkout and in site-packages alike."""
     return Path(__file__).resolve().parent.parent.joinpath("resources", *parts)

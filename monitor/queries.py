@@ -115,7 +115,7 @@ def today_summary(store: Store, since: float) -> tuple[int, float, int]:
     `stream_id IN (...) AND ts >= ?` lets SQLite walk the (stream_id, ts) index once per stream.
     """
     row = store.conn.execute(
-        "SELECT COUNT(*), COALESCE(SUM(cost_usd), 0), COALESCE(SUM(cost_usd IS NULL AND status = 'success'), 0) "
+        "SELECT COUNT(*), COALESCE(SUM(cost_usd), 0), COALESCE(SUM(CASE WHEN cost_usd IS NULL AND status = 'success' THEN 1 ELSE 0 END), 0) "
         "FROM calls WHERE stream_id IN (SELECT id FROM streams WHERE origin = 'local') AND ts >= ?",
         (since,)).fetchone()
     return row[0], row[1], row[2]

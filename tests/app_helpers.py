@@ -16,10 +16,12 @@ def temp_settings(tmp_path: Path, name: str = "app.ini") -> QSettings:
     return QSettings(str(tmp_path / name), QSettings.IniFormat)
 
 
-def make_context(tmp_path: Path, settings: QSettings | None = None, db_name: str = "monitor.db"):
+def make_context(tmp_path: Path, settings: QSettings | None = None, db_name: str = "monitor.db",
+                 store: str | None = None):
+    """`store`: a postgresql:// URL instead of the SQLite file tmp_path/db_name."""
     from desktop.context import AppContext
 
-    return AppContext(tmp_path / db_name, profiles=ProfileStore(tmp_path / "profiles.json"),
+    return AppContext(store or tmp_path / db_name, profiles=ProfileStore(tmp_path / "profiles.json"),
                       settings=settings if settings is not None else temp_settings(tmp_path))
 
 

@@ -42,7 +42,8 @@ def test_demo_starts_seeds_history_makes_live_calls_and_quits_cleanly(qtbot, tmp
         seen["profile"] = window.status.profile_button.text()
         rows = window.requests_page.model.rowCount()
         counted = window.sidebar.stream_count(DEMO_STREAM) or 0   # the sidebar's own query may land a tick later
-        if rows > 20 and counted >= 21 and "live_at" not in seen:  # history (20) plus at least one live call
+        # history (20 calls, a tool exchange counting twice) plus at least one live call, stamped after the start
+        if rows > 20 and counted >= 21 and "live_at" not in seen and any(r.timestamp >= wall_started for r in _records(db)):
             seen["live_at"] = time.monotonic()
             seen["rows"] = rows
             seen["sidebar"] = window.sidebar.stream_count(DEMO_STREAM)
@@ -51,7 +52,7 @@ def test_demo_starts_seeds_history_makes_live_calls_and_quits_cleanly(qtbot, tmp
     timer = QTimer(interval=100)
     timer.timeout.connect(watch)
     timer.start()
-    started = time.monotonic()
+    started, wall_started = time.monotonic(), time.time()
     code = desktop_app.run_app(db=str(db), demo=True, settings=settings, history_calls=20)
     returned = time.monotonic()
     timer.stop()
@@ -66,11 +67,13 @@ def test_demo_starts_seeds_history_makes_live_calls_and_quits_cleanly(qtbot, tmp
 
     records = _records(db)
     assert len(records) >= 21
-    history, live = records[:20], records[20:]
+    history = [r for r in records if r.timestamp < wall_started]
+    live = [r for r in records if r.timestamp >= wall_started]
+    assert len(history) >= 20 and live
     now = time.time()
     assert all(now - 4 * 3600 - 5 < r.timestamp < now - 59 for r in history)   # backdated over the last hours
     assert all(r.latency_ms and r.latency_ms > 0 for r in history)
-    assert all(r.attributes.get("feature") in {"summarize", "chat", "classify", "search"} for r in records)
+    assert all(r.attributes.get("feature") in {"summarize", "chat", "classify", "search", "support_agent", "triage"} for r in records)
     assert {r.api for r in records} <= {"chat.completions", "responses", "embeddings"}
     assert any(r.prompt_tokens for r in live)                  # real calls, real usage from the simulator
     # The transient profile never reached the user's files.
@@ -100,10 +103,36 @@ def test_history_is_real_calls_spread_over_hours(tmp_path):
     finally:
         sim.stop()
     records = _records(tmp_path / "demo.db")
-    assert n == len(records) == 40
+    assert n == len(records) >= 40                             # a tool exchange is two calls
     stamps = [r.timestamp for r in records]
     assert stamps == sorted(stamps) and stamps[-1] - stamps[0] > 3600
     ok = [r for r in records if r.status == "success"]
     assert ok and all(r.response_model for r in ok if r.api != "embeddings")
     assert all(r.cost_usd is not None for r in ok)             # every demo model has a known price
     assert all((r.ttft_ms is not None) == r.streamed for r in ok)
+
+
+def test_history_shows_tool_exchanges_structured_output_and_sessions(tmp_path):
+    """The demo's history exercises the rich reply view: a tool call, then a follow-up carrying its result
+    in the same session; and a json_schema reply."""
+    sim = start_simulator()
+    try:
+        seed_history(tmp_path / "demo.db", sim.base_url, n=60)
+    finally:
+        sim.stop()
+    records = [r for r in _records(tmp_path / "demo.db") if r.status == "success"]
+    sessions: dict[str, list] = {}
+    for r in records:
+        if r.attributes.get("session"):
+            sessions.setdefault(r.attributes["session"], []).append(r)
+    exchanges = [calls for calls in sessions.values() if len(calls) == 2]
+    assert exchanges, "no tool exchange in the demo history"
+    first, follow_up = exchanges[0]
+    asked = first.response["choices"][0]["message"]["tool_calls"]
+    assert asked and asked[0]["function"]["name"] == "get_order_status"
+    sent = follow_up.request["messages"]
+    assert sent[-1]["role"] == "tool" and sent[-1]["tool_call_id"] == asked[0]["id"]
+    assert "Based on the tool results" in follow_up.response["choices"][0]["message"]["content"]
+    assert 0 < follow_up.timestamp - first.timestamp < 30          # the follow-up comes right after
+    triage = [r for r in records if r.attributes.get("feature") == "triage"]
+    assert triage and json.loads(triage[0].response["choices"][0]["message"]["content"])["category"]

@@ -105,7 +105,7 @@ class FileActions:
     def output_allowed(self, path: str) -> bool:
         """False, after saying why, for a path no export may write: the store, its -wal/-shm, a folder."""
         try:
-            check_output_path(path, protect=self.page.ctx.db_path, force=True)
+            check_output_path(path, protect=self.page.ctx.store_file, force=True)
         except OutputPathError as exc:
             QMessageBox.warning(self.page, "Export", str(exc))
             return False

@@ -194,7 +194,7 @@ class BoardsPage(QWidget):
         return self._token
 
     def _last_board_key(self, stream: str) -> str:
-        digest = hashlib.sha1(f"{self.ctx.db_path.resolve()}|{stream}".encode()).hexdigest()[:12]
+        digest = hashlib.sha1(f"{self.ctx.store_id}|{stream}".encode()).hexdigest()[:12]
         return f"boards/last-{digest}"
 
     def _on_stream_boards_loaded(self, token: int, found: jobs.StreamBoards) -> None:

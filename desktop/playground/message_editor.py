@@ -1,7 +1,7 @@
 """The playground's conversation: a column of messages, each with a role and its text."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QPlainTextEdit, QScrollArea, QToolButton,
                                QVBoxLayout, QWidget)
@@ -101,6 +101,12 @@ class MessageList(QScrollArea):
         self.setWidget(body)
         self.editors: list[MessageEditor] = []
 
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """Tall enough for the first two editors (system and user), so a squeezed layout never hides the prompt."""
+        shown = self.editors[:2]
+        height = sum(e.sizeHint().height() for e in shown) + self._column.spacing() * max(0, len(shown) - 1)
+        return QSize(super().minimumSizeHint().width(), height + 2 * self.frameWidth())
+
     def add_message(self, role: str = "user", content: str = "") -> MessageEditor:
         editor = MessageEditor(role, content)
         editor.changed.connect(self.changed)
@@ -108,6 +114,7 @@ class MessageList(QScrollArea):
         self._column.insertWidget(len(self.editors), editor)
         self.editors.append(editor)
         self._update_remove_buttons()
+        self.updateGeometry()                       # the minimum height follows the first two editors
         self.changed.emit()
         return editor
 
@@ -118,6 +125,7 @@ class MessageList(QScrollArea):
         editor.setParent(None)
         editor.deleteLater()
         self._update_remove_buttons()
+        self.updateGeometry()
         self.changed.emit()
 
     def messages(self) -> list[dict]:

@@ -34,6 +34,7 @@ from .template_vars import VariablesTable
 from .tools_controller import PlaygroundTools
 
 DEFAULT_STREAM = "playground"
+SPLIT_KEY = "playground/split/"                                   # + "compare" / "single": the messages/output sizes
 AUTO_ATTRIBUTES = ("system_prompt", "prompt_template", "params")   # added to every run (seed Example 2)
 PROMPT_ATTRIBUTES = ("prompt", "prompt_version")                    # added while a saved prompt is unchanged
 _BANNER_STYLES = {
@@ -165,6 +166,7 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
         lower_layout.addWidget(self.banner)
         lower_layout.addWidget(self.output_stack, 1)
         left.addWidget(lower)
+        left.setChildrenCollapsible(False)          # never squeeze the messages or the replies to nothing
         left.setStretchFactor(0, 2)
         left.setStretchFactor(1, 3)
         left.setSizes([320, 440])
@@ -218,6 +220,7 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
         self.compare_button.toggled.connect(self._on_compare_toggled)
+        self.left_split.splitterMoved.connect(self._on_left_split_moved)
         self.compare_view.runFinished.connect(self._on_compare_finished)
         self.compare_view.changed.connect(self._estimate_timer.start)
         self.stream_combo.currentTextChanged.connect(self._on_stream_edited)
@@ -491,9 +494,7 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
     # -- compare mode -------------------------------------------------------------------------------
     def _on_compare_toggled(self, on: bool) -> None:
         self.output_stack.setCurrentIndex(1 if on else 0)
-        total = max(self.left_split.height(), 700)
-        share = 0.26 if on else 0.42              # the columns need the room more than the messages
-        self.left_split.setSizes([int(total * share), int(total * (1 - share))])
+        self._restore_left_split(on)
         width = max(self.main_split.width(), 1000)
         side = 280 if on else 340
         self.main_split.setSizes([width - side, side])
@@ -505,6 +506,27 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
                                      "parameters and system prompt. Run (Ctrl+Enter) sends all; Esc cancels all.")
         else:
             self._set_banner("info", "Write a prompt and press Run (Ctrl+Enter). Esc cancels a running call.")
+
+    def _left_split_key(self, comparing: bool) -> str:
+        return SPLIT_KEY + ("compare" if comparing else "single")
+
+    def _restore_left_split(self, comparing: bool) -> None:
+        """The messages/output split the user last dragged to in this mode, else a default share; either way
+        the messages keep at least their system and user editors in view."""
+        total = max(self.left_split.height(), 700)
+        try:
+            saved = [int(v) for v in json.loads(str(self.ctx.settings.value(self._left_split_key(comparing)) or "[]"))]
+        except (TypeError, ValueError):
+            saved = []
+        if len(saved) == 2 and all(v > 0 for v in saved):
+            share = saved[0] / sum(saved)
+        else:
+            share = 0.30 if comparing else 0.42    # the columns need the room more than the messages
+        top = max(int(total * share), self.left_split.widget(0).minimumSizeHint().height())
+        self.left_split.setSizes([top, max(total - top, 1)])
+
+    def _on_left_split_moved(self, *_: Any) -> None:
+        self.ctx.settings.setValue(self._left_split_key(self.comparing()), json.dumps(self.left_split.sizes()))
 
     def _run_compare(self) -> None:
         stream = normalize_stream_name(self.stream_name() or DEFAULT_STREAM)

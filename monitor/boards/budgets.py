@@ -78,7 +78,8 @@ class Spend:
     unpriced_calls: int     # successful calls without a known price (they add nothing to cost_usd)
 
 
-_SUMS = "COALESCE(SUM(c.cost_usd), 0), COUNT(*), COALESCE(SUM(c.cost_usd IS NULL AND c.status = 'success'), 0)"
+_SUMS = ("COALESCE(SUM(c.cost_usd), 0), COUNT(*), "     # CASE, not SUM(boolean): PostgreSQL has no such SUM
+         "COALESCE(SUM(CASE WHEN c.cost_usd IS NULL AND c.status = 'success' THEN 1 ELSE 0 END), 0)")
 
 
 def _where(after_id: int) -> str:
