@@ -8,7 +8,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import openai
 
@@ -131,50 +131,6 @@ class CallOutcome:
     status: str                      # "success" | "error" | "cancelled"
     output: str = ""
     error: str | None = None
-
-
-def chat_call(get_client: Callable[[], Any], request: dict, handle: CallHandle):
-    """Generator (for tasks.StreamOp): yields the reply's text pieces, returns a CallOutcome.
-
-    The client is made here (a keyring read may block) and every exception becomes the outcome's error.
-    """
-    outcome = CallOutcome("success")
-    parts: list[str] = []
-    client = None
-    try:
-        client = get_client()
-        response = client.chat.completions.create(**request)
-        if not request.get("stream"):
-            text = response.choices[0].message.content if response.choices else ""
-            parts.append(text or "")
-            yield text or ""
-        else:
-            with handle.lock:
-                handle.stream = response
-                cancelled = handle.cancelled
-            if cancelled:                         # cancelled while the request was on its way
-                response.close()
-            else:
-                for chunk in response:
-                    if handle.cancelled:
-                        break
-                    delta = chunk.choices[0].delta.content if chunk.choices else None
-                    if delta:
-                        parts.append(delta)
-                        yield delta
-            if handle.cancelled:
-                response.close()
-                outcome.status = "cancelled"
-    except Exception as exc:  # noqa: BLE001 - shown in the output area; the monitor logged it
-        if handle.cancelled:
-            outcome.status = "cancelled"      # closing the stream from the GUI ends the read with an error
-        else:
-            outcome.status = "error"
-            outcome.error = describe_error(exc, getattr(client, "api_key", None))
-    finally:
-        handle.worker_done()
-    outcome.output = "".join(parts)
-    return outcome
 
 
 def flush(monitor: Any, timeout: float = 15.0) -> None:

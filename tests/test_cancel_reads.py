@@ -15,7 +15,7 @@ from desktop import workers
 from desktop.playground.tool_calls import chat_call_with_tools
 
 
-@pytest.mark.parametrize("chat_call", [workers.chat_call, chat_call_with_tools])
+@pytest.mark.parametrize("chat_call", [chat_call_with_tools])
 def test_a_cancelled_stream_frees_its_worker_even_when_its_socket_number_is_reused(sim, chat_call):
     client = openai.OpenAI(base_url=sim.base_url, api_key="sk-test-0123456789abcdef", max_retries=0, timeout=120)
     request = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True,

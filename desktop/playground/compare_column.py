@@ -18,6 +18,7 @@ from monitor.queries import find_logged_call
 from monitor.record import Record
 from monitor.templates import render_messages
 
+from .tool_calls import chat_call_with_tools   # (no tools in a compare request: text only)
 from .. import tasks, workers
 from ..call_stats import format_ms, format_tokens, format_usd
 from ..param_panel import ModelPicker
@@ -224,7 +225,7 @@ class CompareColumn(QFrame):
         self._buffer.clear()
         self._set_status("running", f"Sending to {request['model']}…")
         self._task = tasks.StreamOp(
-            lambda _token: workers.chat_call(lambda: ctx.client(profile, stream), request, handle),
+            lambda _token: chat_call_with_tools(lambda: ctx.client(profile, stream), request, handle),
             parent=self, success=self._on_outcome).on_yield(self._on_piece) \
             .failure(lambda exc: self._on_outcome(workers.CallOutcome("error", error=workers.describe_error(exc)))) \
             .run_in_background()

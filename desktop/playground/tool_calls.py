@@ -69,7 +69,8 @@ def describe_calls(calls: list[dict]) -> str:
 
 def chat_call_with_tools(get_client: Callable[[], Any], request: dict, handle: workers.CallHandle):
     """Generator (for tasks.StreamOp): yields text pieces (str) and ToolCallDelta, returns a
-    ToolCallsOutcome.  Like workers.chat_call, every exception becomes the outcome's error."""
+    ToolCallsOutcome.  The one chat call of the Playground (single and compare): every exception becomes the
+    outcome's error."""
     outcome = ToolCallsOutcome("success")
     parts: list[str] = []
     assembler = ToolCallAssembler()
