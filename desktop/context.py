@@ -3,10 +3,11 @@ and a watcher that notices new calls from any process."""
 from __future__ import annotations
 
 import threading
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 
 from monitor.paths import StoreURL, store_location, user_config_dir
 from monitor.profiles import ProfileStore
@@ -16,6 +17,9 @@ from .tasks import DbLane, NetOp, QueryOp, Task
 
 if TYPE_CHECKING:
     from monitor.monitor import Monitor
+
+SQLITE_POLL_S = 0.25      # a local file: reading its highest call id is an index lookup
+SAFETY_POLL_S = 7.5       # a team store is pushed; this catches what a reconnecting listener missed
 
 
 def default_settings() -> QSettings:
@@ -28,6 +32,11 @@ def default_settings() -> QSettings:
 
 class AppContext(QObject):
     recordsChanged = Signal(int)     # the store's highest call id grew (a call landed, from any process)
+    liveStateChanged = Signal(str)   # team store: why the push of new calls is down, "" once it is back
+    _pushed = Signal()               # (from the listener thread) calls were committed somewhere
+    _live_state = Signal(str)        # (from the listener thread)
+    poll_s = SQLITE_POLL_S
+    safety_poll_s = SAFETY_POLL_S
     profilesChanged = Signal()
     currentProfileChanged = Signal(str)
 
@@ -46,6 +55,12 @@ class AppContext(QObject):
         self._clients_lock = threading.Lock()       # client() is called from worker threads too
         self._watch_timer: QTimer | None = None
         self._watch_lane: DbLane | None = None
+        self._listener = None                       # monitor.pg.CallsListener on a team store
+        self._push_lock = threading.Lock()
+        self._push_posted = False                   # a push is on its way to the GUI thread
+        self._poll_running = self._poll_again = False
+        self.pushes = self.reads = 0                # notifications received, max_id reads started (tests, benchmark)
+        self.live_problem: str | None = None        # why the push is down: "" = live, None = not (yet) listening
         self._shutdown_hooks: list[Callable[[], None]] = []
         self._is_shut_down = False
         self.max_id = 0
@@ -121,24 +136,83 @@ class AppContext(QObject):
         self.currentProfileChanged.emit(name)
 
     # -- live updates -----------------------------------------------------------------------------
-    def start_watching(self, interval_s: float = 0.25) -> None:
-        """Poll the store's highest call id (cheap, and sees other processes' commits too — on SQLite and on
-        PostgreSQL alike, where it is an index lookup; no LISTEN connection is held per window).
+    def start_watching(self, interval_s: float | None = None, safety_poll_s: float | None = None) -> None:
+        """Notice calls committed by any process, then emit recordsChanged(max_id) on the GUI thread.
 
-        Each poll is a QueryOp on the watcher's own lane (a second DbLane: a poll must not queue behind a
-        long board computation on `self.db`); latest wins, so a slow poll never piles up behind itself.
-        recordsChanged is emitted on the GUI thread, so any slot (a lambda too) may touch widgets.
+        SQLite (a local file): poll the highest call id every `interval_s` (default self.poll_s) — an index
+        lookup.  PostgreSQL: a push — the store's LISTEN (monitor.store.watch_calls) wakes a read of max_id
+        within the writer's batch window, from any machine — plus a slow safety poll every `safety_poll_s`
+        (default self.safety_poll_s) for notifications missed while the listener reconnects.  liveStateChanged says when the push is lost.
+
+        Each read is a QueryOp on the watcher's own lane (a second DbLane: it must not queue behind a long
+        board computation on `self.db`); one read at a time, and a burst of notifications while one runs
+        becomes one more read, so recordsChanged fires at most a few times a second with the latest id.
         """
         if self._watch_timer is not None:
             return
         self._watch_lane = DbLane(self.db_path, self)
-        self._watch_timer = QTimer(self, interval=max(1, int(interval_s * 1000)))
+        if self.is_team_store:
+            interval = safety_poll_s if safety_poll_s is not None else self.safety_poll_s
+        else:
+            interval = interval_s if interval_s is not None else self.poll_s
+        self._watch_timer = QTimer(self, interval=max(1, int(interval * 1000)))
         self._watch_timer.timeout.connect(self._poll)
         self._watch_timer.start()
+        if self.is_team_store:
+            from monitor.store import watch_calls       # psycopg is loaded already: the store is open
+
+            self._pushed.connect(self._on_pushed, Qt.QueuedConnection)
+            self._live_state.connect(self._on_live_state, Qt.QueuedConnection)
+            self._listener = watch_calls(self.db_path, self._on_listener_calls, self._on_listener_state)
+        self._poll()
+
+    def _on_listener_calls(self, _streams: list[str]) -> None:
+        """Listener thread: wake the GUI thread once per burst (it reads max_id itself)."""
+        with self._push_lock:
+            self.pushes += 1
+            if self._push_posted or self._is_shut_down:
+                return
+            self._push_posted = True
+        self._pushed.emit()
+
+    def _on_listener_state(self, listening: bool, reason: str | None) -> None:
+        """Listener thread."""
+        if not self._is_shut_down:
+            self._live_state.emit("" if listening else (reason or "reconnecting"))
+
+    def _on_pushed(self) -> None:
+        with self._push_lock:
+            self._push_posted = False
+        self._poll()
+
+    def _on_live_state(self, problem: str) -> None:
+        if self._is_shut_down or problem == self.live_problem:
+            return
+        was_lost, self.live_problem = bool(self.live_problem), problem
+        if was_lost and not problem:
+            self._poll()                        # calls committed while it was away
+        self.liveStateChanged.emit(problem)
 
     def _poll(self) -> None:
+        if self._is_shut_down:
+            return
+        if self._poll_running:
+            self._poll_again = True             # one more read when this one answers: coalesced
+            return
+        self._poll_running = True
+        self.reads += 1
         QueryOp(self._watch_lane, Store.max_id, parent=self, success=self._on_max_id_seen) \
-            .latest("watch").run_in_background()
+            .failure(self._on_poll_failed).finished(self._on_poll_finished).run_in_background()
+
+    def _on_poll_failed(self, exc: BaseException) -> None:
+        if not self.is_team_store:            # (a team store's lost server: the listener's line says it)
+            traceback.print_exception(type(exc), exc, exc.__traceback__)
+
+    def _on_poll_finished(self) -> None:
+        self._poll_running = False
+        if self._poll_again:
+            self._poll_again = False
+            self._poll()
 
     def _on_max_id_seen(self, latest: int) -> None:
         if self._is_shut_down or latest == self.max_id:
@@ -157,6 +231,8 @@ class AppContext(QObject):
         self._is_shut_down = True
         if self._watch_timer is not None:
             self._watch_timer.stop()
+        if self._listener is not None:
+            self._listener.close(wait=False)     # its thread ends within a second; the GUI does not wait
         for hook in self._shutdown_hooks:
             hook()
         for monitor in list(self._monitors.values()):

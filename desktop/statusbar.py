@@ -66,7 +66,11 @@ class StatusBar(QStatusBar):
         self.health_label = ElidedLabel(objectName="healthLabel", elide=Qt.ElideRight)   # the count first
         self.health_label.setStyleSheet("color: #c62828;")
         self.health_label.hide()
+        self.live_label = QLabel(objectName="liveLabel")        # a team store's push: live, or reconnecting
+        self.live_label.hide()
+        ctx.liveStateChanged.connect(self._on_ctx_live_state_changed)
         self.addWidget(self.store_label, 1)
+        self.addPermanentWidget(self.live_label)
         self.addPermanentWidget(self.health_label)
         self.addPermanentWidget(self.today_label)
         self.addPermanentWidget(self.profile_button)
@@ -89,6 +93,19 @@ class StatusBar(QStatusBar):
         if unpriced:
             text += f" (+{fmt.count(unpriced)} unpriced)"
         self.today_label.setText(text)
+
+    def _on_ctx_live_state_changed(self, problem: str) -> None:
+        if problem:
+            self.live_label.setText("⚠ Live updates lost — reconnecting…")
+            self.live_label.setStyleSheet("color: #c62828;")
+            self.live_label.setToolTip(f"{problem}\nThe app still re-reads the store every "
+                                       f"{self.ctx.safety_poll_s:g} s meanwhile.")
+        else:
+            self.live_label.setText("● Live")
+            self.live_label.setStyleSheet("color: #2e7d32;")
+            self.live_label.setToolTip("Calls committed to this team store by any machine show up as they land "
+                                       "(PostgreSQL LISTEN/NOTIFY)")
+        self.live_label.show()
 
     # -- calls the app's own monitors could not store -------------------------------------------------
     def refresh_health(self) -> None:

@@ -52,12 +52,16 @@ class StoreURL(str):
     (messages, settings, exports) can't leak the password; `.dsn` is the URL libpq connects with."""
 
     dsn: str
+    password: str | None      # given apart from the URL (the app's dialog, the keyring): never in any text
 
-    def __new__(cls, url: str) -> "StoreURL":
+    def __new__(cls, url: str, password: str | None = None) -> "StoreURL":
         if isinstance(url, StoreURL):
-            return url
+            if password is None:
+                return url
+            password, url = password, url.dsn
         self = super().__new__(cls, scrub_url(url))
         self.dsn = str(url)
+        self.password = password
         return self
 
 

@@ -29,6 +29,7 @@ import psycopg
 from psycopg import pq
 from psycopg.adapt import Loader
 
+from . import store_secrets
 from .paths import StoreURL, scrub_url
 from .store import MIGRATIONS, SCHEMA_VERSION, StoreError, StoreUnreachable
 
@@ -262,10 +263,18 @@ class PgConnection:
             pass
 
 
-def connect(location: StoreURL | str, *, probe_write: bool = False, timeout: float = CONNECT_TIMEOUT_S) -> PgConnection:
+def connect(location: StoreURL | str, *, probe_write: bool = False, timeout: float = CONNECT_TIMEOUT_S,
+            password: str | None = None) -> PgConnection:
     """A migrated connection to the store at a postgresql:// URL.  StoreUnreachable when the server does not
-    answer (the writer queues and retries); StoreError for a wrong URL, password or database."""
+    answer (the writer queues and retries); StoreError for a wrong URL, password or database (LoginRefused
+    when the server wants a password it did not get, or refused the one given).
+
+    `password` (else the location's own, e.g. from the app's team-store dialog) goes to libpq as a keyword,
+    never into a URL or a message; without one, libpq's own sources apply (the URL, $PGPASSWORD, ~/.pgpass)
+    and then the OS keyring (monitor.store_secrets)."""
     location = location if isinstance(location, StoreURL) else StoreURL(location)
+    if password is not None:
+        location = StoreURL(location, password=password)
     conn = PgConnection(_open(location, timeout), location)
     try:
         migrate(conn)
@@ -288,12 +297,23 @@ def connect(location: StoreURL | str, *, probe_write: bool = False, timeout: flo
     return conn
 
 
-def _open(location: StoreURL, timeout: float = CONNECT_TIMEOUT_S) -> psycopg.Connection:
+def _open(location: StoreURL, timeout: float = CONNECT_TIMEOUT_S, application_name: str = "openai-monitor"
+          ) -> psycopg.Connection:
     try:
-        raw = psycopg.connect(location.dsn, autocommit=True, connect_timeout=max(1, int(timeout)),
-                              application_name="openai-monitor")
+        try:
+            raw = _libpq_connect(location, timeout, application_name, location.password)
+        except psycopg.OperationalError as exc:
+            # libpq found no password (not in the URL, $PGPASSWORD nor ~/.pgpass): the OS keyring may hold it.
+            # Only then is the keyring asked, so a server without one pays nothing until a login would fail.
+            if location.password is not None or not store_secrets.no_password_supplied(exc):
+                raise
+            found = store_secrets.lookup_password(location)
+            if found is None:
+                raise
+            raw = _libpq_connect(location, timeout, application_name, found)
+            location.password = found           # this location's later connections (readers, writer, listener)
     except psycopg.ProgrammingError as exc:           # libpq could not parse the URL
-        raise StoreError(f"{location} is not a usable PostgreSQL URL ({_first_line(exc)}): use "
+        raise StoreError(f"{location} is not a usable PostgreSQL URL ({_first_line(exc, location)}): use "
                          "postgresql://user@host:port/dbname") from None
     except psycopg.OperationalError as exc:
         raise _connect_error(location, exc) from None
@@ -301,23 +321,33 @@ def _open(location: StoreURL, timeout: float = CONNECT_TIMEOUT_S) -> psycopg.Con
     return raw
 
 
+def _libpq_connect(location: StoreURL, timeout: float, application_name: str, password: str | None):
+    extra = {"password": password} if password is not None else {}      # a keyword: never in a URL or message
+    return psycopg.connect(location.dsn, autocommit=True, connect_timeout=max(1, int(timeout)),
+                           application_name=application_name, **extra)
+
+
 def _connect_error(location: StoreURL, exc: psycopg.OperationalError) -> StoreError:
     state = getattr(exc, "sqlstate", None) or ""
-    text = _first_line(exc)
+    text = _first_line(exc, location)
     low = text.lower()
     if state.startswith("28") or "password" in low or "authentication" in low:
-        return StoreError(f"PostgreSQL refused the login to {location} ({text}): check the user and password "
-                          "(in the URL, $PGPASSWORD or ~/.pgpass)")
+        return store_secrets.LoginRefused(
+            f"PostgreSQL refused the login to {location} ({text}): check the user and password "
+            "(in the URL, $PGPASSWORD, ~/.pgpass or the OS keyring)",
+            missing=store_secrets.no_password_supplied(exc))
     if state == "3D000" or "does not exist" in low:
         return StoreError(f"{location}: {text} (create it with: createdb NAME, or fix the URL)")
     return StoreUnreachable(f"the PostgreSQL server of {location} does not answer ({text})")
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, location: StoreURL | None = None) -> str:
     text = str(exc).strip().splitlines()
     line = text[0] if text else type(exc).__name__
     line = re.sub(r"^connection failed: ", "", line)
-    return scrub_url(line)
+    line = scrub_url(line)
+    password = getattr(location, "password", None)
+    return line.replace(password, "***") if password else line      # (libpq never echoes it; to be sure)
 
 
 # -- schema -----------------------------------------------------------------------------------------------
@@ -385,11 +415,16 @@ def notify_calls(conn: PgConnection, streams: Iterable[str]) -> None:
 class CallsListener:
     """Calls `on_calls(streams)` (a list of stream names; empty = any) from its own thread each time any
     process on any machine commits calls to the store — a push (LISTEN), not a poll.  Reconnects with backoff
-    when the server goes away (and then reports `[]` once, as calls may have been missed)."""
+    when the server goes away (and then reports `[]` once, as calls may have been missed).
 
-    def __init__(self, location: StoreURL | str, on_calls: Callable[[list[str]], None]):
+    `on_state(listening, reason)` (optional, same thread) says when the push starts and when it is lost:
+    reason is one line (URL scrubbed, never a password), None while listening."""
+
+    def __init__(self, location: StoreURL | str, on_calls: Callable[[list[str]], None],
+                 on_state: Callable[[bool, str | None], None] | None = None):
         self.location = location if isinstance(location, StoreURL) else StoreURL(location)
         self.on_calls = on_calls
+        self.on_state = on_state
         self._stop = threading.Event()
         self._listening = threading.Event()
         self._thread = threading.Thread(target=self._run, name="openai-monitor-listener", daemon=True)
@@ -398,28 +433,46 @@ class CallsListener:
     def wait_listening(self, timeout: float | None = None) -> bool:
         return self._listening.wait(timeout)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Stop listening; no callback runs after the thread notices (within NOTIFY_WAIT_S).  wait=False
+        returns at once (the app's GUI thread: the connection closes behind it)."""
         self._stop.set()
-        self._thread.join(5)
+        if wait:
+            self._thread.join(CONNECT_TIMEOUT_S + 1)
+
+    @property
+    def closed(self) -> bool:
+        return not self._thread.is_alive()
+
+    def _say(self, listening: bool, reason: str | None) -> None:
+        if self.on_state is not None and not self._stop.is_set():
+            self.on_state(listening, reason)
 
     def _run(self) -> None:
         delay, missed = 0.25, False
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.location.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+                with _open(self.location, application_name="openai-monitor-listener") as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._listening.set()
+                    self._say(True, None)
                     delay = 0.25
-                    if missed:
+                    if missed and not self._stop.is_set():
                         self.on_calls([])
                     while not self._stop.is_set():
-                        for note in conn.notifies(timeout=0.5, stop_after=1):
-                            self.on_calls(_streams(note.payload))
-            except psycopg.Error:
+                        for note in conn.notifies(timeout=NOTIFY_WAIT_S, stop_after=1):
+                            if not self._stop.is_set():
+                                self.on_calls(_streams(note.payload))
+            except (psycopg.Error, StoreError) as exc:
                 self._listening.clear()
                 missed = True
+                why = str(exc) if isinstance(exc, StoreError) else _first_line(exc, self.location)
+                self._say(False, f"{why}; reconnecting in {delay:g} s")
                 self._stop.wait(delay)
                 delay = min(delay * 2, 10.0)
+
+
+NOTIFY_WAIT_S = 0.5          # how often the listener looks at its stop flag between notifications
 
 
 def _streams(payload: str) -> list[str]:

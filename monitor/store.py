@@ -390,15 +390,16 @@ class Store:
         return isinstance(self.path, StoreURL)
 
 
-def watch_calls(location, on_calls):
+def watch_calls(location, on_calls, on_state=None):
     """A push of new calls for a PostgreSQL store: `on_calls(stream names)` runs (on a listener thread) at
     every commit by any process on any machine; returns the listener (`.close()`).  None for a SQLite file,
-    whose readers see new calls by polling max_id (cheap on a local file)."""
+    whose readers see new calls by polling max_id (cheap on a local file).  `on_state(listening, reason)`
+    says when the push is lost and back (pg.CallsListener)."""
     location = store_location(location)
     if not isinstance(location, StoreURL):
         return None
     from .pg import CallsListener
-    return CallsListener(location, on_calls)
+    return CallsListener(location, on_calls, on_state)
 
 
 def stream_id(conn: sqlite3.Connection, name: str, *, create: bool = True, origin: str = "local") -> int | None:
