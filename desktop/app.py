@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from monitor.paths import default_db_path, demo_db_path, scrub_url, store_location
+from monitor.paths import StoreURL, default_db_path, demo_db_path, scrub_url, store_location, url_without_password
 from monitor.profiles import ProfileStore
 
 from .context import AppContext
@@ -72,6 +72,7 @@ class AppSession(QObject):
         self.ctx: AppContext | None = None
         self.window: MainWindow | None = None
         self.traffic = None
+        self.login_dialog = None                # the password dialog of a team store given at launch
 
     def open(self, db: str | Path | None = None, stream: str | None = None, demo: bool = False) -> MainWindow:
         """Show the window at once; the store opens behind it (window.ready / launchFailed say how it went)."""
@@ -88,8 +89,7 @@ class AppSession(QObject):
         if demo:
             ctx.set_current_profile(demo_mode.DEMO_PROFILE, persist=False)     # shown from the first paint
         window = MainWindow(ctx, stream=stream, open_store=True)
-        window.storeFailed.connect(lambda message: self.launchFailed.emit(
-            f"{path} could not be opened as a store.\n\n{scrub_url(message)}"))
+        window.storeFailed.connect(lambda message: self._on_launch_store_failed(path, message))
         if demo:
             # Traffic (and its history's ~300 calls) starts once the first page is on screen, not while it paints.
             window.ready.connect(lambda: OnFirstPaint(window.stack.currentWidget(),
@@ -97,6 +97,26 @@ class AppSession(QObject):
         self._adopt(ctx, window)
         window.show()
         return window
+
+    def _on_launch_store_failed(self, path, message: str) -> None:
+        """A team store that wants a password (none in PGPASSWORD, ~/.pgpass or the keyring) asks for it;
+        anything else, or Cancel, is the launch's one message (exit 2)."""
+        from monitor.store_secrets import LoginRefused, no_password_supplied
+
+        failed = lambda: self.launchFailed.emit(f"{path} could not be opened as a store.\n\n{scrub_url(message)}")
+        if not (isinstance(path, StoreURL) and message.startswith(f"{LoginRefused.__name__}:")):
+            failed()
+            return
+        from .team_store import TeamStoreDialog
+        from .team_store.dialog import error_line
+
+        refused = LoginRefused(message, missing=no_password_supplied(message))
+        dialog = TeamStoreDialog(url_without_password(path.dsn), error_line(refused, path), parent=self.window)
+        dialog.accepted.connect(lambda: self._on_window_open_store_requested(dialog.location))
+        dialog.rejected.connect(failed)
+        dialog.finished.connect(dialog.deleteLater)
+        self.login_dialog = dialog
+        dialog.open()
 
     def _start_demo(self, demo_mode, ctx: AppContext, window: MainWindow) -> None:
         if not window.isVisible():                  # closed before its first page painted

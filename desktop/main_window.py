@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
-from PySide6.QtWidgets import (QFrame, QInputDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QScrollArea,
+from PySide6.QtWidgets import (QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
 from monitor.paths import is_store_url, store_location, url_without_password
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from monitor.store import StreamInfo
 
 APP_TITLE = "OpenAI Monitor"
-LAST_TEAM_URL_KEY = "store/last-team-url"      # without its password: libpq finds that in PGPASSWORD/.pgpass
+LAST_TEAM_URL_KEY = "store/last-team-url"      # without its password (PGPASSWORD, ~/.pgpass or the keyring)
 
 
 @dataclass
@@ -184,8 +184,9 @@ class MainWindow(QMainWindow):
         self.open_store_action.setShortcut(QKeySequence.Open)
         self.open_team_store_action = file_menu.addAction("Open &team store (PostgreSQL URL)…",
                                                           self._on_open_team_store_triggered)
-        self.open_team_store_action.setToolTip("postgresql://user@host:5432/db — the password comes from the "
-                                               "URL, PGPASSWORD or ~/.pgpass and is never remembered")
+        self.open_team_store_action.setToolTip("postgresql://user@host:5432/db — the password comes from "
+                                               "PGPASSWORD, ~/.pgpass, the OS keyring or the dialog; never "
+                                               "from the settings")
         file_menu.addSeparator()
         self._file_menu_tail = file_menu.addSeparator()     # the Boards page's actions go before this
         self.quit_action = file_menu.addAction("&Quit", self.close)
@@ -405,11 +406,14 @@ class MainWindow(QMainWindow):
             self.openStoreRequested.emit(Path(path))
 
     def _on_open_team_store_triggered(self) -> None:
-        last = str(self.ctx.settings.value(LAST_TEAM_URL_KEY, "") or "")
-        url, ok = QInputDialog.getText(self, "Open team store", "PostgreSQL URL (postgresql://user@host:5432/db):",
-                                       QLineEdit.Normal, last or "postgresql://")
-        if ok and url.strip():
-            self.open_team_store(url.strip())
+        from .team_store import TeamStoreDialog       # connects off the GUI thread; asks for a password if needed
+
+        dialog = TeamStoreDialog(str(self.ctx.settings.value(LAST_TEAM_URL_KEY, "") or ""), parent=self)
+        if dialog.exec() == TeamStoreDialog.Accepted and dialog.location is not None:
+            if dialog.warning:
+                self.status.showMessage(dialog.warning, 15000)
+            self.open_team_store(dialog.location)
+        dialog.deleteLater()
 
     def open_team_store(self, url: str) -> bool:
         """Ask the app to open a postgresql:// store; remembers the URL without its password.  False (and
@@ -417,7 +421,7 @@ class MainWindow(QMainWindow):
         if not is_store_url(url):
             self.status.showMessage("Not a PostgreSQL URL: it starts with postgresql://", 10000)
             return False
-        self.ctx.settings.setValue(LAST_TEAM_URL_KEY, url_without_password(url))
+        self.ctx.settings.setValue(LAST_TEAM_URL_KEY, url_without_password(getattr(url, "dsn", url)))
         self.openStoreRequested.emit(store_location(url))
         return True
 
