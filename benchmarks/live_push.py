@@ -7,8 +7,10 @@ Two AppContexts watch one PostgreSQL store at once: "push" as the app runs now (
 read; its safety poll set to a minute so only the push counts), and "poll" as the app ran before (max_id read
 every 0.25 s, no listener).  A thread commits one call at a time (Store.insert_records, then the NOTIFY the
 monitor's writer sends inside its commit — here right after it, so one extra round trip is counted), at
-random gaps of 0.1–0.5 s so the poll's phase is uniform.  Latency = commit returned → recordsChanged(id) on the
-GUI thread.  Without --pg a throwaway cluster is started (as the tests do).  The machine is shared: compare
+random gaps of 0.25–0.6 s (beyond the push's 0.2 s read spacing; the poll's phase is uniform).  Latency =
+commit returned → recordsChanged(id) on the GUI thread.  Then a burst: --burst commits ~10 ms apart; how
+many recordsChanged the push gave per second (coalesced: at most 5) and how soon after the last commit the
+last id was seen.  Without --pg a throwaway cluster is started (as the tests do).  The machine is shared: compare
 the two columns of one run.  Ends with one JSON line.
 """
 from __future__ import annotations
@@ -43,6 +45,7 @@ from monitor.profiles import ProfileStore  # noqa: E402
 from monitor.store import Store  # noqa: E402
 
 OLD_POLL_S = 0.25
+BURST_GAP_S = 0.01        # the burst: a commit every ~10 ms (several busy writers), for a few seconds
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -60,7 +63,7 @@ def _wait(app, condition, timeout_s: float) -> bool:
     return condition()
 
 
-def run(url: str, calls: int) -> dict:
+def run(url: str, calls: int, burst: int) -> dict:
     app = application()
     profiles = ProfileStore(_tmp / "profiles.json")
     store = Store(url)
@@ -78,6 +81,7 @@ def run(url: str, calls: int) -> dict:
     push.recordsChanged.connect(lambda i: seen["push"].setdefault(i, time.perf_counter()))
     poll.recordsChanged.connect(lambda i: seen["poll"].setdefault(i, time.perf_counter()))
     assert _wait(app, lambda: push._listener.wait_listening(0), 30), "the listener never started"
+    _wait(app, lambda: False, 0.5)            # past the start's first read (reads are 0.2 s apart at least)
     start_id = store.max_id()
     notify = psycopg.connect(url, autocommit=True)
     committed: dict[int, float] = {}
@@ -97,13 +101,32 @@ def run(url: str, calls: int) -> dict:
             for name, times in seen.items():
                 first = min(t for k, t in times.items() if k >= want)      # (a read may skip to a later id)
                 latencies[name].append((first - committed[want]) * 1000)
-            _wait(app, lambda: False, rng.uniform(0.1, 0.5))
+            _wait(app, lambda: False, rng.uniform(0.25, 0.6))
+        burst_seen: list[float] = []
+        push.recordsChanged.connect(lambda _i: burst_seen.append(time.perf_counter()))
+        first_id = store.max_id() + 1
+        def commit_burst() -> None:
+            for j in range(burst):
+                store.insert_records([make_record("bench/live", j)])
+                notify.execute("SELECT pg_notify(%s, %s)", (CHANNEL, '["bench/live"]'))
+                time.sleep(BURST_GAP_S)
+            committed["burst_end"] = time.perf_counter()
+        started = time.perf_counter()
+        burst_reads = push.reads
+        threading.Thread(target=commit_burst).start()
+        last = first_id + burst - 1
+        if not _wait(app, lambda: push.max_id >= last and "burst_end" in committed, 60):
+            raise SystemExit("the burst's last call was not seen within 60 s")
+        burst_out = {"commits": burst, "commit_s": round(committed["burst_end"] - started, 2),
+                     "records_changed": len(burst_seen), "reads": push.reads - burst_reads,
+                     "per_s": round(len(burst_seen) / max(burst_seen[-1] - started, 1e-9), 1),
+                     "last_seen_after_ms": round((burst_seen[-1] - committed["burst_end"]) * 1000, 1)}
     finally:
         notify.close()
         push.shutdown()
         poll.shutdown()
         store.close()
-    out = {"calls": calls, "push_reads": push.reads, "push_notifications": push.pushes}
+    out = {"calls": calls, "push_notifications": push.pushes, "burst": burst_out}
     for name, values in latencies.items():
         out[f"{name}_ms"] = {"p50": round(statistics.median(values), 1), "p99": round(_pct(values, 0.99), 1),
                              "max": round(max(values), 1)}
@@ -113,6 +136,7 @@ def run(url: str, calls: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--burst", type=int, default=300)
     parser.add_argument("--pg", help="a postgresql:// URL (default: a throwaway cluster)")
     args = parser.parse_args()
     cluster = None
@@ -124,17 +148,19 @@ def main() -> int:
         cluster = PgCluster().start()
         url = cluster.new_database()
     try:
-        out = run(url, args.calls)
+        out = run(url, args.calls, args.burst)
     finally:
         if cluster is not None:
             cluster.destroy()
     push, poll = out["push_ms"], out["poll_ms"]
     print(f"commit -> recordsChanged over {out['calls']} calls (load: {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cores)")
-    print(f"  push (LISTEN/NOTIFY): p50 {push['p50']} ms, p99 {push['p99']} ms, max {push['max']} ms "
-          f"({out['push_reads']} max_id reads)")
+    print(f"  push (LISTEN/NOTIFY): p50 {push['p50']} ms, p99 {push['p99']} ms, max {push['max']} ms")
     print(f"  poll every {OLD_POLL_S} s:  p50 {poll['p50']} ms, p99 {poll['p99']} ms, max {poll['max']} ms")
     print(f"  push / poll p50: {push['p50'] / poll['p50']:.2f}x")
+    b = out["burst"]
+    print(f"burst: {b['commits']} commits in {b['commit_s']} s -> {b['records_changed']} recordsChanged "
+          f"({b['per_s']}/s, {b['reads']} reads); the last id seen {b['last_seen_after_ms']} ms after the last commit")
     print(json.dumps({"benchmark": "live_push", **out, "push_over_poll_p50": round(push["p50"] / poll["p50"], 3)}))
     return 0
 

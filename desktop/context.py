@@ -3,23 +3,27 @@ and a watcher that notices new calls from any process."""
 from __future__ import annotations
 
 import threading
+import time
 import traceback
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 
 from monitor.paths import StoreURL, store_location, user_config_dir
 from monitor.profiles import ProfileStore
 from monitor.store import Store
 
 from .tasks import DbLane, NetOp, QueryOp, Task
+from .tasks import _post as post_to_gui_thread   # (the one bridge to the GUI thread)
 
 if TYPE_CHECKING:
     from monitor.monitor import Monitor
 
 SQLITE_POLL_S = 0.25      # a local file: reading its highest call id is an index lookup
 SAFETY_POLL_S = 7.5       # a team store is pushed; this catches what a reconnecting listener missed
+MIN_READ_GAP_S = 0.2      # pushes come at each writer's batch (~50 ms, from every machine): read at most 5/s
 
 
 def default_settings() -> QSettings:
@@ -33,8 +37,6 @@ def default_settings() -> QSettings:
 class AppContext(QObject):
     recordsChanged = Signal(int)     # the store's highest call id grew (a call landed, from any process)
     liveStateChanged = Signal(str)   # team store: why the push of new calls is down, "" once it is back
-    _pushed = Signal()               # (from the listener thread) calls were committed somewhere
-    _live_state = Signal(str)        # (from the listener thread)
     poll_s = SQLITE_POLL_S
     safety_poll_s = SAFETY_POLL_S
     profilesChanged = Signal()
@@ -56,10 +58,12 @@ class AppContext(QObject):
         self._watch_timer: QTimer | None = None
         self._watch_lane: DbLane | None = None
         self._listener = None                       # monitor.pg.CallsListener on a team store
-        self._push_lock = threading.Lock()
-        self._push_posted = False                   # a push is on its way to the GUI thread
+        self._latch: _PushLatch | None = None       # what the listener's thread may touch
         self._poll_running = self._poll_again = False
-        self.pushes = self.reads = 0                # notifications received, max_id reads started (tests, benchmark)
+        self.reads = 0                              # max_id reads started (tests, the benchmark)
+        self._last_read = float("-inf")
+        self._read_timer = QTimer(self, singleShot=True)
+        self._read_timer.timeout.connect(self._on_read_timer_timeout)
         self.live_problem: str | None = None        # why the push is down: "" = live, None = not (yet) listening
         self._shutdown_hooks: list[Callable[[], None]] = []
         self._is_shut_down = False
@@ -142,11 +146,13 @@ class AppContext(QObject):
         SQLite (a local file): poll the highest call id every `interval_s` (default self.poll_s) — an index
         lookup.  PostgreSQL: a push — the store's LISTEN (monitor.store.watch_calls) wakes a read of max_id
         within the writer's batch window, from any machine — plus a slow safety poll every `safety_poll_s`
-        (default self.safety_poll_s) for notifications missed while the listener reconnects.  liveStateChanged says when the push is lost.
+        (default self.safety_poll_s) for notifications missed while the listener reconnects.  liveStateChanged
+        says when the push is lost.
 
         Each read is a QueryOp on the watcher's own lane (a second DbLane: it must not queue behind a long
         board computation on `self.db`); one read at a time, and a burst of notifications while one runs
-        becomes one more read, so recordsChanged fires at most a few times a second with the latest id.
+        becomes one more read, reads are MIN_READ_GAP_S apart at least: recordsChanged fires at most a few
+        times a second, with the latest id.
         """
         if self._watch_timer is not None:
             return
@@ -161,29 +167,14 @@ class AppContext(QObject):
         if self.is_team_store:
             from monitor.store import watch_calls       # psycopg is loaded already: the store is open
 
-            self._pushed.connect(self._on_pushed, Qt.QueuedConnection)
-            self._live_state.connect(self._on_live_state, Qt.QueuedConnection)
-            self._listener = watch_calls(self.db_path, self._on_listener_calls, self._on_listener_state)
+            self._latch = _PushLatch(self)
+            self._listener = watch_calls(self.db_path, self._latch.on_calls, self._latch.on_state)
         self._poll()
 
-    def _on_listener_calls(self, _streams: list[str]) -> None:
-        """Listener thread: wake the GUI thread once per burst (it reads max_id itself)."""
-        with self._push_lock:
-            self.pushes += 1
-            if self._push_posted or self._is_shut_down:
-                return
-            self._push_posted = True
-        self._pushed.emit()
-
-    def _on_listener_state(self, listening: bool, reason: str | None) -> None:
-        """Listener thread."""
-        if not self._is_shut_down:
-            self._live_state.emit("" if listening else (reason or "reconnecting"))
-
-    def _on_pushed(self) -> None:
-        with self._push_lock:
-            self._push_posted = False
-        self._poll()
+    @property
+    def pushes(self) -> int:
+        """Notifications the listener received (tests, the benchmark)."""
+        return self._latch.pushes if self._latch is not None else 0
 
     def _on_live_state(self, problem: str) -> None:
         if self._is_shut_down or problem == self.live_problem:
@@ -196,10 +187,23 @@ class AppContext(QObject):
     def _poll(self) -> None:
         if self._is_shut_down:
             return
-        if self._poll_running:
+        if self._poll_running or self._read_timer.isActive():
             self._poll_again = True             # one more read when this one answers: coalesced
             return
+        wait_s = self._last_read + MIN_READ_GAP_S - time.monotonic()
+        if wait_s > 0:                          # at most 1 / MIN_READ_GAP_S reads (and recordsChanged) a second
+            self._read_timer.start(int(wait_s * 1000) + 1)
+            return
+        self._read_max_id()
+
+    def _on_read_timer_timeout(self) -> None:
+        self._poll_again = False                # this read covers what asked meanwhile
+        if not self._is_shut_down:
+            self._read_max_id()
+
+    def _read_max_id(self) -> None:
         self._poll_running = True
+        self._last_read = time.monotonic()
         self.reads += 1
         QueryOp(self._watch_lane, Store.max_id, parent=self, success=self._on_max_id_seen) \
             .failure(self._on_poll_failed).finished(self._on_poll_finished).run_in_background()
@@ -231,6 +235,9 @@ class AppContext(QObject):
         self._is_shut_down = True
         if self._watch_timer is not None:
             self._watch_timer.stop()
+        self._read_timer.stop()
+        if self._latch is not None:
+            self._latch.closed = True
         if self._listener is not None:
             self._listener.close(wait=False)     # its thread ends within a second; the GUI does not wait
         for hook in self._shutdown_hooks:
@@ -252,6 +259,44 @@ class AppContext(QObject):
             self._watch_lane.stop()
         if self.simulator is not None:
             self.simulator.stop()
+
+
+class _PushLatch:
+    """The only thing the listener's thread touches: plain Python, holding the context weakly, so no Qt
+    object is ever used — or freed — on that thread.  Deliveries go through desktop/tasks.py's bridge and
+    meet the context on the GUI thread; a burst of notifications while one is on its way is one delivery."""
+
+    def __init__(self, ctx: AppContext):
+        self._ctx = weakref.ref(ctx)
+        self._lock = threading.Lock()
+        self._posted = False
+        self.pushes = 0
+        self.closed = False
+
+    def on_calls(self, _streams: list[str]) -> None:            # listener thread
+        with self._lock:
+            self.pushes += 1
+            if self._posted or self.closed:
+                return
+            self._posted = True
+        post_to_gui_thread(self._deliver_push)
+
+    def on_state(self, listening: bool, reason: str | None) -> None:     # listener thread
+        if not self.closed:
+            problem = "" if listening else (reason or "reconnecting")
+            post_to_gui_thread(lambda: self._deliver_state(problem))
+
+    def _deliver_push(self) -> None:                             # GUI thread, from here on
+        with self._lock:
+            self._posted = False
+        ctx = self._ctx()
+        if ctx is not None and not self.closed:
+            ctx._poll()
+
+    def _deliver_state(self, problem: str) -> None:
+        ctx = self._ctx()
+        if ctx is not None and not self.closed:
+            ctx._on_live_state(problem)
 
 
 def _warm_sdk() -> None:
