@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit,
                                QVBoxLayout, QWidget)
 
@@ -21,7 +21,7 @@ from ..statusbar import ElidedLabel
 from ..tasks import NetOp
 
 ERROR_STYLE = "color: #b00020;"
-HINT_STYLE = "color: palette(mid);"
+HINT_STYLE = "color: #555;"
 
 
 def split_password(url: str) -> tuple[str, str | None]:
@@ -63,10 +63,10 @@ def _keyring_usable() -> tuple[bool, str]:
 def error_line(exc: BaseException, location: StoreURL) -> str:
     """One line for the dialog: what went wrong and what to do, never a password."""
     if isinstance(exc, LoginRefused):
-        who = keyring_username(location)
+        who = keyring_username(location).split("@", 1)[0]
         if exc.missing:
-            return f"The server asks for a password for {who}: enter it above."
-        return f"PostgreSQL refused the login of {who}: check the user and the password."
+            return f"The server asks for {who}'s password: enter it above."
+        return f"PostgreSQL refused the login of {who}: check the password and the user name."
     text = scrub_url(str(exc)).strip().splitlines()
     line = text[0] if text else type(exc).__name__
     return line.replace(location.password, "***") if location.password else line
@@ -114,6 +114,11 @@ class TeamStoreDialog(QDialog):
         (self.password_edit if error else self.url_edit).setFocus()
         NetOp(_keyring_usable, parent=self).success(self._on_keyring_probed).run_in_background()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.url_edit.text() != "postgresql://":      # a long URL shows its start: the user and the host
+            QTimer.singleShot(0, lambda: self.url_edit.setCursorPosition(0))
+
     def show_error(self, text: str) -> None:
         self.error_label.set_full_text(text)
         self.error_label.setVisible(bool(text))
@@ -123,6 +128,7 @@ class TeamStoreDialog(QDialog):
         if not usable:
             self.remember_box.setChecked(False)
             self.remember_box.setEnabled(False)
+            self.remember_box.setText("Remember the password: no OS keyring is available here")
             self.remember_box.setToolTip(explanation)
 
     def try_connect(self) -> None:
