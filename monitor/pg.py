@@ -347,7 +347,8 @@ def _first_line(exc: BaseException, location: StoreURL | None = None) -> str:
     line = re.sub(r"^connection failed: ", "", line)
     line = scrub_url(line)
     password = getattr(location, "password", None)
-    return line.replace(password, "***") if password else line      # (libpq never echoes it; to be sure)
+    # (libpq never echoes it; to be sure — a very short one would mask ordinary words)
+    return line.replace(password, "***") if password and len(password) >= 4 else line
 
 
 # -- schema -----------------------------------------------------------------------------------------------

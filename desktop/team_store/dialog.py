@@ -69,7 +69,8 @@ def error_line(exc: BaseException, location: StoreURL) -> str:
         return f"PostgreSQL refused the login of {who}: check the password and the user name."
     text = scrub_url(str(exc)).strip().splitlines()
     line = text[0] if text else type(exc).__name__
-    return line.replace(location.password, "***") if location.password else line
+    password = location.password
+    return line.replace(password, "***") if password and len(password) >= 4 else line
 
 
 class TeamStoreDialog(QDialog):
