@@ -103,7 +103,9 @@ class AppSession(QObject):
         anything else, or Cancel, is the launch's one message (exit 2)."""
         from monitor.store_secrets import LoginRefused, no_password_supplied
 
-        failed = lambda: self.launchFailed.emit(f"{path} could not be opened as a store.\n\n{scrub_url(message)}")
+        def failed() -> None:
+            self.launchFailed.emit(f"{path} could not be opened as a store.\n\n{scrub_url(message)}")
+
         if not (isinstance(path, StoreURL) and message.startswith(f"{LoginRefused.__name__}:")):
             failed()
             return
