@@ -58,7 +58,7 @@ class StoreURL(str):
         if isinstance(url, StoreURL):
             if password is None:
                 return url
-            password, url = password, url.dsn
+            url = url.dsn                 # the same store, with this password
         self = super().__new__(cls, scrub_url(url))
         self.dsn = str(url)
         self.password = password
