@@ -217,3 +217,16 @@ def test_without_a_keyring_the_remember_box_says_why(qtbot, keeper_url):
         assert not dialog.remember_box.isChecked() and "keyring" in dialog.remember_box.toolTip().lower()
     finally:
         keyring.set_keyring(previous)
+
+
+def test_a_login_that_succeeds_after_cancel_remembers_nothing(keeper_url, keyring_cleanup):
+    import threading
+
+    from desktop.team_store.dialog import _login
+
+    cancelled = threading.Event()
+    cancelled.set()                                         # the user pressed Cancel while it was connecting
+    assert _login(StoreURL(keeper_url, password=PASSWORD), True, cancelled) == ""
+    assert store_secrets.get_password(keeper_url) is None
+    assert _login(StoreURL(keeper_url, password=PASSWORD), True, threading.Event()) == ""
+    assert store_secrets.get_password(keeper_url) == PASSWORD

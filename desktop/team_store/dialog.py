@@ -8,6 +8,7 @@ the status bar or an error line.  An empty password field means: PGPASSWORD, ~/.
 """
 from __future__ import annotations
 
+import threading
 from urllib.parse import unquote, urlsplit
 
 from PySide6.QtCore import Qt, QTimer
@@ -38,15 +39,16 @@ def split_password(url: str) -> tuple[str, str | None]:
     return url_without_password(url), password
 
 
-def _login(location: StoreURL, remember: bool) -> str:
+def _login(location: StoreURL, remember: bool, cancelled: threading.Event | None = None) -> str:
     """(network lane) Open the store once — connect, log in, create or migrate its schema — then keep the
-    password in the keyring if asked.  Returns a warning line ("" when all went well)."""
+    password in the keyring if asked and the dialog was not cancelled meanwhile.  Returns a warning line ("" when
+    all went well)."""
     from monitor.profiles import KeyringUnavailable
     from monitor.store import Store
     from monitor.store_secrets import set_password
 
     Store(location).close()
-    if remember and location.password:
+    if remember and location.password and not (cancelled is not None and cancelled.is_set()):
         try:
             set_password(location, location.password)
         except KeyringUnavailable as exc:
@@ -146,7 +148,8 @@ class TeamStoreDialog(QDialog):
         self.show_error("")
         self._set_busy(True)
         remember = self.remember_box.isEnabled() and self.remember_box.isChecked()
-        self._task = NetOp(lambda: _login(location, remember), parent=self) \
+        self._cancelled = cancelled = threading.Event()
+        self._task = NetOp(lambda: _login(location, remember, cancelled), parent=self) \
             .success(lambda warning: self._on_connected(location, warning)) \
             .failure(lambda exc: self._on_failed(exc, location)).run_in_background()
 
@@ -170,5 +173,6 @@ class TeamStoreDialog(QDialog):
 
     def reject(self) -> None:
         if self._task is not None:
+            self._cancelled.set()               # a login that succeeds after Cancel remembers nothing
             self._task.cancel()                 # its answer no longer matters
         super().reject()
