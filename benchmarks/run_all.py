@@ -58,8 +58,8 @@ BENCHES = [
     Bench("conversations", "conversations.py", quick=["--calls", "50000"], timeout_s=1200,
           headline=("calls", "migration_s", "insert_slowdown")),
     Bench("gui_stall", "gui_stall.py", quick=["--calls", "30", "--history", "2000"], timeout_s=900,
-          headline=("longest_stall_ms", "idle_longest_stall_ms", "compare_longest_stall_ms",
-                    "compare_idle_longest_stall_ms")),
+          headline=("experiment_longest_stall_ms", "experiment_idle_longest_stall_ms", "longest_stall_ms",
+                    "idle_longest_stall_ms", "compare_longest_stall_ms", "compare_idle_longest_stall_ms")),
     Bench("gui_stall_matrix", "gui_stall.py", args=["--experiment-matrix"], quick=["--experiment-matrix"],
           timeout_s=900, headline=("longest_stall_ms", "idle_longest_stall_ms", "stall_vs_idle",
                                    "longest_page_task_ms")),
@@ -147,9 +147,10 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-def run(bench: Bench, args: list[str], timeout_s: float, env: dict) -> dict:
+def run(bench: Bench, args: list[str], timeout_s: float, env: dict, shown_args: list[str] | None = None) -> dict:
     cmd = [sys.executable, str(HERE / bench.script), *args]
-    row = {"name": bench.name, "command": " ".join(["python", f"benchmarks/{bench.script}", *map(shlex.quote, args)]),
+    shown = " ".join(["python", f"benchmarks/{bench.script}", *map(shlex.quote, args if shown_args is None else shown_args)])
+    row = {"name": bench.name, "command": shown,
            "load_before": load(), "status": "ok", "figures": None, "seconds": None, "last_line": ""}
     started = time.monotonic()
     # its own process group: a timeout takes its children (simulators, app windows, postgres) with it
@@ -217,7 +218,7 @@ def fmt(value) -> str:
             return f"{value:.1f}"
         if magnitude >= 0.01 or magnitude == 0:
             return f"{value:.3g}"
-        return f"{value:.2e}"
+        return f"{value:.2g}"
     if isinstance(value, str):
         return value
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
@@ -309,12 +310,12 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[dict] = []
         try:
             for b in chosen:
-                script_args = overrides.get(b.name, b.quick if args.quick else b.args)
-                script_args = [a.replace("{tmp}", tmp) for a in script_args]
+                shown_args = overrides.get(b.name, b.quick if args.quick else b.args)
+                script_args = [a.replace("{tmp}", tmp) for a in shown_args]
                 timeout_s = (min(b.timeout_s, 600) if args.quick else b.timeout_s) * args.timeout_scale
                 print(f"run_all: {b.name} ({shlex.join(script_args) or 'defaults'}, timeout {timeout_s:.0f} s) ...",
                       file=sys.stderr, flush=True)
-                row = run(b, script_args, timeout_s, env)
+                row = run(b, script_args, timeout_s, env, shown_args)
                 rows.append(row)
                 print(f"run_all: {b.name}: {row['status']} in {row['seconds']} s", file=sys.stderr, flush=True)
         except KeyboardInterrupt:
