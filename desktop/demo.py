@@ -206,9 +206,14 @@ def _retime(records: list[Record], rng: random.Random, now: float) -> list[Recor
     return sorted(records, key=lambda r: r.timestamp)
 
 
-def seed_history(db_path: Path, base_url: str, n: int = HISTORY_CALLS, seed: int = 7) -> int:
+def seed_history(db_path: Path, base_url: str, n: int = HISTORY_CALLS, seed: int = 7,
+                 stop: threading.Event | None = None) -> int:
     """Make n real calls against the simulator into a scratch store, retime them, copy them into the demo
-    stream in one transaction (so boards see the whole history at once).  Returns how many were copied."""
+    stream in one transaction (so boards see the whole history at once).  Returns how many were copied.
+
+    A demo stream that already holds calls keeps them and gets no second history (0): the check is made in
+    the copy's own transaction, so two demos started together on one store seed it once.  Once `stop` is
+    set (the demo is quitting), the remaining calls are skipped and nothing is copied."""
     import openai                   # the SDK loads on the traffic thread, not before the window paints
 
     rng = random.Random(seed)
@@ -221,6 +226,8 @@ def seed_history(db_path: Path, base_url: str, n: int = HISTORY_CALLS, seed: int
             seeds = [rng.randrange(1 << 30) for _ in range(n)]
 
             def one(s: int) -> None:
+                if stop is not None and stop.is_set():
+                    return
                 try:
                     make_call(client, random.Random(s), extra_headers=_NO_WAIT)
                 except openai.APIError:
@@ -233,16 +240,19 @@ def seed_history(db_path: Path, base_url: str, n: int = HISTORY_CALLS, seed: int
         monitor.close()
         writer_for(scratch).close()
         shutil.rmtree(scratch_dir, ignore_errors=True)
+    if stop is not None and stop.is_set():
+        return 0
     store = Store(db_path)
     try:
-        return store.insert_records(_retime(records, rng, time.time()))
+        return store.insert_records(_retime(records, rng, time.time()), only_into_empty=True)
     finally:
         store.close()
 
 
 # -- live traffic ---------------------------------------------------------------------------------------
 class DemoTraffic:
-    """A background thread: history on first start, then a call every 1–3 s until stop()."""
+    """A background thread: history when the demo stream is new (a restarted demo keeps its history and
+    the live calls it made), then a call every 1–3 s until stop()."""
 
     def __init__(self, ctx, *, history_calls: int = HISTORY_CALLS, interval_s: tuple[float, float] = (1.0, 3.0)):
         self.ctx = ctx
@@ -289,8 +299,8 @@ class DemoTraffic:
             empty = store.count(DEMO_STREAM) == 0
         finally:
             store.close()
-        if empty and not self._stop.is_set():
-            seed_history(self.ctx.db_path, self.ctx.simulator.base_url, self.history_calls)
+        if empty and not self._stop.is_set():       # (seed_history checks again, atomically)
+            seed_history(self.ctx.db_path, self.ctx.simulator.base_url, self.history_calls, stop=self._stop)
 
 
 class DemoBanner(QFrame):

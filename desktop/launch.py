@@ -9,7 +9,7 @@ import sys
 
 from monitor.cli import main as cli_main
 
-APP_PACKAGES = ("PySide6", "pyqtgraph", "superqt")      # what the `app` extra installs
+APP_PACKAGES = ("PySide6", "pyqtgraph")      # what the `app` extra installs
 APP_INSTALL = "pip install 'openai-monitor[app]'"
 
 

@@ -368,10 +368,16 @@ class Store:
     def max_id(self) -> int:
         return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
 
-    def insert_records(self, records: Iterable[Record], *, origin: str = "local") -> int:
-        """Insert finished Records (imports, tests, benchmarks) in one transaction; returns the count."""
+    def insert_records(self, records: Iterable[Record], *, origin: str = "local", only_into_empty: bool = False) -> int:
+        """Insert finished Records (imports, tests, benchmarks) in one transaction; returns the count.
+        `only_into_empty`: insert nothing (0) if a stream of theirs already holds calls, checked inside that
+        transaction, so two processes seeding the same stream at once (the demo) seed it once."""
         n = 0
+        if only_into_empty:
+            records = list(records)
         with self.transaction() as conn:
+            if only_into_empty and any(self.count(stream) for stream in {r.stream for r in records}):
+                return 0
             ids: dict[str, int] = {}
             rows = []
             for r in records:

@@ -17,12 +17,19 @@ def _value(v):
 
 
 class OtlpReceiver:
-    """`with OtlpReceiver() as rx: rx.endpoint` (http://127.0.0.1:PORT); `rx.wait_for(n)` -> spans as dicts."""
+    """`with OtlpReceiver() as rx: rx.endpoint` (http://127.0.0.1:PORT); `rx.wait_for(n)` -> spans as dicts.
 
-    def __init__(self) -> None:
+    `OtlpReceiver(hold=True)`: a stuck collector. Each request sets `rx.holding` and gets no answer until
+    `rx.release` is set (at the latest when the receiver closes); `rx.answered` counts the answers sent."""
+
+    def __init__(self, hold: bool = False) -> None:
         self.spans: list[dict] = []
         self.headers: list[dict] = []
+        self.holding, self.release = threading.Event(), threading.Event()
+        self.answered = 0
         self._cond = threading.Condition()
+        if not hold:
+            self.release.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -31,6 +38,8 @@ class OtlpReceiver:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.holding.set()
+                receiver.release.wait()
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 request = ExportTraceServiceRequest.FromString(body)
@@ -43,16 +52,20 @@ class OtlpReceiver:
                                           "attributes": {a.key: _value(a.value) for a in s.attributes},
                                           "start_ns": s.start_time_unix_nano, "end_ns": s.end_time_unix_nano,
                                           "status_code": s.status.code, "status_message": s.status.message})
-                out = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-                with receiver._cond:
+                with receiver._cond:             # kept before the answer: once the sender has it, so do we
                     receiver.headers.append(dict(self.headers))
                     receiver.spans.extend(spans)
+                    receiver.answered += 1
                     receiver._cond.notify_all()
+                out = ExportTraceServiceResponse().SerializeToString()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/x-protobuf")
+                    self.send_header("Content-Length", str(len(out)))
+                    self.end_headers()
+                    self.wfile.write(out)
+                except OSError:                  # a held request's sender may be gone by the time we answer
+                    pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -69,5 +82,6 @@ class OtlpReceiver:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.release.set()
         self._server.shutdown()
         self._server.server_close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -9,7 +10,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop import app as desktop_app
-from desktop.demo import DEMO_PROFILE, DEMO_STREAM, DemoProfiles, seed_history, start_simulator
+from desktop.demo import DEMO_PROFILE, DEMO_STREAM, HISTORY_HOURS, DemoProfiles, seed_history, start_simulator
 from monitor.profiles import Profile, ProfileStore
 from monitor.store import Store
 
@@ -27,15 +28,19 @@ def _records(db_path):
         store.close()
 
 
-def test_demo_starts_seeds_history_makes_live_calls_and_quits_cleanly(qtbot, tmp_path):
-    db = tmp_path / "demo.db"
-    settings = temp_settings(tmp_path)
-    seen = {}
+def _demo_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name == "openai-monitor-demo-traffic" and t.is_alive()]
+
+
+def _run_demo(db, settings) -> dict:
+    """`openai-monitor --demo` on `db` (20 calls of history) until a live call made by this run has reached
+    the window, then File ▸ Quit. Returns what the window showed and the wall clock around the run."""
+    seen: dict = {}
 
     def watch() -> None:
         window = next((w for w in QApplication.topLevelWidgets() if hasattr(w, "requests_page") and w.isVisible()),
                       None)
-        if window is None:
+        if window is None or "rows" in seen:
             return
         seen["title"] = window.windowTitle()
         seen["banner"] = window.findChild(QWidget, "demoBanner") is not None
@@ -43,35 +48,41 @@ def test_demo_starts_seeds_history_makes_live_calls_and_quits_cleanly(qtbot, tmp
         rows = window.requests_page.model.rowCount()
         counted = window.sidebar.stream_count(DEMO_STREAM) or 0   # the sidebar's own query may land a tick later
         # history (20 calls, a tool exchange counting twice) plus at least one live call, stamped after the start
-        if rows > 20 and counted >= 21 and "live_at" not in seen and any(r.timestamp >= wall_started for r in _records(db)):
-            seen["live_at"] = time.monotonic()
+        if rows > 20 and counted >= 21 and any(r.timestamp >= seen["started"] for r in _records(db)):
             seen["rows"] = rows
-            seen["sidebar"] = window.sidebar.stream_count(DEMO_STREAM)
+            seen["sidebar"] = counted
             window.close()                                     # like File ▸ Quit
 
     timer = QTimer(interval=100)
     timer.timeout.connect(watch)
     timer.start()
-    started, wall_started = time.monotonic(), time.time()
-    code = desktop_app.run_app(db=str(db), demo=True, settings=settings, history_calls=20)
-    returned = time.monotonic()
+    seen["started"] = time.time()
+    seen["code"] = desktop_app.run_app(db=str(db), demo=True, settings=settings, history_calls=20)
+    seen["returned"] = time.time()
     timer.stop()
+    return seen
 
-    assert code == 0
-    assert "live_at" in seen, "no live demo call reached the window"
-    assert returned - seen["live_at"] < 6, "closing the demo window must not hang"
-    assert returned - started < 60
+
+def test_demo_starts_seeds_history_makes_live_calls_and_quits_cleanly(qtbot, tmp_path):
+    db = tmp_path / "demo.db"
+    settings = temp_settings(tmp_path)
+    seen = _run_demo(db, settings)
+
+    assert seen["code"] == 0
+    assert "rows" in seen, "no live demo call reached the window"
+    # quitting stopped the traffic (a close that hung would have failed the test by its timeout)
+    qtbot.waitUntil(lambda: _demo_threads() == [], timeout=30_000)
     assert seen["title"].startswith(DEMO_STREAM) and seen["title"].endswith("(demo)")
     assert seen["banner"] and seen["profile"] == f"Profile: {DEMO_PROFILE}"
     assert seen["sidebar"] >= 21
 
     records = _records(db)
     assert len(records) >= 21
-    history = [r for r in records if r.timestamp < wall_started]
-    live = [r for r in records if r.timestamp >= wall_started]
+    history = [r for r in records if r.timestamp < seen["started"]]
+    live = [r for r in records if r.timestamp >= seen["started"]]
     assert len(history) >= 20 and live
-    now = time.time()
-    assert all(now - 4 * 3600 - 5 < r.timestamp < now - 59 for r in history)   # backdated over the last hours
+    # backdated over the last hours: HISTORY_HOURS before the seeding, and over a minute old when seeded
+    assert all(seen["started"] - HISTORY_HOURS * 3600 <= r.timestamp < seen["returned"] - 59 for r in history)
     assert all(r.latency_ms and r.latency_ms > 0 for r in history)
     assert all(r.attributes.get("feature") in {"summarize", "chat", "classify", "search", "support_agent", "triage"} for r in records)
     assert {r.api for r in records} <= {"chat.completions", "responses", "embeddings"}
@@ -80,6 +91,48 @@ def test_demo_starts_seeds_history_makes_live_calls_and_quits_cleanly(qtbot, tmp
     profiles = tmp_path / "config" / "profiles.json"
     assert not profiles.exists() or DEMO_PROFILE not in profiles.read_text()
     assert settings.value("profile") in (None, "")
+
+
+def test_a_restarted_demo_keeps_its_history_and_live_calls(qtbot, tmp_path):
+    """The demo launched twice on one store: the second run seeds nothing, keeps every call of the first
+    (history and live) as it was, and adds only its own live calls."""
+    db = tmp_path / "demo.db"
+    first = _run_demo(db, temp_settings(tmp_path, "first.ini"))
+    assert first["code"] == 0 and "rows" in first
+    qtbot.waitUntil(lambda: _demo_threads() == [], timeout=30_000)
+    before = {r.id: (r.timestamp, r.output) for r in _records(db)}
+
+    second = _run_demo(db, temp_settings(tmp_path, "second.ini"))
+    assert second["code"] == 0 and "rows" in second
+    qtbot.waitUntil(lambda: _demo_threads() == [], timeout=30_000)
+    after = _records(db)
+    assert {r.id: (r.timestamp, r.output) for r in after if r.id in before} == before
+    added = [r for r in after if r.id not in before]
+    assert added and all(r.timestamp >= second["started"] for r in added)   # live calls only, no second history
+
+
+def test_history_is_seeded_once_into_a_demo_store(tmp_path):
+    """Two demos that both found the store empty (started together) still give it one history."""
+    sim = start_simulator()
+    try:
+        first = seed_history(tmp_path / "demo.db", sim.base_url, n=10)
+        kept = {r.id: r.timestamp for r in _records(tmp_path / "demo.db")}
+        again = seed_history(tmp_path / "demo.db", sim.base_url, n=10, seed=8)
+    finally:
+        sim.stop()
+    assert first == len(kept) >= 10 and again == 0
+    assert {r.id: r.timestamp for r in _records(tmp_path / "demo.db")} == kept
+
+
+def test_a_demo_quitting_while_seeding_leaves_no_history(tmp_path):
+    stop = threading.Event()
+    stop.set()
+    sim = start_simulator()
+    try:
+        assert seed_history(tmp_path / "demo.db", sim.base_url, n=10, stop=stop) == 0
+    finally:
+        sim.stop()
+    assert _records(tmp_path / "demo.db") == []
 
 
 def test_demo_profile_is_transient_and_not_editable(tmp_path):
