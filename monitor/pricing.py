@@ -38,6 +38,7 @@ import json
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -159,6 +160,7 @@ class PriceTable:
         self._names = names       # lower-case name/alias/snapshot -> lower-case canonical name
         self._order = order       # canonical names as written, built-ins first
         self.warnings: list[str] = list(warnings or [])
+        self._plans: dict[tuple, tuple] = {}     # (model, tier, maintained, UTC day) -> _text_plan
 
     @classmethod
     def load(cls, user_file: Path | None = _DEFAULT_USER_FILE,  # type: ignore[assignment]
@@ -274,6 +276,8 @@ class PriceTable:
         cached = min(prompt, max(0, int(cached_tokens or 0)))  # can't exceed the prompt it's part of
         media = [max(0, int(n or 0)) for n in (audio_input_tokens, audio_output_tokens,
                                                  image_input_tokens, image_output_tokens)]
+        if not any(media):                        # text tokens only: the usual call, priced from a cached plan
+            return self._text_cost(model, service_tier, prompt, completion, cached)
         found = self._file_price(model)
         if self.maintained and (found is None or found.origin == "builtin"):
             cost = _maintained.cost_usd(model, prompt, completion, cached, service_tier=service_tier,
@@ -289,6 +293,42 @@ class PriceTable:
         cached_rate = found.cached_input if found.cached_input is not None else found.input
         output_rate = found.output if found.output is not None else 0.0
         return factor * ((prompt - cached) * found.input + cached * cached_rate + completion * output_rate) / 1e6
+
+    def _text_cost(self, model: str, service_tier: str | None, prompt: int, completion: int,
+                   cached: int) -> float | None:
+        """cost_usd without audio/image tokens: the same decisions and arithmetic, with the lookups (the
+        user's and built-in rows, genai-prices' price for the tier) made once per (model, tier, UTC day)."""
+        key = (model, service_tier, self.maintained, int(time.time() // 86_400))
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) > 4096:
+                self._plans.clear()
+            plan = self._plans[key] = self._text_plan(model, service_tier)
+        use_maintained, price, factor, known, found, file_factor = plan
+        if use_maintained:
+            cost = None
+            if price is not None:
+                cost = _maintained._cost(model, price, prompt, completion, cached, 0, 0, 0, 0)
+                cost = None if cost is None else cost * factor
+            if cost is not None or known:
+                return cost           # the maintained table knows the model: its answer (maybe None) stands
+        if found is None or file_factor is None:
+            return None
+        cached_rate = found.cached_input if found.cached_input is not None else found.input
+        output_rate = found.output if found.output is not None else 0.0
+        return file_factor * ((prompt - cached) * found.input + cached * cached_rate + completion * output_rate) / 1e6
+
+    def _text_plan(self, model: str, service_tier: str | None) -> tuple:
+        found = self._file_price(model)
+        use_maintained = self.maintained and (found is None or found.origin == "builtin")
+        price, factor, known = None, 1.0, False
+        if use_maintained:                   # as _maintained.cost_usd decides
+            tier = (service_tier or "").strip().lower()
+            price = _maintained.model_price(model, tier)
+            if tier == "batch" or (tier == "flex" and price is None):
+                price, factor = _maintained.model_price(model), 0.5
+            known = _maintained.model_price(model) is not None
+        return use_maintained, price, factor, known, found, _tier_factor(service_tier)
 
     def source(self) -> str:
         """What the prices come from, for the app's About/Settings: e.g. 'genai-prices 0.2.3 + built-in 2026-11'."""
