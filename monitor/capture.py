@@ -5,6 +5,7 @@ reading usage off the response, JSON, pricing, tiktoken estimates — happens he
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -84,7 +85,12 @@ def clean_request(request: dict) -> dict:
     """The call's parameters without transport or credential keys (nested credential keys are dropped,
     and everything made storable, by `storable`)."""
     return {k: v for k, v in request.items()
-            if k not in _DROP_KEYS and not redact.SECRET_KEY_NAMES.match(k) and type(v).__name__ not in ("NotGiven", "Omit")}
+            if _kept_key(k) and type(v).__name__ not in ("NotGiven", "Omit")}
+
+
+@functools.lru_cache(maxsize=1024)
+def _kept_key(key: str) -> bool:             # (a call's parameter names repeat: decided once per name)
+    return key not in _DROP_KEYS and not redact.SECRET_KEY_NAMES.match(key)
 
 
 def storable(value: Any, secrets: tuple = ()) -> Any:

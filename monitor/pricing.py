@@ -274,9 +274,11 @@ class PriceTable:
         prompt = max(0, int(prompt_tokens))
         completion = max(0, int(completion_tokens or 0))
         cached = min(prompt, max(0, int(cached_tokens or 0)))  # can't exceed the prompt it's part of
+        if not (audio_input_tokens or audio_output_tokens or image_input_tokens or image_output_tokens):
+            return self._text_cost(model, service_tier, prompt, completion, cached)   # the usual call
         media = [max(0, int(n or 0)) for n in (audio_input_tokens, audio_output_tokens,
                                                  image_input_tokens, image_output_tokens)]
-        if not any(media):                        # text tokens only: the usual call, priced from a cached plan
+        if not any(media):                        # text tokens only: priced from a cached plan
             return self._text_cost(model, service_tier, prompt, completion, cached)
         found = self._file_price(model)
         if self.maintained and (found is None or found.origin == "builtin"):
@@ -304,10 +306,14 @@ class PriceTable:
             if len(self._plans) > 4096:
                 self._plans.clear()
             plan = self._plans[key] = self._text_plan(model, service_tier)
-        use_maintained, price, factor, known, found, file_factor = plan
+        use_maintained, price, factor, known, found, file_factor, rates = plan
         if use_maintained:
             cost = None
-            if price is not None:
+            if rates is not None:              # flat rates: _maintained._cost's arithmetic, without its lookups
+                inp, cached_rate, out = rates
+                cost = ((prompt - cached) * inp + cached * (inp if cached_rate is None else cached_rate)
+                        + completion * (out or 0.0)) / 1e6 * factor
+            elif price is not None:
                 cost = _maintained._cost(model, price, prompt, completion, cached, 0, 0, 0, 0)
                 cost = None if cost is None else cost * factor
             if cost is not None or known:
@@ -328,7 +334,11 @@ class PriceTable:
             if tier == "batch" or (tier == "flex" and price is None):
                 price, factor = _maintained.model_price(model), 0.5
             known = _maintained.model_price(model) is not None
-        return use_maintained, price, factor, known, found, _tier_factor(service_tier)
+        rates = None
+        values = [getattr(price, name, None) for name in ("input_mtok", "cache_read_mtok", "output_mtok")]
+        if price is not None and values[0] is not None and not any(hasattr(v, "tiers") for v in values):
+            rates = tuple(None if v is None else float(v) for v in values)    # (_maintained._rate, untiered)
+        return use_maintained, price, factor, known, found, _tier_factor(service_tier), rates
 
     def source(self) -> str:
         """What the prices come from, for the app's About/Settings: e.g. 'genai-prices 0.2.3 + built-in 2026-11'."""
@@ -395,11 +405,29 @@ def _detail(usage, *path):
     return usage if isinstance(usage, int) else 0
 
 
+_MEDIA_DETAILS = ("prompt_tokens_details", "input_tokens_details", "input_token_details",
+                  "completion_tokens_details", "output_tokens_details")
+
+
+def _may_count_media(usage: dict) -> bool:
+    """Whether a plain usage dict has a truthy audio/image count (or a details value that is not a dict)
+    where media_tokens looks: a fast no for the usual reply."""
+    for key in _MEDIA_DETAILS:
+        details = usage.get(key)
+        if details is None:
+            continue
+        if type(details) is not dict or details.get("audio_tokens") or details.get("image_tokens"):
+            return True
+    return False
+
+
 def media_tokens(usage) -> dict[str, int]:
     """Audio and image token counts of a usage object (chat, Responses, images or transcriptions shape), as
     cost_usd kwargs."""
     if usage is None:
         return {}
+    if type(usage) is dict and not _may_count_media(usage):
+        return {}                                    # the usual reply: no audio or image counts anywhere
     counts = {
         "audio_input_tokens": _detail(usage, "prompt_tokens_details", "audio_tokens")
         or _detail(usage, "input_tokens_details", "audio_tokens")

@@ -71,18 +71,19 @@ def _has(text: str, folded: str, cues: tuple) -> bool:
 # Each cue with its rarest letter: a text without that letter (one memchr pass) cannot hold the cue, so most
 # prose skips most scans.  (Scanning the text once per cue was most of the writer's cost per record.)
 _RARITY = "zqxjkvbpygwfmuclhdrsnioate"
+_TEXT_CUES = tuple(cue for cue in _CUES if "-" in cue)                 # looked for in the text as it is
 _GUARDED_CUES = tuple((cue, min((c for c in cue if c in _RARITY), key=_RARITY.index, default=""))
-                      for cue in _CUES)
+                      for cue in _CUES if "-" not in cue)
 
 
 def _has_cue(text: str, lowered: str) -> bool:
     """Exactly _has(text, _folded(text), _CUES), given text.lower()."""
+    for cue in _TEXT_CUES:
+        if cue in text:
+            return True
     folded = lowered.replace("-", "").replace("_", "")
     for cue, guard in _GUARDED_CUES:
-        if "-" in cue:
-            if cue in text:
-                return True
-        elif guard in folded and cue in folded:
+        if guard in folded and cue in folded:
             return True
     return False
 
