@@ -17,6 +17,7 @@ profiles' error messages go through scrub().
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -118,13 +119,23 @@ def json_needs_scrub(text: str, secrets: Iterable[str] = (), *, patterns: bool =
 
 
 def _holds_secret(text: str, secrets: Iterable[str]) -> bool:
-    for secret in secrets:
-        if secret in text:
-            return True
-        if not (secret.isascii() and secret.isprintable() and '"' not in secret and "\\" not in secret) \
-                and json.dumps(secret)[1:-1] in text:
+    if not secrets:
+        return False
+    for form in _secret_forms(secrets if type(secrets) is tuple else tuple(secrets)):
+        if form in text:
             return True
     return False
+
+
+@functools.lru_cache(maxsize=256)
+def _secret_forms(secrets: tuple) -> tuple[str, ...]:
+    """Each secret, and also as JSON escapes it when that differs (a client's secrets repeat: worked out once)."""
+    forms: list[str] = []
+    for secret in secrets:
+        forms.append(secret)
+        if not (secret.isascii() and secret.isprintable() and '"' not in secret and "\\" not in secret):
+            forms.append(json.dumps(secret)[1:-1])
+    return tuple(forms)
 
 
 def secrets_of_headers(headers: Any) -> tuple[str, ...]:

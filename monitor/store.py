@@ -429,8 +429,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _text(value: str | None) -> str | None:
     """SQLite text must be valid UTF-8; a server can send a lone surrogate (half an emoji)."""
-    if value is None:
-        return None
+    if value is None or value.isascii():
+        return value
     try:
         value.encode("utf-8")
         return value
