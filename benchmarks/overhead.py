@@ -8,7 +8,8 @@
    plus the wrapper's own call-path time measured around a no-network stand-in of `create`.
 2. Writer throughput: records/s the background writer commits (finalize + JSON + SQLite), fed with
    real SDK response objects captured from the simulator; anchor: a bare `executemany` of the same rows
-   (already turned into tuples) into a fresh store, in the same run.
+   (already turned into tuples) into a fresh store, in the same run; and what building one row costs
+   (finalize + record_row on the benchmark's thread: the writer's Python share of a record).
 3. Background CPU per call when calls trickle in (200 calls/s): process CPU time minus the submitting
    thread's own CPU time, divided by the calls.
 4. Commit lag under a busy caller: the real openai client over an in-process httpx MockTransport (as in
@@ -102,8 +103,9 @@ def _pending_calls(response, n: int, stream: str) -> list[PendingCall]:
     return calls
 
 
-def writer_throughput(response, tmp: Path, n: int = 100_000) -> tuple[float, float]:
-    """(writer records/s, bare executemany rows/s) over the same calls, in this run."""
+def writer_throughput(response, tmp: Path, n: int = 100_000) -> tuple[float, float, float]:
+    """(writer records/s, bare executemany rows/s, µs to build one record's row — finalize + record_row, the
+    writer's Python share — on this thread) over the same calls, in this run."""
     calls = _pending_calls(response, n, "bench/writer")
     writer = RecordWriter(tmp / "writer.db")
     t0 = time.perf_counter()
@@ -113,7 +115,9 @@ def writer_throughput(response, tmp: Path, n: int = 100_000) -> tuple[float, flo
     elapsed = time.perf_counter() - t0
     writer.close()
     assert writer.written == n, (writer.written, writer.last_error)
-    rows = [record_row(1, finalize(call, pricing, tokens)) for call in calls]   # not timed
+    t0 = time.perf_counter()
+    rows = [record_row(1, finalize(call, pricing, tokens)) for call in calls]
+    build_us = (time.perf_counter() - t0) / n * 1e6
     conn = connect(tmp / "bare.db")
     stream_id(conn, "bench/bare")
     t0 = time.perf_counter()
@@ -122,7 +126,7 @@ def writer_throughput(response, tmp: Path, n: int = 100_000) -> tuple[float, flo
     conn.execute("COMMIT")
     bare = n / (time.perf_counter() - t0)
     conn.close()
-    return n / elapsed, bare
+    return n / elapsed, bare, build_us
 
 
 def trickle_cpu(response, tmp: Path, per_s: float = 200.0, seconds: float = 5.0) -> float:
@@ -227,11 +231,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if "writer" in parts:
-            rate, bare = writer_throughput(response, tmp)
+            rate, bare, build_us = writer_throughput(response, tmp)
             print(f"writer throughput: {rate:9,.0f} records/s   (goal >= 100,000/s and >= 0.6x bare)")
             print(f"bare executemany : {bare:9,.0f} rows/s      (same rows, one transaction; writer/bare = {rate / bare:.2f})")
+            print(f"building a row   : {build_us:9.1f} us per record (finalize + record_row alone; a bare insert "
+                  f"takes {1e6 / bare:.1f} us)")
             figures.update(writer_records_per_s=round(rate), bare_executemany_per_s=round(bare),
-                           writer_vs_bare=round(rate / bare, 3))
+                           writer_vs_bare=round(rate / bare, 3), build_row_us=round(build_us, 1))
         if "trickle" in parts:
             cpu = trickle_cpu(response, tmp)
             print(f"trickle CPU      : {cpu:9.1f} us per call (200 calls/s; goal <= 60 us)")
