@@ -70,7 +70,7 @@ def _has(text: str, folded: str, cues: tuple) -> bool:
 
 
 # Each cue with its rarest letter: a text without that letter (one memchr pass) cannot hold the cue, so most
-# prose skips most scans.  (Scanning the text once per cue was most of the writer's cost per record.)
+# prose skips most scans.  (A scan per cue over every reply was a large part of the writer's cost per record.)
 _RARITY = "zqxjkvbpygwfmuclhdrsnioate"
 _TEXT_CUES = tuple(cue for cue in _CUES if "-" in cue)                 # looked for in the text as it is
 _GUARDED_CUES = tuple((cue, min((c for c in cue if c in _RARITY), key=_RARITY.index, default=""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import urllib.parse
 
 import openai
@@ -54,6 +55,12 @@ def test_a_text_counts_as_covered_only_when_escaping_keeps_its_cues():
     assert not redact.covered_by_json(kelvin, json.dumps(kelvin), json.dumps({"content": kelvin}))
     assert not redact.covered_by_json("\u0130d_token: abc", json.dumps("\u0130d_token: abc"),
                                       json.dumps({"content": "\u0130d_token: abc"}))
+
+
+def test_the_characters_that_lower_to_ascii_are_all_known():
+    """covered_by_json relies on this list being complete for the running Python's Unicode tables."""
+    found = tuple(chr(c) for c in range(128, sys.maxunicode + 1) if any(ord(x) < 128 for x in chr(c).lower()))
+    assert found == redact._LOWERS_TO_ASCII
 
 
 def test_a_credential_only_a_case_folding_character_reveals_is_still_scrubbed(sim, db_path):
