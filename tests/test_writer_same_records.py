@@ -43,6 +43,7 @@ ODD_ATTRIBUTES = [
     {"image": PNG, "embedding": [0.1] * 64},
     {"prose_with_cue": "ask-me and bearer bonds", "token_count": 3},
     {"unicode": "ünïcödé 🎉", "esc": 'q"b\\n'},
+    (lambda d: (d.update(me=d), d)[1])({"circular": True}),
 ]
 
 
@@ -131,5 +132,6 @@ def test_fast_paths_store_the_same_rows_as_before(tmp_path, sim):
     rows = [store.record_row(0, finalize(call, pricing, tokens)) for call in calls]
     text = repr(rows)
     assert "[redacted]" in text and '"omitted": "image"' in text and "<int too large" in text
+    assert "<circular>" in text and "<too deep>" in text
     assert KEY not in text and "per-call-secret-99" not in text and "gw-token-abcdef123" not in text
     assert sum(1 for row in rows if row[16] is not None) > 20          # cost_usd priced
