@@ -29,9 +29,10 @@ def _json_encoder():
     a circular value ends in RecursionError instead of ValueError, and both mean "not plain JSON"."""
     slow = json.JSONEncoder(allow_nan=False)
     make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:                                    # a Python without the C accelerator
+    try:
+        fast = make(None, slow.default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, False)
+    except TypeError:                                   # no C accelerator, or its signature changed
         return slow.encode
-    fast = make(None, slow.default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, False)
     join = "".join
     return lambda value: join(fast(value, 0))
 
