@@ -1,6 +1,6 @@
 """How much a monitored call costs over a bare one, and how fast the writer stores records.
 
-    python benchmarks/overhead.py [--calls 3000]
+    python benchmarks/overhead.py [--calls 3000] [--parts latency,writer,trickle,lag]
 
 1. Added latency: the same chat request through a bare `openai.OpenAI` and through a monitored one,
    interleaved (bare, monitored, bare, ...) against the built-in simulator (zero artificial latency),
@@ -8,7 +8,8 @@
    plus the wrapper's own call-path time measured around a no-network stand-in of `create`.
 2. Writer throughput: records/s the background writer commits (finalize + JSON + SQLite), fed with
    real SDK response objects captured from the simulator; anchor: a bare `executemany` of the same rows
-   (already turned into tuples) into a fresh store, in the same run.
+   (already turned into tuples) into a fresh store, in the same run; and what building one row costs
+   (finalize + record_row on the benchmark's thread: the writer's Python share of a record).
 3. Background CPU per call when calls trickle in (200 calls/s): process CPU time minus the submitting
    thread's own CPU time, divided by the calls.
 4. Commit lag under a busy caller: the real openai client over an in-process httpx MockTransport (as in
@@ -102,8 +103,9 @@ def _pending_calls(response, n: int, stream: str) -> list[PendingCall]:
     return calls
 
 
-def writer_throughput(response, tmp: Path, n: int = 100_000) -> tuple[float, float]:
-    """(writer records/s, bare executemany rows/s) over the same calls, in this run."""
+def writer_throughput(response, tmp: Path, n: int = 100_000) -> tuple[float, float, float]:
+    """(writer records/s, bare executemany rows/s, µs to build one record's row — finalize + record_row, the
+    writer's Python share — on this thread) over the same calls, in this run."""
     calls = _pending_calls(response, n, "bench/writer")
     writer = RecordWriter(tmp / "writer.db")
     t0 = time.perf_counter()
@@ -113,7 +115,9 @@ def writer_throughput(response, tmp: Path, n: int = 100_000) -> tuple[float, flo
     elapsed = time.perf_counter() - t0
     writer.close()
     assert writer.written == n, (writer.written, writer.last_error)
-    rows = [record_row(1, finalize(call, pricing, tokens)) for call in calls]   # not timed
+    t0 = time.perf_counter()
+    rows = [record_row(1, finalize(call, pricing, tokens)) for call in calls]
+    build_us = (time.perf_counter() - t0) / n * 1e6
     conn = connect(tmp / "bare.db")
     stream_id(conn, "bench/bare")
     t0 = time.perf_counter()
@@ -122,7 +126,7 @@ def writer_throughput(response, tmp: Path, n: int = 100_000) -> tuple[float, flo
     conn.execute("COMMIT")
     bare = n / (time.perf_counter() - t0)
     conn.close()
-    return n / elapsed, bare
+    return n / elapsed, bare, build_us
 
 
 def trickle_cpu(response, tmp: Path, per_s: float = 200.0, seconds: float = 5.0) -> float:
@@ -199,42 +203,57 @@ def commit_lag_cpu_bound(response, tmp: Path, seconds: float = 3.0) -> dict:
             "max_ms": lags[-1] * 1e3}
 
 
+PARTS = ("latency", "writer", "trickle", "lag")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"comma-separated subset of {','.join(PARTS)} (default: all)")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    figures: dict = {}
     with tempfile.TemporaryDirectory() as tmp, Simulator() as sim:
         tmp = Path(tmp)
-        lat = added_latency(sim, tmp / "a.db", args.calls)
-        own = wrapper_own_cost(sim, tmp / "b.db")
+        if "latency" in parts:
+            lat = added_latency(sim, tmp / "a.db", args.calls)
+            own = wrapper_own_cost(sim, tmp / "b.db")
+            print(f"interleaved calls: {lat['calls_each']} bare + {lat['calls_each']} monitored, {lat['logged']} logged")
+            print(f"median bare      : {lat['median_bare_us']:9.1f} us")
+            print(f"median monitored : {lat['median_monitored_us']:9.1f} us")
+            print(f"added per call   : {lat['added_us']:9.1f} us   (target <= 30 us; "
+                  f"ratio monitored/bare = {lat['median_monitored_us'] / lat['median_bare_us']:.3f})")
+            print(f"wrapper call path: {own:9.2f} us   (stand-in create(), no network)")
+            figures.update(added_us_median=round(lat["added_us"], 2), wrapper_us=round(own, 2))
         client = openai.OpenAI(base_url=sim.base_url, api_key="sk-bench", max_retries=0)
         response = client.chat.completions.create(model="gpt-4o-mini", messages=MSG)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        rate, bare = writer_throughput(response, tmp)
-        cpu = trickle_cpu(response, tmp)
-        lag = commit_lag(tmp)
-        cpu_lag = commit_lag_cpu_bound(response, tmp)
-    print(f"interleaved calls: {lat['calls_each']} bare + {lat['calls_each']} monitored, {lat['logged']} logged")
-    print(f"median bare      : {lat['median_bare_us']:9.1f} us")
-    print(f"median monitored : {lat['median_monitored_us']:9.1f} us")
-    print(f"added per call   : {lat['added_us']:9.1f} us   (target <= 30 us; "
-          f"ratio monitored/bare = {lat['median_monitored_us'] / lat['median_bare_us']:.3f})")
-    print(f"wrapper call path: {own:9.2f} us   (stand-in create(), no network)")
-    print(f"writer throughput: {rate:9,.0f} records/s   (goal >= 100,000/s and >= 0.6x bare)")
-    print(f"bare executemany : {bare:9,.0f} rows/s      (same rows, one transaction; writer/bare = {rate / bare:.2f})")
-    print(f"trickle CPU      : {cpu:9.1f} us per call (200 calls/s; goal <= 60 us)")
-    print(f"commit lag       : p99 {lag['p99_ms']:.0f} ms, max {lag['max_ms']:.0f} ms under a busy caller "
-          f"({lag['calls_per_s']:,.0f} calls/s over MockTransport; goal < 200 ms)")
-    print(f"commit lag       : p99 {cpu_lag['p99_ms']:.0f} ms, max {cpu_lag['max_ms']:.0f} ms under a caller that never "
-          f"releases the GIL ({cpu_lag['calls_per_s']:,.0f} calls/s)")
-    print(json.dumps({"added_us_median": round(lat["added_us"], 2), "wrapper_us": round(own, 2),
-                      "writer_records_per_s": round(rate), "bare_executemany_per_s": round(bare),
-                      "writer_vs_bare": round(rate / bare, 3), "cpu_us_per_trickled_call": round(cpu, 1),
-                      "commit_lag_ms_p99": round(lag["p99_ms"], 1), "commit_lag_ms_max": round(lag["max_ms"], 1),
-                      "busy_calls_per_s": round(lag["calls_per_s"]),
-                      "commit_lag_cpu_bound_ms_p99": round(cpu_lag["p99_ms"], 1),
-                      "commit_lag_cpu_bound_ms_max": round(cpu_lag["max_ms"], 1)}))
+        if "writer" in parts:
+            rate, bare, build_us = writer_throughput(response, tmp)
+            print(f"writer throughput: {rate:9,.0f} records/s   (goal >= 100,000/s and >= 0.6x bare)")
+            print(f"bare executemany : {bare:9,.0f} rows/s      (same rows, one transaction; writer/bare = {rate / bare:.2f})")
+            print(f"building a row   : {build_us:9.1f} us per record (finalize + record_row alone; a bare insert "
+                  f"takes {1e6 / bare:.1f} us)")
+            figures.update(writer_records_per_s=round(rate), bare_executemany_per_s=round(bare),
+                           writer_vs_bare=round(rate / bare, 3), build_row_us=round(build_us, 1))
+        if "trickle" in parts:
+            cpu = trickle_cpu(response, tmp)
+            print(f"trickle CPU      : {cpu:9.1f} us per call (200 calls/s; goal <= 60 us)")
+            figures.update(cpu_us_per_trickled_call=round(cpu, 1))
+        if "lag" in parts:
+            lag = commit_lag(tmp)
+            cpu_lag = commit_lag_cpu_bound(response, tmp)
+            print(f"commit lag       : p99 {lag['p99_ms']:.0f} ms, max {lag['max_ms']:.0f} ms under a busy caller "
+                  f"({lag['calls_per_s']:,.0f} calls/s over MockTransport; goal < 200 ms)")
+            print(f"commit lag       : p99 {cpu_lag['p99_ms']:.0f} ms, max {cpu_lag['max_ms']:.0f} ms under a caller that never "
+                  f"releases the GIL ({cpu_lag['calls_per_s']:,.0f} calls/s)")
+            figures.update(commit_lag_ms_p99=round(lag["p99_ms"], 1), commit_lag_ms_max=round(lag["max_ms"], 1),
+                           busy_calls_per_s=round(lag["calls_per_s"]),
+                           commit_lag_cpu_bound_ms_p99=round(cpu_lag["p99_ms"], 1),
+                           commit_lag_cpu_bound_ms_max=round(cpu_lag["max_ms"], 1))
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

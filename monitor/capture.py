@@ -5,8 +5,10 @@ reading usage off the response, JSON, pricing, tiktoken estimates — happens he
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,8 +21,24 @@ from .record import Record
 _DROP_KEYS = {"extra_headers", "extra_query", "api_key", "timeout", "monitor_attributes"}
 # Stored JSON nests at most this deep (a board file, which adds a few levels, accepts 64).
 MAX_STORED_DEPTH = 48
-# One encoder: json.dumps(..., allow_nan=False) would build a new one per call (a third of its cost).
-_encode = json.JSONEncoder(allow_nan=False).encode
+
+
+def _json_encoder():
+    """json.JSONEncoder(allow_nan=False).encode, byte for byte, without its per-call Python setup: the C
+    encoder built once (json.dumps builds a new one per call — a third of its cost).  No circular check:
+    a circular value ends in RecursionError instead of ValueError, and both mean "not plain JSON"."""
+    slow = json.JSONEncoder(allow_nan=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    try:
+        fast = make(None, slow.default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, False)
+    except TypeError:                                   # no C accelerator, or its signature changed
+        return slow.encode
+    join = "".join
+    return lambda value: join(fast(value, 0))
+
+
+_encode = _json_encoder()
+_escape = json.encoder.encode_basestring_ascii         # a str as JSON, quotes included
 # JSON text `clean` already made, for store.record_row to reuse (keyed by id, checked by identity; the
 # writer thread takes each out once, and a batch that never gets written only costs a bounded dict).
 _encoded: dict[int, tuple[Any, str]] = {}
@@ -68,7 +86,12 @@ def clean_request(request: dict) -> dict:
     """The call's parameters without transport or credential keys (nested credential keys are dropped,
     and everything made storable, by `storable`)."""
     return {k: v for k, v in request.items()
-            if k not in _DROP_KEYS and not redact.SECRET_KEY_NAMES.match(k) and type(v).__name__ not in ("NotGiven", "Omit")}
+            if _kept_key(k) and type(v).__name__ not in ("NotGiven", "Omit")}
+
+
+@functools.lru_cache(maxsize=1024)
+def _kept_key(key: str) -> bool:             # (a call's parameter names repeat: decided once per name)
+    return key not in _DROP_KEYS and not redact.SECRET_KEY_NAMES.match(key)
 
 
 def storable(value: Any, secrets: tuple = ()) -> Any:
@@ -85,28 +108,38 @@ def clean(value: Any, secrets: tuple = (), *, from_server: bool = False) -> Any:
     """`storable(value, secrets)`, without its cost for the usual value: plain JSON that holds nothing
     to scrub and cannot nest deeper than the limit is returned as it is (json.dumps and str.count run in C;
     the Python walk only runs when there is something to fix)."""
+    return _cleaned(value, secrets, from_server)[0]
+
+
+def _cleaned(value: Any, secrets: tuple, from_server: bool) -> tuple[Any, str | None]:
+    """(clean(value), its JSON text when the value was stored as it is — nothing found to fix —, else None)."""
     try:
         text = _encode(value)
     except Exception:                                   # objects, NaN, huge ints, too deep for json
-        return storable(value, secrets)
+        return storable(value, secrets), None
     if (text.count("{") + text.count("[") <= MAX_STORED_DEPTH
             and not redact.json_needs_scrub(text, secrets, patterns=from_server) and not _may_hold_payload(text)):
         if value:
             if len(_encoded) > 10_000:
                 _encoded.clear()
             _encoded[id(value)] = (value, text)
-        return value
-    return storable(value, secrets)
+        return value, text
+    return storable(value, secrets), None
+
+
+# payloads.CUES as one regex pass (their common '"' prefix is a fast literal scan) plus one memchr
+_QUOTED_CUES = re.compile("|".join(re.escape(c) for c in payloads.CUES if c.startswith('"')))
+_OTHER_CUES = tuple(c for c in payloads.CUES if not c.startswith('"'))
 
 
 def _may_hold_payload(text: str) -> bool:
     """Whether JSON text may hold base64 data or vectors (payloads.py): a cue, or long enough to hide one."""
     if len(text) > 16_384:
         return True
-    for cue in payloads.CUES:
-        if cue in text:
+    for cue in _OTHER_CUES:
+        if cue[0] in text and cue in text:
             return True
-    return False
+    return _QUOTED_CUES.search(text) is not None
 
 
 def _plain(value: Any, secrets: tuple, depth: int, path: set, key: Any = None) -> Any:
@@ -290,8 +323,12 @@ def finalize(call: PendingCall, pricing, tokens) -> Record:
     error = as_text(error)
     if note and status != "error":
         error = f"monitor: {note}"               # the call succeeded; this says what the record may lack
+    stored, stored_text = _cleaned(stored, secrets, True) if stored else (None, None)
     texts = (model, response_model, error, output, response_id, finish_reason)
-    if redact.needs_scrub("\n".join(t for t in texts if t), secrets):       # one look at them all
+    looked_at = texts
+    if output and stored_text is not None and redact.covered_by_json(output, _escape(output), stored_text):
+        looked_at = (model, response_model, error, response_id, finish_reason)   # the reply's check saw it
+    if redact.needs_scrub("\n".join(t for t in looked_at if t), secrets):       # one look at them all
         model, response_model, error, output, response_id, finish_reason = (
             redact.scrub_text(t, secrets) if t else t for t in texts)
     request, attributes = clean(clean_request(call.request), secrets), clean(call.attributes, secrets)
@@ -301,7 +338,7 @@ def finalize(call: PendingCall, pricing, tokens) -> Record:
         prompt_tokens=prompt, completion_tokens=completion, total_tokens=total, cached_tokens=cached,
         reasoning_tokens=reasoning, usage_estimated=estimated, cost_usd=cost, streamed=call.streamed,
         request=request, output=output, attributes=attributes, response_id=response_id,
-        finish_reason=finish_reason, response=clean(stored, secrets, from_server=True) if stored else None,
+        finish_reason=finish_reason, response=stored,
     )
 
 

@@ -38,6 +38,7 @@ import json
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -159,6 +160,7 @@ class PriceTable:
         self._names = names       # lower-case name/alias/snapshot -> lower-case canonical name
         self._order = order       # canonical names as written, built-ins first
         self.warnings: list[str] = list(warnings or [])
+        self._plans: dict[tuple, tuple] = {}     # (model, tier, maintained, UTC day) -> _text_plan
 
     @classmethod
     def load(cls, user_file: Path | None = _DEFAULT_USER_FILE,  # type: ignore[assignment]
@@ -272,8 +274,12 @@ class PriceTable:
         prompt = max(0, int(prompt_tokens))
         completion = max(0, int(completion_tokens or 0))
         cached = min(prompt, max(0, int(cached_tokens or 0)))  # can't exceed the prompt it's part of
+        if not (audio_input_tokens or audio_output_tokens or image_input_tokens or image_output_tokens):
+            return self._text_cost(model, service_tier, prompt, completion, cached)   # the usual call
         media = [max(0, int(n or 0)) for n in (audio_input_tokens, audio_output_tokens,
                                                  image_input_tokens, image_output_tokens)]
+        if not any(media):                        # text tokens only: priced from a cached plan
+            return self._text_cost(model, service_tier, prompt, completion, cached)
         found = self._file_price(model)
         if self.maintained and (found is None or found.origin == "builtin"):
             cost = _maintained.cost_usd(model, prompt, completion, cached, service_tier=service_tier,
@@ -289,6 +295,50 @@ class PriceTable:
         cached_rate = found.cached_input if found.cached_input is not None else found.input
         output_rate = found.output if found.output is not None else 0.0
         return factor * ((prompt - cached) * found.input + cached * cached_rate + completion * output_rate) / 1e6
+
+    def _text_cost(self, model: str, service_tier: str | None, prompt: int, completion: int,
+                   cached: int) -> float | None:
+        """cost_usd without audio/image tokens: the same decisions and arithmetic, with the lookups (the
+        user's and built-in rows, genai-prices' price for the tier) made once per (model, tier, UTC day)."""
+        key = (model, service_tier, self.maintained, int(time.time() // 86_400))
+        plan = self._plans.get(key)
+        if plan is None:
+            if len(self._plans) > 4096:
+                self._plans.clear()
+            plan = self._plans[key] = self._text_plan(model, service_tier)
+        use_maintained, price, factor, known, found, file_factor, rates = plan
+        if use_maintained:
+            cost = None
+            if rates is not None:              # flat rates: _maintained._cost's arithmetic, without its lookups
+                inp, cached_rate, out = rates
+                cost = ((prompt - cached) * inp + cached * (inp if cached_rate is None else cached_rate)
+                        + completion * (out or 0.0)) / 1e6 * factor
+            elif price is not None:
+                cost = _maintained._cost(model, price, prompt, completion, cached, 0, 0, 0, 0)
+                cost = None if cost is None else cost * factor
+            if cost is not None or known:
+                return cost           # the maintained table knows the model: its answer (maybe None) stands
+        if found is None or file_factor is None:
+            return None
+        cached_rate = found.cached_input if found.cached_input is not None else found.input
+        output_rate = found.output if found.output is not None else 0.0
+        return file_factor * ((prompt - cached) * found.input + cached * cached_rate + completion * output_rate) / 1e6
+
+    def _text_plan(self, model: str, service_tier: str | None) -> tuple:
+        found = self._file_price(model)
+        use_maintained = self.maintained and (found is None or found.origin == "builtin")
+        price, factor, known = None, 1.0, False
+        if use_maintained:                   # as _maintained.cost_usd decides
+            tier = (service_tier or "").strip().lower()
+            price = _maintained.model_price(model, tier)
+            if tier == "batch" or (tier == "flex" and price is None):
+                price, factor = _maintained.model_price(model), 0.5
+            known = _maintained.model_price(model) is not None
+        rates = None
+        values = [getattr(price, name, None) for name in ("input_mtok", "cache_read_mtok", "output_mtok")]
+        if price is not None and values[0] is not None and not any(hasattr(v, "tiers") for v in values):
+            rates = tuple(None if v is None else float(v) for v in values)    # (_maintained._rate, untiered)
+        return use_maintained, price, factor, known, found, _tier_factor(service_tier), rates
 
     def source(self) -> str:
         """What the prices come from, for the app's About/Settings: e.g. 'genai-prices 0.2.3 + built-in 2026-11'."""
@@ -355,11 +405,29 @@ def _detail(usage, *path):
     return usage if isinstance(usage, int) else 0
 
 
+_MEDIA_DETAILS = ("prompt_tokens_details", "input_tokens_details", "input_token_details",
+                  "completion_tokens_details", "output_tokens_details")
+
+
+def _may_count_media(usage: dict) -> bool:
+    """Whether a plain usage dict has a truthy audio/image count (or a details value that is not a dict)
+    where media_tokens looks: a fast no for the usual reply."""
+    for key in _MEDIA_DETAILS:
+        details = usage.get(key)
+        if details is None:
+            continue
+        if type(details) is not dict or details.get("audio_tokens") or details.get("image_tokens"):
+            return True
+    return False
+
+
 def media_tokens(usage) -> dict[str, int]:
     """Audio and image token counts of a usage object (chat, Responses, images or transcriptions shape), as
     cost_usd kwargs."""
     if usage is None:
         return {}
+    if type(usage) is dict and not _may_count_media(usage):
+        return {}                                    # the usual reply: no audio or image counts anywhere
     counts = {
         "audio_input_tokens": _detail(usage, "prompt_tokens_details", "audio_tokens")
         or _detail(usage, "input_tokens_details", "audio_tokens")

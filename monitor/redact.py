@@ -17,6 +17,7 @@ profiles' error messages go through scrub().
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -52,9 +53,9 @@ _SECRET_PATTERNS = (
      r"\1\2\3" + MASK),
 )
 _CUES = tuple(cue for cues, _, _ in _SECRET_PATTERNS for cue in cues)
-# how every SECRET_KEY_NAMES name ends, as a JSON key ('"max_tokens":' or '"keyword":' are no cue)
-_KEY_CUES = ('key":', 'authorization":', 'headers":', 'header":', 'cookie":', 'password":', 'secret":',
-             'bearer":', 'token":')
+# The only characters whose lower() holds an ASCII letter (İ -> "i̇", the Kelvin sign -> "k"): a text
+# without them keeps every cue it has when JSON-escaped (see covered_by_json).
+_LOWERS_TO_ASCII = ("\u0130", "\u212a")
 
 
 def _folded(text: str) -> str:
@@ -68,9 +69,41 @@ def _has(text: str, folded: str, cues: tuple) -> bool:
     return False
 
 
+# Each cue with its rarest letter: a text without that letter (one memchr pass) cannot hold the cue, so most
+# prose skips most scans.  (A scan per cue over every reply was a large part of the writer's cost per record.)
+_RARITY = "zqxjkvbpygwfmuclhdrsnioate"
+_TEXT_CUES = tuple(cue for cue in _CUES if "-" in cue)                 # looked for in the text as it is
+_GUARDED_CUES = tuple((cue, min((c for c in cue if c in _RARITY), key=_RARITY.index, default=""))
+                      for cue in _CUES if "-" not in cue)
+
+
+def _has_cue(text: str, lowered: str) -> bool:
+    """Exactly _has(text, _folded(text), _CUES), given text.lower()."""
+    for cue in _TEXT_CUES:
+        if cue in text:
+            return True
+    folded = lowered.replace("-", "").replace("_", "")
+    for cue, guard in _GUARDED_CUES:
+        if guard in folded and cue in folded:
+            return True
+    return False
+
+
+def covered_by_json(text: str, escaped: str, json_text: str) -> bool:
+    """Whether json_needs_scrub(json_text, s, patterns=True) being False proves needs_scrub(text, s) False:
+    `escaped` (text as JSON escapes it) sits in json_text, and escaping removes no cue (it only rewrites
+    quotes, backslashes, control and non-ASCII characters) nor a secret (escaping maps each character on its
+    own, so an escaped secret sits in the escaped text).  Lets the writer scan a reply's text once."""
+    if not text.isascii():
+        for char in _LOWERS_TO_ASCII:
+            if char in text:
+                return False
+    return escaped in json_text
+
+
 def needs_scrub(text: str, secrets: Iterable[str] = ()) -> bool:
     """Whether scrub_text could change text."""
-    return _has(text, _folded(text), _CUES) or _holds_secret(text, secrets)
+    return _has_cue(text, text.lower()) or _holds_secret(text, secrets)
 
 
 def json_needs_scrub(text: str, secrets: Iterable[str] = (), *, patterns: bool = False) -> bool:
@@ -80,19 +113,29 @@ def json_needs_scrub(text: str, secrets: Iterable[str] = (), *, patterns: bool =
     if _holds_secret(text, secrets):
         return True
     lowered = text.lower()
-    if patterns and _has(text, lowered.replace("-", "").replace("_", ""), _CUES):
+    if patterns and _has_cue(text, lowered):
         return True
-    return _has(lowered, lowered, _KEY_CUES) and _KEY_IN_JSON.search(lowered) is not None
+    return _KEY_IN_JSON.search(lowered) is not None    # (one regex pass: its literal '"' prefix is a fast scan)
 
 
 def _holds_secret(text: str, secrets: Iterable[str]) -> bool:
-    for secret in secrets:
-        if secret in text:
-            return True
-        if not (secret.isascii() and secret.isprintable() and '"' not in secret and "\\" not in secret) \
-                and json.dumps(secret)[1:-1] in text:
+    if not secrets:
+        return False
+    for form in _secret_forms(secrets if type(secrets) is tuple else tuple(secrets)):
+        if form in text:
             return True
     return False
+
+
+@functools.lru_cache(maxsize=256)
+def _secret_forms(secrets: tuple) -> tuple[str, ...]:
+    """Each secret, and also as JSON escapes it when that differs (a client's secrets repeat: worked out once)."""
+    forms: list[str] = []
+    for secret in secrets:
+        forms.append(secret)
+        if not (secret.isascii() and secret.isprintable() and '"' not in secret and "\\" not in secret):
+            forms.append(json.dumps(secret)[1:-1])
+    return tuple(forms)
 
 
 def secrets_of_headers(headers: Any) -> tuple[str, ...]:

@@ -436,8 +436,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _text(value: str | None) -> str | None:
     """SQLite text must be valid UTF-8; a server can send a lone surrogate (half an emoji)."""
-    if value is None:
-        return None
+    if value is None or value.isascii():
+        return value
     try:
         value.encode("utf-8")
         return value
@@ -450,10 +450,19 @@ _ENCODE = {"text": _text, "bool": lambda v: int(bool(v)), "json": storable_json}
 _CODEC = tuple((f.name, _ENCODE.get(f.kind)) for f in CALL_FIELDS)
 
 
-def record_row(sid: int, r: Record) -> tuple:
-    """The INSERT_CALL_SQL parameters of a Record, in CALL_COLUMNS order."""
-    d = r.__dict__
-    return (sid, *[encode(d[name]) if encode is not None else d[name] for name, encode in _CODEC])
+def _row_function():
+    """record_row, written out from _CODEC once (the writer calls it per record: no loop, no lookups)."""
+    names = {encode: f"_encode_{i}" for i, (_, encode) in enumerate(_CODEC) if encode is not None}
+    values = ", ".join(f"{names[encode]}(d[{name!r}])" if encode is not None else f"d[{name!r}]"
+                       for name, encode in _CODEC)
+    source = f"def record_row(sid, r):\n    d = r.__dict__\n    return (sid, {values})\n"
+    scope = {name: encode for encode, name in names.items()}
+    exec(compile(source, "<store.record_row>", "exec"), scope)
+    return scope["record_row"]
+
+
+record_row = _row_function()
+record_row.__doc__ = """record_row(sid, record): the INSERT_CALL_SQL parameters of a Record, in CALL_COLUMNS order."""
 
 
 class _Transaction:
