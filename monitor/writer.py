@@ -11,8 +11,9 @@ What a crash can lose: SIGKILL loses the calls of the last batch window and the 
 flush first, waiting at most SIGTERM_FLUSH_S / EXIT_WAIT_S, then say in one stderr line how many calls
 were not stored and why.
 
-fork() never waits on SQLite: the fork guard is held only around single short statements (the busy
-timeout inside it is STATEMENT_BUSY_MS); waiting for another process's lock happens outside it.
+fork() never waits on another process's lock: the fork guard is held around single short statements and
+around the writer's own transactions from BEGIN to COMMIT (a child forked inside one could never write the
+store), with a busy timeout of STATEMENT_BUSY_MS inside it; waiting for another process's lock happens outside.
 
 A PostgreSQL store (a postgresql:// URL, monitor/pg.py) takes the same statements.  When its server does not
 answer — at start or mid-run — the writer keeps the calls in memory (at most MAX_HELD; beyond that they are
@@ -334,24 +335,43 @@ class RecordWriter:
             params.append(sid)
             params.extend(row[1:])
         width = len(CALL_COLUMNS)
-        self._stmt(conn.execute, "BEGIN IMMEDIATE")
-        try:
-            if self.remote:         # PostgreSQL: one COPY, 4x the rate of multi-row INSERTs (measured)
-                conn.copy_rows("calls", CALL_COLUMNS, [params[i:i + width] for i in range(0, len(params), width)])
-                from .pg import notify_calls
-                notify_calls(conn, [name for name, _ in rows])     # open apps everywhere learn at commit
-            else:
+        if self.remote:
+            self._pg_transaction(conn, rows, params, width)
+            return
+        # SQLite: the fork guard is held from BEGIN to COMMIT.  A child forked between them would inherit
+        # SQLite's in-process lock bookkeeping ("this process holds the write lock", via a connection the child
+        # can never commit) and find the store locked forever.  The wait is one batch's inserts (~ms), never
+        # another process's lock: BEGIN waits only STATEMENT_BUSY_MS inside the guard, then backs off outside.
+        with _no_fork_during_sqlite:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
                 start = 0
                 for size in _chunk_sizes(len(rows)):
-                    self._stmt(conn.execute, _insert_sql(size), params[start * width:(start + size) * width])
+                    conn.execute(_insert_sql(size), params[start * width:(start + size) * width])
                     start += size
-            self._stmt(conn.execute, "COMMIT")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:              # SQLite may already have rolled back (e.g. disk full)
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                raise
+
+    @staticmethod
+    def _pg_transaction(conn, rows, params: list, width: int) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:            # one COPY, 4x the rate of multi-row INSERTs (measured)
+            conn.copy_rows("calls", CALL_COLUMNS, [params[i:i + width] for i in range(0, len(params), width)])
+            from .pg import notify_calls
+            notify_calls(conn, [name for name, _ in rows])     # open apps everywhere learn at commit
+            conn.execute("COMMIT")
         except BaseException:
-            if conn.in_transaction:              # SQLite may already have rolled back (e.g. disk full)
+            if conn.in_transaction:
                 try:
-                    self._stmt(conn.execute, "ROLLBACK")
-                except sqlite3.Error:
-                    pass
+                    conn.execute("ROLLBACK")
+                except Exception:
+                    pass                         # a lost connection: the first error is the one to report
             raise
 
     # -- an unreachable PostgreSQL server ------------------------------------------------------------
