@@ -4,14 +4,15 @@ SEAL_CHECK_EVERY new calls — a script logging a few calls never pays for it; t
 next process that writes many, or by the reader that opens the board."""
 from __future__ import annotations
 
-import threading
 from typing import Iterable
+
+from .forksafe import ForkSafeLock
 
 CHUNK_ROWS = 8192                      # = monitor.boards.chunks.CHUNK_ROWS (checked by a test)
 SEAL_CHECK_EVERY = CHUNK_ROWS // 4
 
 _since_check: dict[tuple[int, int], int] = {}
-_lock = threading.Lock()
+_lock = ForkSafeLock()     # a forked child gets it unlocked
 
 
 def after_commit(conn, stream_ids: Iterable[int]) -> None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 from typing import Any, Iterable, Iterator
 
 import openai as _sdk
 
 from .capture import as_text
+from .forksafe import ForkSafeLock
 from .monitor import Monitor, current_monitor
 
 __all__ = ["ChatCompletion", "Completion", "Embedding", "OpenAIObject", "message_from_stream"]
@@ -43,7 +43,7 @@ class OpenAIObject(dict):
 
 
 _clients: dict[tuple, Any] = {}
-_clients_lock = threading.Lock()
+_clients_lock = ForkSafeLock()     # a forked child gets it unlocked
 
 
 def _monitor() -> Monitor:

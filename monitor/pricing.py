@@ -37,7 +37,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -47,6 +46,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor import maintained_prices as _maintained
+from monitor.forksafe import ForkSafeLock
 from monitor.paths import resource_path, user_config_dir
 
 log = logging.getLogger(__name__)
@@ -368,7 +368,7 @@ class PriceTable:
 # ---- the process-wide table -----------------------------------------------------------------------
 
 _default: PriceTable | None = None
-_default_lock = threading.Lock()
+_default_lock = ForkSafeLock()     # a forked child gets it unlocked
 
 
 def default_table() -> PriceTable:

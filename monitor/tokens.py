@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .forksafe import ForkSafeLock
+
 log = logging.getLogger(__name__)
 
 DOWNLOAD_ENV = "OPENAI_MONITOR_TIKTOKEN_DOWNLOAD"
@@ -48,7 +50,7 @@ class TokenCount:
     exact: bool  # True = counted with tiktoken; False = an estimate (chars/4, images, tools)
 
 
-_lock = threading.Lock()
+_lock = ForkSafeLock()     # a forked child gets it unlocked
 _encodings: dict[str, Any] = {}
 _failed_at: dict[str, float] = {}  # encoding name -> monotonic time of the last failed load
 

@@ -19,6 +19,7 @@ import threading
 from typing import Any, Iterable
 
 from ..apis import ADAPTERS
+from ..forksafe import ForkSafeLock
 
 log = logging.getLogger("openai_monitor")
 
@@ -230,7 +231,7 @@ _QUIET = logging.getLogger("openai_monitor.otlp_transport")
 _QUIET.propagate = False
 _QUIET.addHandler(logging.NullHandler())
 
-_lock = threading.Lock()
+_lock = ForkSafeLock()     # a forked child gets it unlocked
 _exporters: dict[str, OtlpExporter] = {}     # by traces URL
 _routes: dict[str, OtlpExporter] = {}        # by stream name
 
