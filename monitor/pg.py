@@ -8,7 +8,8 @@ and this module is the ONE place that knows the dialect differences:
 - `BEGIN IMMEDIATE` -> `BEGIN` + the store's write lock (an advisory lock), `BEGIN` -> REPEATABLE READ;
   `PRAGMA …` -> nothing (the schema version is a `meta` row);
 - `INSERT OR IGNORE` -> `ON CONFLICT DO NOTHING`; `INSERT OR REPLACE` -> `ON CONFLICT (key) DO UPDATE`;
-- SQLite planner hints (`+c.stream_id`) dropped; `x COLLATE NOCASE` -> `lower(x)`; `instr` -> `strpos`;
+- SQLite planner hints (`+c.stream_id`: not this index) kept — PostgreSQL's unary plus has the same effect, and
+  keeps a tail read on the id range even before ANALYZE has run; `x COLLATE NOCASE` -> `lower(x)`; `instr` -> `strpos`;
   SQLite's JSON arrow on text (`attributes -> '$."key"'`) is an operator the schema defines;
 - the DDL of store.MIGRATIONS with PostgreSQL types (BIGINT identity keys, DOUBLE PRECISION, BYTEA);
 - `cursor.lastrowid` -> `lastval()`; text can't hold NUL, so inserted text gets U+FFFD instead.
@@ -39,7 +40,6 @@ _REPLACE_KEYS = {"meta": ("key",), "column_chunks": ("stream_id", "kind", "first
 
 
 # -- SQL translation -------------------------------------------------------------------------------------
-_HINT = re.compile(r"(?<=[\s(,])\+(?=[A-Za-z_])")
 _NOCASE = re.compile(r"([\w.]+)\s+COLLATE\s+NOCASE", re.I)
 _INSTR = re.compile(r"\binstr\(", re.I)
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO", re.I)
@@ -49,8 +49,7 @@ _OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)\s*\(([^)]*)\
 @functools.lru_cache(maxsize=512)
 def translate(sql: str) -> str:
     """A statement of the store's SQLite dialect in PostgreSQL's (cached: the writer repeats a few)."""
-    out = _HINT.sub("", sql)
-    out = _NOCASE.sub(r"lower(\1)", out)
+    out = _NOCASE.sub(r"lower(\1)", sql)
     out = _INSTR.sub("strpos(", out)
     if _OR_IGNORE.match(out):
         out = _OR_IGNORE.sub("INSERT INTO", out).rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"

@@ -56,7 +56,7 @@ def _cli(*args, home=None, env_db=None):
 # -- the dialect, in one place --------------------------------------------------------------------------------
 def test_translate_sqlite_dialect():
     assert translate("SELECT a FROM calls WHERE +c.stream_id = ? AND x LIKE '%a'") == \
-        "SELECT a FROM calls WHERE c.stream_id = %s AND x LIKE '%%a'"
+        "SELECT a FROM calls WHERE +c.stream_id = %s AND x LIKE '%%a'"     # the hint works alike: not that index
     assert translate("SELECT name FROM prompts ORDER BY name COLLATE NOCASE, name") == \
         "SELECT name FROM prompts ORDER BY lower(name), name"
     assert translate("INSERT OR IGNORE INTO streams (name) VALUES (?)") == \

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..paths import StoreURL
-from ..store import Store, loads_json
+from ..store import Store, StoreError, loads_json
 from .chunks import (CHUNK_FORMAT, CHUNK_ROWS, CORE_COLUMNS, CORE_NAMES, CORE_SELECT, DICT_COLUMNS, RANGE_WHERE,
                      TAIL_WHERE, TOKEN_COLUMNS, Dictionary, columns_from_rows, decode, encode_attrs, encode_core,
                      seal_ready_chunks)
@@ -485,7 +485,18 @@ class _CountCalls:
         self.thread = threading.Thread(target=self._run, args=(path,), name="openai-monitor-count", daemon=True)
         self.thread.start()
 
-    def _run(self, path: Path) -> None:
+    def _run(self, path: Path | StoreURL) -> None:
+        if isinstance(path, StoreURL):      # PostgreSQL: the server counts on a connection of its own
+            from .. import pg
+            try:
+                conn = pg.PgConnection(pg._open(path), path)
+                try:
+                    self.value = conn.execute(_COUNT_SQL, self.args).fetchone()[0]
+                finally:
+                    conn.close()
+            except (pg.psycopg.Error, StoreError):
+                pass
+            return
         try:
             conn = sqlite3.connect(str(path), timeout=5)
             try:
