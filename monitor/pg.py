@@ -10,6 +10,7 @@ and this module is the ONE place that knows the dialect differences:
 - `INSERT OR IGNORE` -> `ON CONFLICT DO NOTHING`; `INSERT OR REPLACE` -> `ON CONFLICT (key) DO UPDATE`;
 - SQLite planner hints (`+c.stream_id`: not this index) kept — PostgreSQL's unary plus has the same effect, and
   keeps a tail read on the id range even before ANALYZE has run; `x COLLATE NOCASE` -> `lower(x)`; `instr` -> `strpos`;
+  `LIKE` -> `ILIKE` (SQLite's ignores case); json_extract/json_type/json_valid are SQL functions the schema defines;
   SQLite's JSON arrow on text (`attributes -> '$."key"'`) is an operator the schema defines;
 - the DDL of store.MIGRATIONS with PostgreSQL types (BIGINT identity keys, DOUBLE PRECISION, BYTEA);
 - `cursor.lastrowid` -> `lastval()`; text can't hold NUL, so inserted text gets U+FFFD instead.
@@ -42,6 +43,7 @@ _REPLACE_KEYS = {"meta": ("key",), "column_chunks": ("stream_id", "kind", "first
 # -- SQL translation -------------------------------------------------------------------------------------
 _NOCASE = re.compile(r"([\w.]+)\s+COLLATE\s+NOCASE", re.I)
 _INSTR = re.compile(r"\binstr\(", re.I)
+_LIKE = re.compile(r"\bLIKE\b")
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO", re.I)
 _OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)\s*\(([^)]*)\)", re.I)
 
@@ -51,6 +53,7 @@ def translate(sql: str) -> str:
     """A statement of the store's SQLite dialect in PostgreSQL's (cached: the writer repeats a few)."""
     out = _NOCASE.sub(r"lower(\1)", sql)
     out = _INSTR.sub("strpos(", out)
+    out = _LIKE.sub("ILIKE", out)          # SQLite's LIKE ignores (ASCII) case
     if _OR_IGNORE.match(out):
         out = _OR_IGNORE.sub("INSERT INTO", out).rstrip().rstrip(";") + " ON CONFLICT DO NOTHING"
     else:
@@ -86,15 +89,36 @@ _SQLITE_JSON_ARROW = [
 ]
 
 
-# SQLite functions the schema's partial indexes (conversations) and their queries use, defined alike here
-# (IMMUTABLE, so an index may use them): instr -> strpos, json_extract('$.a.b') -> the jsonb path's text.
+# SQLite functions the store's SQL uses (the schema's partial indexes, conversations, attribute-grouped budgets),
+# defined alike here (IMMUTABLE, so an index may use them).  Paths are SQLite's (`$.a.b`, `$."a.b"`), which are
+# SQL/JSON paths too; `strict` so an array is not unwrapped (SQLite doesn't), errors silenced (a missing key is
+# NULL, as in SQLite).  json_extract gives text; json_type gives SQLite's names ('integer' when the number has
+# no fraction or exponent as jsonb prints it).  Bump FUNCTIONS_VERSION when one changes: every store at an
+# older version gets them again when a process opens it.
+FUNCTIONS_VERSION = 2
 _SQLITE_FUNCTIONS = [
     "CREATE OR REPLACE FUNCTION instr(haystack text, needle text) RETURNS integer "
     "LANGUAGE sql IMMUTABLE AS $$ SELECT strpos(haystack, needle) $$",
-    "CREATE OR REPLACE FUNCTION json_extract(doc text, path text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ "
-    "SELECT CASE WHEN doc IS NULL OR doc = '' THEN NULL "
-    "ELSE doc::jsonb #>> string_to_array(substr(path, 3), '.') END $$",
+    "CREATE OR REPLACE FUNCTION om_json_at(doc text, path text) RETURNS jsonb LANGUAGE sql IMMUTABLE "
+    "PARALLEL SAFE AS $$ SELECT CASE WHEN doc IS NULL OR doc = '' THEN NULL "
+    "ELSE jsonb_path_query_first(doc::jsonb, ('strict ' || path)::jsonpath, '{}', true) END $$",
+    "CREATE OR REPLACE FUNCTION json_extract(doc text, path text) RETURNS text LANGUAGE sql IMMUTABLE "
+    "PARALLEL SAFE AS $$ SELECT om_json_at(doc, path) #>> '{}' $$",
+    "CREATE OR REPLACE FUNCTION json_type(doc text, path text) RETURNS text LANGUAGE sql IMMUTABLE "
+    "PARALLEL SAFE AS $$ SELECT CASE jsonb_typeof(v) WHEN 'string' THEN 'text' WHEN 'boolean' THEN v #>> '{}' "
+    "WHEN 'number' THEN CASE WHEN v::text ~ '[.eE]' THEN 'real' ELSE 'integer' END ELSE jsonb_typeof(v) END "
+    "FROM (SELECT om_json_at(doc, path) AS v) AS x $$",
 ]
+# json_valid: PostgreSQL 16 checks without raising; before, a cast in a block that catches the error.
+_JSON_VALID_16 = ("CREATE OR REPLACE FUNCTION json_valid(doc text) RETURNS boolean LANGUAGE sql IMMUTABLE "
+                  "PARALLEL SAFE AS $$ SELECT pg_input_is_valid(doc, 'jsonb') $$")
+_JSON_VALID_OLD = ("CREATE OR REPLACE FUNCTION json_valid(doc text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE "
+                   "AS $$ BEGIN IF doc IS NULL THEN RETURN NULL; END IF; PERFORM doc::jsonb; RETURN true; "
+                   "EXCEPTION WHEN others THEN RETURN false; END $$")
+
+
+def _sqlite_functions(conn: "PgConnection") -> list[str]:
+    return [*_SQLITE_FUNCTIONS, _JSON_VALID_16 if conn.raw.info.server_version >= 160000 else _JSON_VALID_OLD]
 
 
 def ddl(statement: str) -> str:
@@ -320,35 +344,45 @@ def _first_line(exc: BaseException) -> str:
 
 
 # -- schema -----------------------------------------------------------------------------------------------
-def schema_version(conn: PgConnection) -> int:
+def _versions(conn: PgConnection) -> tuple[int, int]:
+    """(schema version, FUNCTIONS_VERSION the store's SQL functions were made at); (0, 0) for a new database."""
     # (pg_tables, not to_regclass: a plain snapshot read sees a table another process just created)
     if conn.execute("SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
                     "AND tablename = 'meta'").fetchone() is None:
-        return 0
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row else 0
+        return 0, 0
+    rows = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('schema_version', 'sql_functions')").fetchall())
+    return int(rows.get("schema_version", 0)), int(rows.get("sql_functions", 0))
+
+
+def schema_version(conn: PgConnection) -> int:
+    return _versions(conn)[0]
 
 
 def migrate(conn: PgConnection) -> None:
-    """store.MIGRATIONS in PostgreSQL's types; the version is meta's 'schema_version' row."""
-    version = schema_version(conn)
+    """store.MIGRATIONS in PostgreSQL's types; the version is meta's 'schema_version' row.  The SQLite
+    functions are (re)made when the schema changes or FUNCTIONS_VERSION is newer than the store's."""
+    version, functions = _versions(conn)
     if version > SCHEMA_VERSION:
         raise StoreError(f"{conn.location} was written by a newer OpenAI Monitor (schema {version}, this one "
                          f"knows {SCHEMA_VERSION}); upgrade openai-monitor to open it")
-    if version == SCHEMA_VERSION:
+    if version == SCHEMA_VERSION and functions >= FUNCTIONS_VERSION:
         return
     conn.execute("BEGIN IMMEDIATE")     # one process migrates; the others wait, then see it done
     try:
-        version = schema_version(conn)
-        for statement in _SQLITE_FUNCTIONS:
-            conn.raw.execute(statement)
+        version, functions = _versions(conn)
+        if version < SCHEMA_VERSION or functions < FUNCTIONS_VERSION:
+            for statement in _sqlite_functions(conn):
+                conn.raw.execute(statement)
         for step in range(version, SCHEMA_VERSION):
             for statement in MIGRATIONS[step].split(";"):
                 if statement.strip():
                     conn.raw.execute(ddl(statement))
-        for statement in _SQLITE_JSON_ARROW:
-            conn.raw.execute(statement)
+        if version < SCHEMA_VERSION:
+            for statement in _SQLITE_JSON_ARROW:
+                conn.raw.execute(statement)
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('sql_functions', ?)",
+                     (str(max(functions, FUNCTIONS_VERSION)),))
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -56,7 +56,7 @@ def _cli(*args, home=None, env_db=None):
 # -- the dialect, in one place --------------------------------------------------------------------------------
 def test_translate_sqlite_dialect():
     assert translate("SELECT a FROM calls WHERE +c.stream_id = ? AND x LIKE '%a'") == \
-        "SELECT a FROM calls WHERE +c.stream_id = %s AND x LIKE '%%a'"     # the hint works alike: not that index
+        "SELECT a FROM calls WHERE +c.stream_id = %s AND x ILIKE '%%a'"     # the hint works alike: not that index
     assert translate("SELECT name FROM prompts ORDER BY name COLLATE NOCASE, name") == \
         "SELECT name FROM prompts ORDER BY lower(name), name"
     assert translate("INSERT OR IGNORE INTO streams (name) VALUES (?)") == \
@@ -356,6 +356,8 @@ def test_requests_page_queries_on_both_engines(store_at, sim):
     assert len(rest) == 2 and rest[0][0] < rows[-1][0]
     assert count_calls(store, CallFilter(stream="page/s", text="zoë")) == 6
     assert count_calls(store, CallFilter(stream="page/s", text="50%_off")) == 0
+    assert count_calls(store, CallFilter(stream="page/s", text="GPT-4O-MINI")) == 6     # any case, as SQLite's LIKE
+    assert count_calls(store, CallFilter(stream="page/s", text="zoe")) == 0
     assert stream_models(store, "page/s") == ["gpt-4o-mini"]
     assert [r[0] for r in list_calls(store, flt, after_id=rows[1][0])] == [rows[0][0]]
 
