@@ -392,3 +392,11 @@ def test_board_file_with_scores_imports_into_a_team_store_with_id_gaps(tmp_path,
     got = scores_for(team, [r.id for r in imported])
     assert [s.name for s in got[imported[0].id]] == ["first"] and imported[1].id not in got
     assert [s.name for s in got[imported[2].id]] == ["third"]
+
+
+def test_column_chunks_are_compressed_with_lz4_where_the_server_has_it(pg_url):
+    conn = Store(pg_url).conn
+    has_lz4 = conn.execute("SELECT setting LIKE '%--with-lz4%' FROM pg_config WHERE name = 'CONFIGURE'").fetchone()[0]
+    method = conn.execute("SELECT attcompression FROM pg_attribute WHERE attrelid = 'column_chunks'::regclass "
+                          "AND attname = 'data'").fetchone()[0]
+    assert method == ("l" if has_lz4 else "")
