@@ -270,6 +270,14 @@ class PgConnection:
                             (n,)).fetchall()
         return [r[0] for r in rows]
 
+    def analyze(self, table: str) -> None:
+        """ANALYZE after a bulk load (best effort: a user who doesn't own the table leaves it to autovacuum).
+        Until the planner has statistics, it may scan a whole table for a board's few new rows."""
+        try:
+            self.raw.execute(f"ANALYZE {table}")
+        except psycopg.errors.InsufficientPrivilege:
+            pass
+
     def _lost(self, exc: Exception) -> Exception:
         if self.raw.broken or self.raw.closed:
             return StoreUnreachable(f"lost the connection to {self.location}: {_first_line(exc)}")

@@ -293,6 +293,7 @@ def test_migrate_copies_calls_boards_scores_once(tmp_path, pg_url, sim, capsys):
     assert main(["migrate", "--from", local, "--to", pg_url]) == 0
     assert "copied 7 calls, 1 scores, 1 boards" in capsys.readouterr().out
     team = Store(pg_url)
+    assert team.conn.execute("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'calls'").fetchone()[0]
     assert stream_stats(team, "mine/app") == stream_stats(Store(local), "mine/app")
     copied = team.records("mine/app")
     assert [r.attributes["i"] for r in copied] == list(range(7))
