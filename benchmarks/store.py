@@ -1,7 +1,8 @@
 """Both engines side by side, in one run: how write rate scales with writer processes, and a board over a big
 stream opened in a new process — computed by the monitor (client side) and, on PostgreSQL, by the server.
 
-    python benchmarks/store.py [--procs 1,2,4,8,16] [--total 16000] [--board-calls 1000000] [--pg postgresql://…]
+    python benchmarks/store.py [--procs 1,2,4,8,16] [--total 16000] [--board-calls 1000000] [--rounds 3]
+                               [--pg postgresql://…]
 
 1. Write rate: for each N in PROCS, N processes log TOTAL/N calls each through the real writer (finalize, JSON,
    batched insert; PostgreSQL: COPY) to one store — a SQLite file, then a PostgreSQL database — all starting
@@ -9,7 +10,8 @@ stream opened in a new process — computed by the monitor (client side) and, on
    flushed.  The 16 processes are started once per engine and reused, so start-up is not timed.
 2. Board: BOARD_CALLS calls in one stream of each store (inserted directly, so no column chunks yet), then the
    OpenAI Monitor template board computed in a new process: the stream's first open (reads the rows, seals
-   the column chunks), then two later opens (from the chunks).  "compute" is BoardEngine.refresh; "open" adds
+   the column chunks), then later opens (from the chunks; ROUNDS of them, alternating between the engines,
+   the median shown).  "compute" is BoardEngine.refresh; "open" adds
    opening the store (connecting, checking the schema).  On PostgreSQL the table is ANALYZEd after the first
    open — autovacuum's job on a real server, where a stream grows over days — and the later opens are timed
    before and after that.
@@ -139,15 +141,29 @@ def fill_board_stream(store: str, n: int) -> None:
     s.close()
 
 
-def board_times(store: str, postgres: bool) -> dict[str, tuple[float, float]]:
-    out = {"first": _board_once(store), "later": _board_once(store)}
-    if postgres:
-        import psycopg
-        with psycopg.connect(store, autocommit=True) as conn:
-            conn.execute("ANALYZE calls")
-        out["analyzed"] = _board_once(store)
-    else:
-        out["analyzed"] = _board_once(store)       # (SQLite: just a third open)
+def _median(times: list[tuple[float, float]]) -> tuple[float, float]:
+    """The run with the median total (open + compute)."""
+    return sorted(times, key=sum)[len(times) // 2]
+
+
+def board_times(sqlite: str, pg: str, rounds: int) -> dict[str, dict[str, tuple[float, float]]]:
+    """{"sqlite"|"postgres": {"first"|"later"|"analyzed": (open s, compute s)}}: later opens are ROUNDS rounds
+    alternating between the engines (their median), so a change in the machine's load hits both."""
+    out = {"sqlite": {"first": _board_once(sqlite)}, "postgres": {"first": _board_once(pg)}}
+
+    def later(case: str) -> None:
+        runs = {"sqlite": [], "postgres": []}
+        for _ in range(rounds):
+            runs["sqlite"].append(_board_once(sqlite))
+            runs["postgres"].append(_board_once(pg))
+        for engine, times in runs.items():
+            out[engine][case] = _median(times)
+
+    later("later")
+    import psycopg
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute("ANALYZE calls")
+    later("analyzed")                      # (SQLite: just more later opens)
     return out
 
 
@@ -212,6 +228,7 @@ def main() -> None:
     parser.add_argument("--procs", default="1,2,4,8,16", help="numbers of writer processes, comma-separated")
     parser.add_argument("--total", type=int, default=16_000, help="calls logged per round (split among the processes)")
     parser.add_argument("--board-calls", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3, help="later opens per engine and case (the median is shown)")
     parser.add_argument("--pg", help="a postgresql:// URL of an empty database (default: a throwaway cluster)")
     args = parser.parse_args()
     counts = [int(p) for p in args.procs.split(",")]
@@ -230,8 +247,8 @@ def main() -> None:
             pg_rates = write_rates(pg_write, counts, args.total, tmp)
             fill_board_stream(str(tmp / "b.db"), args.board_calls)
             fill_board_stream(pg_board, args.board_calls)
-            sqlite_board = board_times(str(tmp / "b.db"), postgres=False)
-            pg_board_t = board_times(pg_board, postgres=True)
+            boards = board_times(str(tmp / "b.db"), pg_board, args.rounds)
+            sqlite_board, pg_board_t = boards["sqlite"], boards["postgres"]
             server = server_aggregation(pg_board)
         finally:
             if cluster is not None:
