@@ -247,6 +247,16 @@ class PgConnection:
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
 
+    def stream(self, sql: str, params: Sequence[Any]) -> Iterable[tuple]:
+        """Rows in binary as they arrive (a board's column chunks: they are decoded while the server sends the
+        rest, and the result is never held whole).  Read it to the end: leaving early cancels the query, which
+        aborts the transaction it runs in."""
+        try:
+            with self.raw.cursor(binary=True) as cur:
+                yield from cur.stream(translate(sql), params)
+        except psycopg.OperationalError as exc:
+            raise self._lost(exc) from None
+
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]):
         try:
             with self.raw.cursor() as cur:

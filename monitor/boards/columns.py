@@ -241,9 +241,10 @@ class ColumnCache:
                            "tail_s": t2 - t1, "seal_s": time.perf_counter() - t2}
 
     def _load_chunks(self, conn: sqlite3.Connection) -> int:
-        rows = conn.execute(
-            "SELECT first_id, last_id, n, data FROM column_chunks WHERE stream_id = ? AND kind = 'core' "
-            "ORDER BY first_id", (self.sid,))
+        sql = ("SELECT first_id, last_id, n, data FROM column_chunks WHERE stream_id = ? AND kind = 'core' "
+               "ORDER BY first_id")
+        streamed = hasattr(conn, "stream")      # PostgreSQL: decoded as they arrive (pg.PgConnection.stream)
+        rows = conn.stream(sql, (self.sid,)) if streamed else conn.execute(sql, (self.sid,))
         for first_id, last_id, n, data in rows:
             if first_id <= self.last_id or n != CHUNK_ROWS:
                 break
@@ -258,6 +259,9 @@ class ColumnCache:
                 arrays[name] = remap[arrays[name]]
             self._append(arrays)
             self.chunks.append((first_id, last_id))
+        if streamed:
+            for _ in rows:         # to the end: leaving a stream early would abort the snapshot's transaction
+                pass
         return self.n
 
     def _read_rows(self, conn: sqlite3.Connection, after_id: int) -> None:
