@@ -265,11 +265,13 @@ class ColumnCache:
         return self.n
 
     def _read_rows(self, conn: sqlite3.Connection, after_id: int) -> None:
-        cur = conn.execute(CORE_SELECT + TAIL_WHERE, (self.sid, after_id))
-        while True:
-            rows = cur.fetchmany(_FETCH)
-            if not rows:
-                break
+        sql, params = CORE_SELECT + TAIL_WHERE, (self.sid, after_id)
+        if hasattr(conn, "batches"):       # PostgreSQL: streamed (pg.PgConnection.batches)
+            batches = conn.batches(sql, params, _FETCH)
+        else:
+            cur = conn.execute(sql, params)
+            batches = iter(lambda: cur.fetchmany(_FETCH), [])
+        for rows in batches:
             self._append(self._columns_from_rows(rows))
 
     def _columns_from_rows(self, rows: list[tuple]) -> dict[str, np.ndarray]:
