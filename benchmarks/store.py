@@ -1,7 +1,7 @@
 """Both engines side by side, in one run: how write rate scales with writer processes, and a board over a big
 stream opened in a new process — computed by the monitor (client side) and, on PostgreSQL, by the server.
 
-    python benchmarks/store.py [--procs 1,2,4,8,16] [--total 16000] [--board-calls 1000000] [--rounds 3]
+    python benchmarks/store.py [--procs 1,2,4,8,16] [--total 48000] [--board-calls 1000000] [--rounds 3]
                                [--pg postgresql://…]
 
 1. Write rate: for each N in PROCS, N processes log TOTAL/N calls each through the real writer (finalize, JSON,
@@ -226,7 +226,7 @@ def server_aggregation(store: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--procs", default="1,2,4,8,16", help="numbers of writer processes, comma-separated")
-    parser.add_argument("--total", type=int, default=16_000, help="calls logged per round (split among the processes)")
+    parser.add_argument("--total", type=int, default=48_000, help="calls logged per round (split among the processes)")
     parser.add_argument("--board-calls", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3, help="later opens per engine and case (the median is shown)")
     parser.add_argument("--pg", help="a postgresql:// URL of an empty database (default: a throwaway cluster)")
