@@ -112,11 +112,11 @@ def _linked_ids(store: Store, record: Record, asked: set) -> list[int]:
     # Tool follow-ups: bounded walks of the stream's (stream_id, ts) index, the text matched with instr().
     for call_id in reply_tool_call_ids(record):
         ask(("result", call_id), "SELECT id FROM (SELECT id, request FROM calls WHERE stream_id = ? AND ts >= ? "
-            f"AND id != ? ORDER BY ts LIMIT {TOOL_LOOKAROUND}) WHERE instr(request, ?) > 0",
+            f"AND id != ? ORDER BY ts LIMIT {TOOL_LOOKAROUND}) AS near WHERE instr(request, ?) > 0",
             (sid, record.timestamp, record.id, json.dumps(call_id)))
     for call_id, _ in sent_tool_results(record.request):
         ask(("caller", call_id), "SELECT id FROM (SELECT id, response FROM calls WHERE stream_id = ? AND ts <= ? "
-            f"AND id != ? ORDER BY ts DESC LIMIT {TOOL_LOOKAROUND}) WHERE instr(response, ?) > 0",
+            f"AND id != ? ORDER BY ts DESC LIMIT {TOOL_LOOKAROUND}) AS near WHERE instr(response, ?) > 0",
             (sid, record.timestamp, record.id, json.dumps(call_id)))
     return found
 

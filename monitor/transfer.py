@@ -70,6 +70,8 @@ def copy_store(source: Store, target: Store) -> Copied:
         done.scores += len(scores)
     done.boards = _copy_boards(source, target)
     done.prompts = _copy_prompts(source, target)
+    if done.calls and hasattr(target.conn, "analyze"):
+        target.conn.analyze("calls")      # PostgreSQL: statistics for the plans now, not at autovacuum's next round
     return done
 
 

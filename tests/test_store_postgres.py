@@ -56,7 +56,7 @@ def _cli(*args, home=None, env_db=None):
 # -- the dialect, in one place --------------------------------------------------------------------------------
 def test_translate_sqlite_dialect():
     assert translate("SELECT a FROM calls WHERE +c.stream_id = ? AND x LIKE '%a'") == \
-        "SELECT a FROM calls WHERE c.stream_id = %s AND x LIKE '%%a'"
+        "SELECT a FROM calls WHERE +c.stream_id = %s AND x ILIKE '%%a'"     # the hint works alike: not that index
     assert translate("SELECT name FROM prompts ORDER BY name COLLATE NOCASE, name") == \
         "SELECT name FROM prompts ORDER BY lower(name), name"
     assert translate("INSERT OR IGNORE INTO streams (name) VALUES (?)") == \
@@ -293,6 +293,7 @@ def test_migrate_copies_calls_boards_scores_once(tmp_path, pg_url, sim, capsys):
     assert main(["migrate", "--from", local, "--to", pg_url]) == 0
     assert "copied 7 calls, 1 scores, 1 boards" in capsys.readouterr().out
     team = Store(pg_url)
+    assert team.conn.execute("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'calls'").fetchone()[0]
     assert stream_stats(team, "mine/app") == stream_stats(Store(local), "mine/app")
     copied = team.records("mine/app")
     assert [r.attributes["i"] for r in copied] == list(range(7))
@@ -356,6 +357,8 @@ def test_requests_page_queries_on_both_engines(store_at, sim):
     assert len(rest) == 2 and rest[0][0] < rows[-1][0]
     assert count_calls(store, CallFilter(stream="page/s", text="zoë")) == 6
     assert count_calls(store, CallFilter(stream="page/s", text="50%_off")) == 0
+    assert count_calls(store, CallFilter(stream="page/s", text="GPT-4O-MINI")) == 6     # any case, as SQLite's LIKE
+    assert count_calls(store, CallFilter(stream="page/s", text="zoe")) == 0
     assert stream_models(store, "page/s") == ["gpt-4o-mini"]
     assert [r[0] for r in list_calls(store, flt, after_id=rows[1][0])] == [rows[0][0]]
 
@@ -390,3 +393,11 @@ def test_board_file_with_scores_imports_into_a_team_store_with_id_gaps(tmp_path,
     got = scores_for(team, [r.id for r in imported])
     assert [s.name for s in got[imported[0].id]] == ["first"] and imported[1].id not in got
     assert [s.name for s in got[imported[2].id]] == ["third"]
+
+
+def test_column_chunks_are_compressed_with_lz4_where_the_server_has_it(pg_url):
+    conn = Store(pg_url).conn
+    has_lz4 = conn.execute("SELECT setting LIKE '%--with-lz4%' FROM pg_config WHERE name = 'CONFIGURE'").fetchone()[0]
+    method = conn.execute("SELECT attcompression FROM pg_attribute WHERE attrelid = 'column_chunks'::regclass "
+                          "AND attname = 'data'").fetchone()[0]
+    assert method == ("l" if has_lz4 else "")

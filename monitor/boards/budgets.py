@@ -104,6 +104,8 @@ def _label(json_type: str | None, value) -> str | None:
         return json_type
     if json_type in ("object", "array"):
         return json.dumps(json.loads(value), ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, str):        # PostgreSQL's json_extract (monitor/pg.py) gives a number as text
+        value = float(value) if json_type == "real" else int(value)
     return json.dumps(value)          # integer, real
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..paths import StoreURL
-from ..store import Store, loads_json
+from ..store import Store, StoreError, loads_json
 from .chunks import (CHUNK_FORMAT, CHUNK_ROWS, CORE_COLUMNS, CORE_NAMES, CORE_SELECT, DICT_COLUMNS, RANGE_WHERE,
                      TAIL_WHERE, TOKEN_COLUMNS, Dictionary, columns_from_rows, decode, encode_attrs, encode_core,
                      seal_ready_chunks)
@@ -241,9 +241,10 @@ class ColumnCache:
                            "tail_s": t2 - t1, "seal_s": time.perf_counter() - t2}
 
     def _load_chunks(self, conn: sqlite3.Connection) -> int:
-        rows = conn.execute(
-            "SELECT first_id, last_id, n, data FROM column_chunks WHERE stream_id = ? AND kind = 'core' "
-            "ORDER BY first_id", (self.sid,))
+        sql = ("SELECT first_id, last_id, n, data FROM column_chunks WHERE stream_id = ? AND kind = 'core' "
+               "ORDER BY first_id")
+        streamed = hasattr(conn, "stream")      # PostgreSQL: decoded as they arrive (pg.PgConnection.stream)
+        rows = conn.stream(sql, (self.sid,)) if streamed else conn.execute(sql, (self.sid,))
         for first_id, last_id, n, data in rows:
             if first_id <= self.last_id or n != CHUNK_ROWS:
                 break
@@ -258,14 +259,19 @@ class ColumnCache:
                 arrays[name] = remap[arrays[name]]
             self._append(arrays)
             self.chunks.append((first_id, last_id))
+        if streamed:
+            for _ in rows:         # to the end: leaving a stream early would abort the snapshot's transaction
+                pass
         return self.n
 
     def _read_rows(self, conn: sqlite3.Connection, after_id: int) -> None:
-        cur = conn.execute(CORE_SELECT + TAIL_WHERE, (self.sid, after_id))
-        while True:
-            rows = cur.fetchmany(_FETCH)
-            if not rows:
-                break
+        sql, params = CORE_SELECT + TAIL_WHERE, (self.sid, after_id)
+        if hasattr(conn, "batches"):       # PostgreSQL: streamed (pg.PgConnection.batches)
+            batches = conn.batches(sql, params, _FETCH)
+        else:
+            cur = conn.execute(sql, params)
+            batches = iter(lambda: cur.fetchmany(_FETCH), [])
+        for rows in batches:
             self._append(self._columns_from_rows(rows))
 
     def _columns_from_rows(self, rows: list[tuple]) -> dict[str, np.ndarray]:
@@ -485,7 +491,18 @@ class _CountCalls:
         self.thread = threading.Thread(target=self._run, args=(path,), name="openai-monitor-count", daemon=True)
         self.thread.start()
 
-    def _run(self, path: Path) -> None:
+    def _run(self, path: Path | StoreURL) -> None:
+        if isinstance(path, StoreURL):      # PostgreSQL: the server counts on a connection of its own
+            from .. import pg
+            try:
+                conn = pg.PgConnection(pg._open(path), path)
+                try:
+                    self.value = conn.execute(_COUNT_SQL, self.args).fetchone()[0]
+                finally:
+                    conn.close()
+            except (pg.psycopg.Error, StoreError):
+                pass
+            return
         try:
             conn = sqlite3.connect(str(path), timeout=5)
             try:

@@ -440,6 +440,8 @@ def import_board(store: Store, path: str | os.PathLike) -> tuple[str, str]:
             board = BoardSpec.model_validate({**spec.model_dump(), "name": board_name, "stream": stream_name})
             _save(conn, board, time.time(), overwrite=False)
         staging = None
+        if count >= 10_000 and hasattr(store.conn, "analyze"):
+            store.conn.analyze("calls")       # PostgreSQL, a big file: statistics now (see pg.PgConnection.analyze)
     finally:
         if staging is not None:
             _drop_stream(store, staging)

@@ -1,0 +1,3 @@
+"""Saved boards on a PostgreSQL store: the tests of tests/test_boards_repository.py that take db_path."""
+from tests.test_boards_repository import *  # noqa: F401,F403  (collected again with the fixture below)
+from tests.pg_twin import db_path, leave_out  # noqa: F401,E402
