@@ -112,7 +112,9 @@ class SlotMeter:
 
     def figures(self, prefix: str) -> dict:
         slot_ms, slot = max(self.slots, default=(0.0, "-"))
-        return {f"{prefix}longest_slot_ms": round(slot_ms, 1), f"{prefix}longest_slot": slot}
+        slowest = [[round(ms, 1), name] for ms, name in sorted(self.slots, reverse=True)[:3]]
+        return {f"{prefix}longest_slot_ms": round(slot_ms, 1), f"{prefix}longest_slot": slot,
+                f"{prefix}slowest_slots": slowest}
 
 
 def full_collection_ms() -> float:
@@ -539,7 +541,9 @@ def experiment_matrix_stall(latency_ms: float = 50, tick_ms: int = 5, concurrenc
     # ~100-200 ms; every page shares that one-time cost, so it is paid before measuring (said in the output).
     warm = threading.Thread(target=lambda: ctx.client("sim", "bench/matrix"))
     warm.start()
-    warm.join()
+    while warm.is_alive():              # the event loop keeps turning (and collecting), as it does in the app
+        app.processEvents()
+        time.sleep(0.005)
 
     def start() -> None:
         idle_gaps.extend(gaps)
