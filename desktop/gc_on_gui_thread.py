@@ -15,8 +15,8 @@ A collection's cost grows with the objects it walks, and on the GUI thread that 
 - a full collection walks the whole heap (~175,000 objects once the window is up: 40–70 ms), most of it
   modules, classes and functions that live as long as the process.  After imports (startup, the SDK's
   warm-up, a page's first build) what is alive is frozen (`gc.freeze()`), so no collection walks it again.
-  The price: a cycle among those objects that later becomes garbage is never freed — bounded, since each
-  module is imported once.
+  Frozen objects are still freed by reference counting; the price is that a reference cycle among them
+  that later becomes garbage is never collected — bounded, since a freeze follows only new imports.
 """
 from __future__ import annotations
 
