@@ -60,7 +60,6 @@ from desktop.app import application  # noqa: E402
 from desktop.context import AppContext  # noqa: E402
 from desktop.main_window import MainWindow  # noqa: E402
 from monitor.profiles import Profile, ProfileStore  # noqa: E402
-from monitor.simulator import Simulator, SimulatorConfig  # noqa: E402
 
 STREAM = "bench/experiment"
 SYSTEM_PROMPTS = ("You are a terse assistant.", "You are a helpful teacher who explains step by step.")
@@ -383,12 +382,14 @@ def compare_case(app: QApplication, args) -> dict:
     from desktop.playground import compare_column
     from desktop.playground.variants import Variant
 
-    sim = Simulator(SimulatorConfig(latency_ms=20, ttft_ms=50, jitter=0.1)).start()
+    # In its own process, as in the experiment case: in-process, the simulator's four streaming threads would
+    # compete with the GUI thread for the GIL, and the stall measured would partly be the simulator's.
+    server, base_url = simulator_process(20, tokens_per_s=args.compare_tokens_per_s)
     slots = SlotMeter()
     db = _tmp / "compare.db"
     profiles = ProfileStore(_tmp / "compare-profiles.json")
-    profiles.save(Profile("sim", base_url=sim.base_url, kind="demo"))
-    ctx = AppContext(db, profiles=profiles, simulator=sim)
+    profiles.save(Profile("sim", base_url=base_url, kind="demo"))
+    ctx = AppContext(db, profiles=profiles)
     ctx.set_current_profile("sim")
     window = MainWindow(ctx, stream="bench/compare")
     window.resize(1360, 860)
@@ -442,6 +443,8 @@ def compare_case(app: QApplication, args) -> dict:
     app.exec()
     window.close()
     ctx.shutdown()
+    server.terminate()
+    server.wait(10)
     compare_column.APPEND_EVERY_MS = 30
     if "coalesced" not in figures:
         return {"compare_error": "the compare runs did not finish within 180 s"}

@@ -28,6 +28,7 @@ from PySide6.QtCore import QObject, QTimer
 POLL_MS = 20                # while objects are being made: keeps a young collection around a millisecond
 IDLE_POLL_MS = 100          # nothing to collect: poll less (an idle app should not wake 50 times a second),
                             # but not so seldom that a burst (an import on a lane) piles up unwalked
+FIRST_POLL_MS = 500        # the first look comes after the window's first paint, which it must not delay
 FREEZE_AFTER_IMPORTS = 10   # modules imported since the last freeze that make the next poll freeze the heap
 
 _collector: "GuiThreadCollector | None" = None
@@ -40,9 +41,9 @@ class GuiThreadCollector(QObject):
         self.poll_ms = poll_ms
         self.frozen_modules = 0          # len(sys.modules) at the last freeze
         gc.disable()
-        self.timer = QTimer(self, interval=poll_ms)
+        self.timer = QTimer(self)
         self.timer.timeout.connect(self.collect_if_due)
-        self.timer.start()
+        self.timer.start(FIRST_POLL_MS)
 
     def collect_if_due(self) -> None:
         """Collect as automatic collection would have (a young generation often, an old one rarely)."""
