@@ -12,7 +12,7 @@ A collection's cost grows with the objects it walks, and on the GUI thread that 
   500 ms, the openai SDK's import on a lane (the warm-up after startup) left ~80,000 objects for one
   collection: 16–41 ms; so the timer polls often (every POLL_MS) while objects are being made, and backs
   off to IDLE_POLL_MS when nothing is;
-- a full collection walks the whole heap (~175,000 objects once the window is up: 40–70 ms), most of it
+- a full collection walks the whole heap (~175,000 objects once the window is up: 40–160 ms), most of it
   modules, classes and functions that live as long as the process.  After imports (startup, the SDK's
   warm-up, a page's first build) what is alive is frozen (`gc.freeze()`), so no collection walks it again.
   Frozen objects are still freed by reference counting; the price is that a reference cycle among them
