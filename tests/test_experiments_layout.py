@@ -32,6 +32,7 @@ def _experiments(qtbot, ctx, size=(1360, 900)):
     page.setup_tabs.setCurrentIndex(1)
     editor = page.asserts_editor
     qtbot.waitUntil(lambda: editor.isVisible() and editor.table.viewport().height() > 0, timeout=5000)
+    qtbot.waitUntil(lambda: page.width() == window._pages["experiments"].frame.viewport().width(), timeout=5000)
     return window, page, editor
 
 
@@ -42,8 +43,9 @@ def test_asserts_editor_has_room_at_1360_by_900(qtbot, ctx):
     assert editor.width() >= editor.minimumSizeHint().width()
     rows_in_view = table.viewport().height() // table.rowHeight(0)
     assert rows_in_view >= 4, f"only {rows_in_view} asserts in view"
-    for button in (editor.add_button, editor.add_judge_button, editor.remove_button, editor.larger_button):
-        assert button.visibleRegion().boundingRect().width() == button.width() > 0
+    buttons = (editor.add_button, editor.add_judge_button, editor.remove_button, editor.larger_button)
+    qtbot.waitUntil(lambda: all(b.visibleRegion().boundingRect().size() == b.size() and b.width() > 0
+                                for b in buttons), timeout=5000)      # each fully in view, once laid out
     window.close()
 
 
