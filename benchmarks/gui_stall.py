@@ -1,9 +1,16 @@
 """Does the main window keep answering while an experiment's calls land, and while 4 Compare columns
 stream at once?  (issue 3, "Never frozen"; issue 12)
 
-    python benchmarks/gui_stall.py [--case all|experiment|compare] [--calls 100] [--concurrency 8]
+    python benchmarks/gui_stall.py [--rounds 3] [--case all|experiment|compare] [--calls 100] [--concurrency 8]
                                    [--latency-ms 50] [--history 20000] [--compare-tokens-per-s 300]
-    python benchmarks/gui_stall.py --experiment-matrix     # a scored 32-cell experiment landing in the matrix
+    python benchmarks/gui_stall.py --experiment-matrix [--rounds 3]    # a scored 32-cell experiment in the matrix
+    ... [--against DIR]       # another checkout's app measured in the same rounds (before -> after in one run)
+
+Each round is a fresh process (a new app, as a user launches it), so "< 50 ms in every run" is visible: the
+script prints every round's longest stall, the idle loop's own longest gap, the longest single GUI-thread
+slot (an answer delivered from a lane, a live refresh, a garbage collection — named), then the worst, and
+ends with one JSON line.  A stall much longer than every slot is layout/paint (C++), or time the GUI thread
+waited for a core or the GIL, not Python work it did.
 
 Compare case: the Playground in compare mode with 4 columns, each streaming a ~900-token reply from the
 simulator at --compare-tokens-per-s (all four at once), measured twice in one run: with one text append
@@ -35,7 +42,7 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(os.environ.get("GUI_STALL_TREE") or Path(__file__).resolve().parents[1])   # --against: another tree
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 _cache = ROOT.parent / "shared" / "tiktoken-cache"
@@ -53,7 +60,6 @@ from desktop.app import application  # noqa: E402
 from desktop.context import AppContext  # noqa: E402
 from desktop.main_window import MainWindow  # noqa: E402
 from monitor.profiles import Profile, ProfileStore  # noqa: E402
-from monitor.simulator import Simulator, SimulatorConfig  # noqa: E402
 
 STREAM = "bench/experiment"
 SYSTEM_PROMPTS = ("You are a terse assistant.", "You are a helpful teacher who explains step by step.")
@@ -65,6 +71,117 @@ def experiment_calls(n: int) -> list[dict]:
     return [{"system": s, "topic": t, "repeat": i} for i, (s, t) in zip(range(n), grid)]
 
 
+class SlotMeter:
+    """Times what the GUI thread runs: every answer a lane delivers (tasks.Op._finish, StreamOp._drain), the
+    live refreshes (Throttle) and each garbage collection (desktop/gc_on_gui_thread.py), with what each one
+    ran.  Layout and paint (C++) are not in it: a stall longer than every slot is paint, layout, or time the GUI
+    thread waited for a core or the GIL."""
+
+    def __init__(self) -> None:
+        from desktop import gc_on_gui_thread, tasks, throttle
+
+        self.slots: list[tuple[float, str]] = []
+        self.measuring = False
+        self._wrap(tasks.Op, "_finish", lambda op: f"answer -> {_name(op._success) or _name(op._failure)}")
+        self._wrap(tasks.StreamOp, "_drain", lambda op: f"stream pieces -> {_name(op._on_yield)}")
+        self._wrap(throttle.Throttle, "__call__", lambda t: f"throttled {_name(t._fn)}")
+        self._wrap(throttle.Throttle, "_on_timer_timeout", lambda t: f"throttled {_name(t._fn)}")
+        self._wrap(gc_on_gui_thread.GuiThreadCollector, "collect_if_due", lambda c: "garbage collection")
+
+    def _wrap(self, cls: type, name: str, describe) -> None:
+        original = getattr(cls, name)
+        meter = self
+
+        def timed(obj, *args, **kwargs):
+            if not meter.measuring:
+                return original(obj, *args, **kwargs)
+            started = time.perf_counter()
+            try:
+                return original(obj, *args, **kwargs)
+            finally:
+                meter.slots.append(((time.perf_counter() - started) * 1000, describe(obj)))
+        setattr(cls, name, timed)
+
+    def start(self) -> None:
+        self.slots.clear()
+        self.measuring = True
+
+    def stop(self) -> None:
+        self.measuring = False
+
+    def figures(self, prefix: str) -> dict:
+        slot_ms, slot = max(self.slots, default=(0.0, "-"))
+        slowest = [[round(ms, 1), name] for ms, name in sorted(self.slots, reverse=True)[:3]]
+        return {f"{prefix}longest_slot_ms": round(slot_ms, 1), f"{prefix}longest_slot": slot,
+                f"{prefix}slowest_slots": slowest}
+
+
+def full_collection_ms() -> float:
+    """One full collection now, on the GUI thread, timed: what the collector's rare old-generation pass costs
+    the window at this point (the whole heap, or only what is not frozen)."""
+    import gc
+
+    started = time.perf_counter()
+    gc.collect()
+    return (time.perf_counter() - started) * 1000
+
+
+def _name(fn) -> str:
+    if fn is None:
+        return ""
+    owner = getattr(fn, "__self__", None)
+    qual = getattr(fn, "__qualname__", repr(fn))
+    return qual if owner is None or "." in qual else f"{type(owner).__name__}.{qual}"
+
+
+def run_rounds(rounds: int, argv: list[str], against: Path | None = None) -> int:
+    """Each round in a fresh process (with --against, the other checkout's app right after, in the same round:
+    a busy moment slows both alike); every round's figures printed, then the worst, then one JSON line."""
+    import subprocess
+
+    trees = {"this": ROOT} | ({"against": against.resolve()} if against else {})
+    runs: dict[str, list[dict]] = {name: [] for name in trees}
+    for n in range(1, rounds + 1):
+        for name, tree in trees.items():
+            load = os.getloadavg()[0]
+            env = dict(os.environ, GUI_STALL_TREE=str(tree),
+                       PYTHONPATH=os.pathsep.join([str(tree), *filter(None, [os.environ.get("PYTHONPATH")])]))
+            done = subprocess.run([sys.executable, __file__, *argv, "--one-round"], capture_output=True, text=True,
+                                  env=env)
+            lines = [line for line in done.stdout.splitlines() if line.strip()]
+            if done.returncode != 0 or not lines or not lines[-1].startswith("{"):
+                print(f"round {n} ({name}) failed (exit {done.returncode}): "
+                      f"{done.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+                return 1
+            figures = json.loads(lines[-1])
+            figures["load_avg"] = round(load, 2)
+            runs[name].append(figures)
+            print(f"-- round {n} of {rounds}, {name} ({tree}; load average {load:.1f})")
+            for line in lines[:-1]:
+                print("   " + line)
+    result: dict = {"rounds": rounds, "target_ms": 50}
+    for name, tree_runs in runs.items():
+        stall_keys = [k for k in tree_runs[0] if k.endswith("longest_stall_ms") and "idle" not in k]
+        print(f"\n{name} ({trees[name]}):")
+        for key in stall_keys:
+            prefix = key[: -len("longest_stall_ms")]
+            values = [r[key] for r in tree_runs]
+            print(f"  {key.replace('_ms', '').replace('_', ' ')} per round: " + ", ".join(f"{v:.1f}" for v in values)
+                  + f" ms; worst {max(values):.1f} ms ({'every run' if max(values) < 50 else 'NOT every run'} < 50 ms)")
+            for what in ("idle_longest_stall_ms", "longest_slot_ms", "full_gc_ms"):
+                if prefix + what in tree_runs[0]:
+                    print(f"    {what.replace('_ms', '').replace('_', ' ')} per round: "
+                          + ", ".join(f"{r[prefix + what]:.1f}" for r in tree_runs) + " ms")
+        worst = {key: max(r[key] for r in tree_runs) for key in stall_keys}
+        figures = {"worst": worst, "every_run_under_target": all(v < 50 for v in worst.values()), "runs": tree_runs}
+        if name == "this":
+            result.update(figures)
+        else:
+            result["against"] = {"tree": str(trees[name]), **figures}
+    print(json.dumps(result))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=100)
@@ -74,7 +191,12 @@ def main() -> int:
     parser.add_argument("--tick-ms", type=int, default=5)
     parser.add_argument("--case", choices=("all", "experiment", "compare"), default="all")
     parser.add_argument("--compare-tokens-per-s", type=float, default=300)
+    parser.add_argument("--rounds", type=int, default=3, help="fresh processes, one after another")
+    parser.add_argument("--against", type=Path, help="another checkout, measured in the same rounds")
+    parser.add_argument("--one-round", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not args.one_round:
+        return run_rounds(args.rounds, _without_rounds(sys.argv[1:]), args.against)
 
     app: QApplication = application()
     result: dict = {}
@@ -87,6 +209,19 @@ def main() -> int:
         result.update(compare_case(app, args))
     print(json.dumps(result))
     return 0
+
+
+def _without_rounds(argv: list[str]) -> list[str]:
+    """The arguments a round's process gets: all but --rounds and --against (and their values)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--rounds", "--against"):
+            skip = True
+        elif not arg.startswith(("--rounds=", "--against=")):
+            out.append(arg)
+    return out
 
 
 class StallMeter:
@@ -138,6 +273,7 @@ def simulator_process(latency_ms: float, tokens_per_s: float | None = None):
 
 def experiment_case(app: QApplication, args) -> dict:
     server, base_url = simulator_process(args.latency_ms, tokens_per_s=1e6)     # the reply at once, as before
+    slots = SlotMeter()
     db = _tmp / "bench.db"
     insert(db, [make_record(STREAM, i, ts=time.time() - 3600 + i * 0.1) for i in range(args.history)])
     profiles = ProfileStore(_tmp / "profiles.json")
@@ -192,6 +328,7 @@ def experiment_case(app: QApplication, args) -> dict:
         idle_gaps.extend(gaps)
         gaps.clear()
         clock.restart()
+        slots.start()
         threading.Thread(target=run_experiment, daemon=True).start()
 
     def check() -> None:
@@ -209,6 +346,8 @@ def experiment_case(app: QApplication, args) -> dict:
     QTimer.singleShot(120_000, app.quit)                       # never hang a benchmark
     app.exec()
     ticker.stop()
+    slots.stop()
+    full_gc_ms = full_collection_ms()
     window.close()
     ctx.shutdown()
     server.terminate()
@@ -227,8 +366,12 @@ def experiment_case(app: QApplication, args) -> dict:
     idle = max(idle_gaps, default=args.tick_ms) - args.tick_ms
     print(f"longest event-loop stall: {stalls[-1]:.1f} ms (target < 50 ms); the same loop idle just before: "
           f"{idle:.1f} ms (the machine's own noise)")
+    figures = slots.figures("experiment_")
+    print(f"longest GUI-thread slot: {figures['experiment_longest_slot_ms']:.1f} ms ({figures['experiment_longest_slot']}); "
+          f"a full garbage collection right after (what one would stall the GUI thread for): {full_gc_ms:.1f} ms")
+    figures["experiment_full_gc_ms"] = round(full_gc_ms, 1)
     return {"experiment_calls": args.calls, "experiment_longest_stall_ms": round(stalls[-1], 1),
-            "experiment_p99_stall_ms": round(p99, 1), "experiment_idle_longest_stall_ms": round(idle, 1)}
+            "experiment_p99_stall_ms": round(p99, 1), "experiment_idle_longest_stall_ms": round(idle, 1), **figures}
 
 
 REPLY = " ".join(["Rate limits protect a shared service; a client that retries with exponential backoff "
@@ -239,11 +382,14 @@ def compare_case(app: QApplication, args) -> dict:
     from desktop.playground import compare_column
     from desktop.playground.variants import Variant
 
-    sim = Simulator(SimulatorConfig(latency_ms=20, ttft_ms=50, jitter=0.1)).start()
+    # In its own process, as in the experiment case: in-process, the simulator's four streaming threads would
+    # compete with the GUI thread for the GIL, and the stall measured would partly be the simulator's.
+    server, base_url = simulator_process(20, tokens_per_s=args.compare_tokens_per_s)
+    slots = SlotMeter()
     db = _tmp / "compare.db"
     profiles = ProfileStore(_tmp / "compare-profiles.json")
-    profiles.save(Profile("sim", base_url=sim.base_url, kind="demo"))
-    ctx = AppContext(db, profiles=profiles, simulator=sim)
+    profiles.save(Profile("sim", base_url=base_url, kind="demo"))
+    ctx = AppContext(db, profiles=profiles)
     ctx.set_current_profile("sim")
     window = MainWindow(ctx, stream="bench/compare")
     window.resize(1360, 860)
@@ -266,6 +412,9 @@ def compare_case(app: QApplication, args) -> dict:
         def finished(results: list) -> None:
             page.compareFinished.disconnect(finished)
             meter.stop()
+            slots.stop()
+            if mode == "coalesced":
+                figures.update(slots.figures("compare_"))
             ok = all(r and r["status"] == "success" for r in results)
             figures[mode] = meter.longest()
             figures[mode + "_p99"] = meter.p99()
@@ -276,6 +425,7 @@ def compare_case(app: QApplication, args) -> dict:
 
         page.compareFinished.connect(finished)
         meter.start()
+        slots.start()
         page.run()
 
     def measure_idle(then) -> None:                       # the machine's own noise, said beside the figures
@@ -293,6 +443,8 @@ def compare_case(app: QApplication, args) -> dict:
     app.exec()
     window.close()
     ctx.shutdown()
+    server.terminate()
+    server.wait(10)
     compare_column.APPEND_EVERY_MS = 30
     if "coalesced" not in figures:
         return {"compare_error": "the compare runs did not finish within 180 s"}
@@ -302,6 +454,8 @@ def compare_case(app: QApplication, args) -> dict:
     print(f"longest stall with one append per token: {figures['per_token']:.1f} ms (p99 {figures['per_token_p99']:.1f})")
     print(f"longest stall with 30 ms coalesced appends: {figures['coalesced']:.1f} ms "
           f"(p99 {figures['coalesced_p99']:.1f}; target < 50 ms); the same loop idle just before: {figures['idle']:.1f} ms")
+    print(f"longest GUI-thread slot (coalesced run): {figures['compare_longest_slot_ms']:.1f} ms "
+          f"({figures['compare_longest_slot']})")
     ratio = figures["per_token"] / max(figures["coalesced"], 0.1)
     print(f"ratio per-token / coalesced longest stall: {ratio:.2f}x")
     return {"compare_columns": 4, "compare_tokens_per_s": args.compare_tokens_per_s,
@@ -310,6 +464,7 @@ def compare_case(app: QApplication, args) -> dict:
             "compare_p99_stall_ms": round(figures["coalesced_p99"], 1),
             "compare_idle_longest_stall_ms": round(figures["idle"], 1),
             "compare_stall_ratio": round(ratio, 2),
+            **{k: figures[k] for k in ("compare_longest_slot_ms", "compare_longest_slot")},
             "compare_failed": bool(figures.get("per_token_failed") or figures.get("coalesced_failed"))}
 
 
@@ -325,6 +480,7 @@ def experiment_matrix_stall(latency_ms: float = 50, tick_ms: int = 5, concurrenc
     server, base_url = simulator_process(latency_ms, tokens_per_s=400)
     profiles = ProfileStore(_tmp / "profiles-matrix.json")
     profiles.save(Profile("sim", base_url=base_url, kind="demo"))
+    slots = SlotMeter()
     ctx = AppContext(_tmp / "matrix.db", profiles=profiles)
     ctx.set_current_profile("sim")
     # What the page itself costs the GUI thread: every slot of the run and every repaint of the matrix, timed.
@@ -388,13 +544,16 @@ def experiment_matrix_stall(latency_ms: float = 50, tick_ms: int = 5, concurrenc
     # ~100-200 ms; every page shares that one-time cost, so it is paid before measuring (said in the output).
     warm = threading.Thread(target=lambda: ctx.client("sim", "bench/matrix"))
     warm.start()
-    warm.join()
+    while warm.is_alive():              # the event loop keeps turning (and collecting), as it does in the app
+        app.processEvents()
+        time.sleep(0.005)
 
     def start() -> None:
         idle_gaps.extend(gaps)
         gaps.clear()
         tasks.clear()
         clock.restart()
+        slots.start()
         timing["start"] = time.perf_counter()
         page.run()
 
@@ -404,6 +563,7 @@ def experiment_matrix_stall(latency_ms: float = 50, tick_ms: int = 5, concurrenc
     QTimer.singleShot(120_000, app.quit)
     app.exec()
     ticker.stop()
+    slots.stop()
     window.close()
     ctx.shutdown()
     server.terminate()
@@ -420,18 +580,31 @@ def experiment_matrix_stall(latency_ms: float = 50, tick_ms: int = 5, concurrenc
               "idle_longest_stall_ms": round(idle[-1], 1),
               "stall_vs_idle": round(stalls[-1] / idle[-1], 2) if idle[-1] > 0 else None,
               "longest_page_task_ms": round(longest_task[0], 1), "longest_page_task": longest_task[1],
-              "page_tasks": len(tasks), "target_ms": 50}
+              "page_tasks": len(tasks), "target_ms": 50, **slots.figures("")}
     print(f"{result['cells']} scored cells (+ a judge call each), concurrency {concurrency}, simulator (own process) "
           f"latency ~{latency_ms:.0f} ms: done in {result['run_s']} s (the openai client was created beforehand)")
     print(f"longest event-loop stall: {result['longest_stall_ms']} ms (target < 50 ms); p99 {result['p99_stall_ms']} ms; "
           f"the same loop idle just before: {result['idle_longest_stall_ms']} ms (ratio {result['stall_vs_idle']})")
     print(f"longest single GUI-thread task of the page: {result['longest_page_task_ms']} ms "
           f"({result['longest_page_task']}; {len(tasks)} slots and matrix repaints timed)")
+    print(f"longest GUI-thread slot: {result['longest_slot_ms']} ms ({result['longest_slot']})")
     print(json.dumps(result))
     return 0
 
 
+def matrix_main() -> int:
+    parser = argparse.ArgumentParser(description=experiment_matrix_stall.__doc__)
+    parser.add_argument("--experiment-matrix", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh processes, one after another")
+    parser.add_argument("--against", type=Path, help="another checkout, measured in the same rounds")
+    parser.add_argument("--one-round", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not args.one_round:
+        return run_rounds(args.rounds, _without_rounds(sys.argv[1:]), args.against)
+    return experiment_matrix_stall()
+
+
 if __name__ == "__main__":
     if "--experiment-matrix" in sys.argv:
-        sys.exit(experiment_matrix_stall())
+        sys.exit(matrix_main())
     sys.exit(main())

@@ -21,6 +21,7 @@ class ValuesEditor(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)   # narrow: labels wrap instead
         body = QWidget()
         self._column = QVBoxLayout(body)
         self._column.setContentsMargins(0, 0, 0, 0)
@@ -44,7 +45,8 @@ class ValuesEditor(QScrollArea):
             box = QWidget()
             layout = QVBoxLayout(box)
             layout.setContentsMargins(0, 0, 0, 4)
-            label = QLabel(f"{{{name}}} — one value per line")
+            label = QLabel(f"{{{name}}} — one value per line", toolTip=f"Values of {{{name}}}, one per line")
+            label.setMinimumWidth(1)             # a narrow pane cuts the label short rather than scrolling sideways
             edit = QPlainTextEdit(self._kept.get(name, ""))
             edit.setTabChangesFocus(True)
             edit.setMinimumHeight(64)

@@ -29,6 +29,7 @@ class PageLayout:
         prompts = QGroupBox("Prompts")
         prompts_layout = QVBoxLayout(prompts)
         self.library = PromptLibraryBar(self.ctx)
+        self.library.combo.setMinimumContentsLength(8)     # room for the asserts beside the prompts
         prompts_layout.addWidget(self.library)
         prompts_layout.addWidget(QLabel(f"System prompts — one per line; “{NO_SYSTEM}” = no system message"))
         prompts_layout.addWidget(self.system_edit, 1)
@@ -50,7 +51,11 @@ class PageLayout:
         models_layout.addWidget(self.params)
         self.setup_tabs = QTabWidget()
         self.setup_tabs.addTab(models_tab, "Models")
-        self.setup_tabs.addTab(self.asserts_editor, "Asserts && judges")
+        asserts_tab = QWidget()                        # holds the editor, or a note while it is in its larger window
+        asserts_layout = QVBoxLayout(asserts_tab)
+        asserts_layout.setContentsMargins(4, 4, 4, 4)
+        asserts_layout.addWidget(self.asserts_editor, 1)
+        self.setup_tabs.addTab(asserts_tab, "Asserts && judges")
 
         self.repeats = QSpinBox()
         self.repeats.setRange(1, 1000)
@@ -78,9 +83,11 @@ class PageLayout:
             settings_row.addSpacing(10)
 
         inputs = QSplitter(Qt.Orientation.Horizontal)
-        for box, stretch in ((prompts, 4), (values, 3), (self.setup_tabs, 4)):
+        for box, stretch in ((prompts, 4), (values, 2), (self.setup_tabs, 4)):
             inputs.addWidget(box)
             inputs.setStretchFactor(inputs.count() - 1, stretch)
+        inputs.setSizes([400, 200, 400])                # the asserts' rubrics need width as much as the prompts
+        self.inputs_split = inputs
 
         self.preview_label = QLabel()
         self.preview_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -137,7 +144,8 @@ class PageLayout:
         split.addWidget(results)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
-        split.setSizes([300, 600])
+        split.setSizes([360, 540])                      # at 900 px the inputs show a few asserts, not one
+        self.main_split = split
         QVBoxLayout(self).addWidget(split)
 
         self._inputs_timer = QTimer(self)

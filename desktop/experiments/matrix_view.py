@@ -174,7 +174,7 @@ class CellDelegate(QStyledItemDelegate):
             painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, state)
         else:
             lines = max(1, text_rect.height() // line_h)
-            shown = _elide_lines(cell_text(result), option.fontMetrics, text_rect.width(), lines)
+            shown = _elided(cell_text(result), option.font, option.fontMetrics, text_rect.width(), lines)
             painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, shown)
             foot = QRect(inner.left(), inner.bottom() - line_h, inner.width(), line_h)
             painter.setFont(small)
@@ -202,6 +202,22 @@ def _is_selected(option: QStyleOptionViewItem) -> bool:
     from PySide6.QtWidgets import QStyle
 
     return bool(option.state & QStyle.StateFlag.State_Selected)
+
+
+_ELIDED: dict[tuple, str] = {}
+_ELIDED_MAX = 4096
+
+
+def _elided(text: str, font: QFont, metrics: Any, width: int, lines: int) -> str:
+    """_elide_lines, remembered: a cell is repainted each time a batch of results lands, and measuring its words
+    again was a quarter of the matrix's paint time."""
+    key = (text, font.key(), width, lines)
+    shown = _ELIDED.get(key)
+    if shown is None:
+        if len(_ELIDED) >= _ELIDED_MAX:
+            _ELIDED.clear()
+        shown = _ELIDED[key] = _elide_lines(text, metrics, width, lines)
+    return shown
 
 
 def _elide_lines(text: str, metrics: Any, width: int, lines: int) -> str:

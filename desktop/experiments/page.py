@@ -315,8 +315,15 @@ class ExperimentsPage(QWidget, PageLayout):
         if not batch:
             return
         self.panel.add_results(batch)
-        self.progress.setValue(self.progress.value() + len(batch))
+        self._set_progress(self.progress.value() + len(batch))
         self._show_totals()
+
+    def _set_progress(self, value: int) -> None:
+        """QProgressBar.setValue repaints at once, and a synchronous repaint flushes every dirty region of the
+        window — the whole matrix — inside this slot; with updates off, the bar is repainted with the rest."""
+        self.progress.setUpdatesEnabled(False)
+        self.progress.setValue(value)
+        self.progress.setUpdatesEnabled(True)          # schedules an ordinary update()
 
     def _on_calls_done(self, error: str | None) -> None:
         self._batch_timer.stop()

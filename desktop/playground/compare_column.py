@@ -28,6 +28,21 @@ APPEND_EVERY_MS = 30
 _STATUS_COLORS = {"success": "#1e4620", "error": "#8c1d18", "cancelled": "#5c4200", "running": "#1d3a66"}
 
 
+class _Note(QLabel):
+    """A line of the column that takes no room while it has nothing to say (the reply gets the height)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hide()
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self.setVisible(bool(text))
+
+    def clear(self) -> None:
+        self.setText("")
+
+
 class CompareColumn(QFrame):
     changed = Signal()                     # the variant was edited (estimate and persistence follow)
     removeRequested = Signal(object)
@@ -75,13 +90,13 @@ class CompareColumn(QFrame):
         self.system = QPlainTextEdit(placeholderText="System prompt for this column (empty: the shared one)")
         self.system.setTabChangesFocus(True)
         self.system.setFixedHeight(44)
-        self.estimate_label = QLabel(wordWrap=True, objectName="mutedLabel")
+        self.estimate_label = _Note(wordWrap=True, objectName="mutedLabel")
         self.estimate_label.setStyleSheet("color: palette(placeholder-text);")
         self.output = QPlainTextEdit(readOnly=True, placeholderText="The reply streams in here.")
         self.output.setMinimumHeight(80)
-        self.status_label = QLabel(wordWrap=True)
+        self.status_label = _Note(wordWrap=True)
         self.status_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.stats_label = QLabel(wordWrap=True, objectName="compareStats")
+        self.stats_label = _Note(wordWrap=True, objectName="compareStats")
         self.stats_label.setTextFormat(Qt.TextFormat.PlainText)
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 

@@ -35,7 +35,7 @@ class CompareView(QWidget):
         self.add_button = QPushButton("+ Column")
         self.add_button.setToolTip(f"Add a variant (up to {MAX_COLUMNS})")
         self.add_button.clicked.connect(self._on_add_clicked)
-        self.total_label = QLabel(objectName="compareTotal")
+        self.total_label = QLabel(objectName="compareTotal", wordWrap=True)     # wraps, never widens the page
         self.total_label.setTextFormat(Qt.TextFormat.PlainText)
         self.diff_left, self.diff_right = QComboBox(), QComboBox()
         self.diff_button = QPushButton("Word diff")
@@ -62,7 +62,7 @@ class CompareView(QWidget):
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.diff_view = QTextBrowser(objectName="wordDiff")
         self.diff_view.hide()
-        self.scroll.setMinimumHeight(300)
+        self.scroll.setMinimumHeight(240)         # a 700-px window still shows the messages and the replies
         self.diff_view.setMinimumHeight(90)
         self.split = split = QSplitter(Qt.Orientation.Vertical)
         split.setChildrenCollapsible(False)

@@ -29,6 +29,7 @@ from .compare_view import CompareView
 from ..call_stats import format_call_stats, format_estimate
 from .message_editor import ROLES, MessageList
 from ..param_panel import ModelPicker, ParamPanel
+from ..statusbar import ElidedLabel
 from .saved_prompt import SavedPromptMixin
 from .template_vars import VariablesTable
 from .tools_controller import PlaygroundTools
@@ -82,14 +83,20 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
 
     # -- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.profile_label = QLabel()
+        # The bar fits a 1024-px window beside the sidebar: a long profile name is elided (whole in the tooltip)
+        # and the pickers ask for fewer characters than they show when there is room.
+        self.profile_label = ElidedLabel(elide=Qt.TextElideMode.ElideRight)
         self.profile_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.profile_label.setMinimumWidth(60)
         self.model_picker = ModelPicker()
+        self.model_picker.setMinimumContentsLength(11)
         self.stream_combo = QComboBox()
         self.stream_combo.setEditable(True)
-        self.stream_combo.setMinimumContentsLength(14)
+        self.stream_combo.setMinimumContentsLength(9)
+        for picker in (self.model_picker, self.stream_combo):
+            picker.setMaximumWidth(260)
         self.stream_combo.setToolTip("The stream this playground logs to (type a new name to start one)")
-        self.estimate_label = QLabel()
+        self.estimate_label = QLabel(wordWrap=True)       # wraps rather than widening the page
         self.estimate_label.setTextFormat(Qt.TextFormat.PlainText)
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Send the request (Ctrl+Enter)")
@@ -107,10 +114,12 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
         top.addWidget(self.profile_label)
         top.addSpacing(12)
         top.addWidget(self.model_label)
-        top.addWidget(self.model_picker)
+        top.addWidget(self.model_picker, 1)          # both grow with the window, up to a useful width
         top.addSpacing(12)
-        top.addWidget(QLabel("Log to stream"))
-        top.addWidget(self.stream_combo)
+        stream_label = QLabel("Stream")
+        stream_label.setToolTip(self.stream_combo.toolTip())
+        top.addWidget(stream_label)
+        top.addWidget(self.stream_combo, 1)
         top.addStretch(1)
         top.addWidget(self.compare_button)
         top.addWidget(self.run_button)
@@ -134,8 +143,8 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
         messages_layout.addWidget(self.messages, 1)
         add_row = QHBoxLayout()
         add_row.addWidget(self.add_message_button)
-        add_row.addStretch(1)
-        add_row.addWidget(self.estimate_label)
+        add_row.addWidget(self.estimate_label, 1)       # all the room there is, wrapped only when short of it
+        self.estimate_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         messages_layout.addLayout(add_row)
 
         self.banner = QLabel()
@@ -169,13 +178,13 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
         left.setChildrenCollapsible(False)          # never squeeze the messages or the replies to nothing
         left.setStretchFactor(0, 2)
         left.setStretchFactor(1, 3)
-        left.setSizes([320, 440])
+        left.setSizes([365, 395])                   # the single-mode share (_restore_left_split)
 
         self.params = ParamPanel()
         self.attributes = AttributesEditor()
-        attributes_hint = QLabel("Sent as monitor_attributes. system_prompt, prompt_template and params "
-                                 "(the variable values) are added to every run; prompt and prompt_version too "
-                                 "while a saved prompt is unchanged.")
+        attributes_hint = QLabel("Sent as monitor_attributes, with system_prompt, prompt_template and params.")
+        attributes_hint.setToolTip("system_prompt, prompt_template and params (the variable values) are added to "
+                                   "every run; prompt and prompt_version too while a saved prompt is unchanged.")
         attributes_hint.setWordWrap(True)
         attributes_hint.setStyleSheet("color: palette(placeholder-text);")
         right = QWidget()
@@ -521,7 +530,7 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
         if len(saved) == 2 and all(v > 0 for v in saved):
             share = saved[0] / sum(saved)
         else:
-            share = 0.30 if comparing else 0.42    # the columns need the room more than the messages
+            share = 0.30 if comparing else 0.48    # the columns need the room more than the messages
         top = max(int(total * share), self.left_split.widget(0).minimumSizeHint().height())
         self.left_split.setSizes([top, max(total - top, 1)])
 
@@ -558,14 +567,14 @@ class PlaygroundPage(QWidget, SavedPromptMixin):
     def _refresh_profile(self) -> None:
         name = self.ctx.current_profile
         if not name:
-            self.profile_label.setText("Profile: none — add one in Settings (Ctrl+,)")
+            self.profile_label.set_full_text("Profile: none — add one in Settings (Ctrl+,)")
             return
-        self.profile_label.setText(f"Profile: {name}")
+        self.profile_label.set_full_text(f"Profile: {name}")
         try:
             profile = self.ctx.profiles.get(name)
         except KeyError:
             return
-        self.profile_label.setToolTip(profile.base_url or "OpenAI (api.openai.com)")
+        self.profile_label.setToolTip(f"Profile: {name}\n{profile.base_url or 'OpenAI (api.openai.com)'}")
         self.model_picker.set_profile_models([profile.default_model])
         if not self.model_picker.model():
             self.model_picker.set_model(profile.default_model)

@@ -33,6 +33,7 @@ class SavedPromptMixin:
         self.library = PromptLibraryBar(
             self.ctx, use_text="Load", use_tip="Load this version: its messages, model, parameters and tools",
             save_tip="Save the messages, model and parameters as the next version of a named prompt, with a note")
+        self.library.combo.setMinimumContentsLength(6)      # the messages column must fit a 1024-px window
         self.prompt_label = QLabel()
         self.prompt_label.setWordWrap(True)
         self.prompt_label.setTextFormat(Qt.TextFormat.PlainText)
