@@ -1,7 +1,10 @@
 """Inputs of an experiment that are lists: values per template variable, and the models to compare."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
@@ -11,6 +14,17 @@ from ..param_panel import ModelPicker, chat_models
 def lines_of(text: str) -> list[str]:
     """One item per non-blank line, surrounding spaces trimmed."""
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when its pane is narrower than its text (the tooltip has it all)."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(self.fontMetrics().horizontalAdvance("…") * 4, super().minimumSizeHint().height())
+
+    def paintEvent(self, _event: Any) -> None:  # noqa: N802
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
+        QPainter(self).drawText(self.contentsRect(), int(self.alignment()), text)
 
 
 class ValuesEditor(QScrollArea):
@@ -45,8 +59,7 @@ class ValuesEditor(QScrollArea):
             box = QWidget()
             layout = QVBoxLayout(box)
             layout.setContentsMargins(0, 0, 0, 4)
-            label = QLabel(f"{{{name}}} — one value per line", toolTip=f"Values of {{{name}}}, one per line")
-            label.setMinimumWidth(1)             # a narrow pane cuts the label short rather than scrolling sideways
+            label = ElidedLabel(f"{{{name}}} — one value per line", toolTip=f"Values of {{{name}}}, one per line")
             edit = QPlainTextEdit(self._kept.get(name, ""))
             edit.setTabChangesFocus(True)
             edit.setMinimumHeight(64)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QComboBox, QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QBoxLayout, QComboBox, QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter, QTabWidget,
                                QVBoxLayout, QWidget)
 
@@ -72,21 +72,41 @@ class PageLayout:
                                     "experiment run` runs")
         self.save_button = QPushButton("Save…")
         self.save_button.setToolTip("Save as an experiment file that `openai-monitor experiment run FILE` runs")
-        settings_row = QHBoxLayout()
-        settings_row.addWidget(self.open_button)
-        settings_row.addWidget(self.save_button)
-        settings_row.addSpacing(10)
-        for label, widget, stretch in (("Experiment", self.name_edit, 2), ("Log to stream", self.stream_combo, 1),
-                                       ("Repeats", self.repeats, 0), ("Concurrency", self.concurrency, 0)):
-            settings_row.addWidget(QLabel(label))
-            settings_row.addWidget(widget, stretch)
-            settings_row.addSpacing(10)
+        self.name_edit.setMinimumWidth(160)             # the name stays readable beside a long stream name
+        self.stream_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.stream_combo.setMinimumContentsLength(14)   # a long stream name scrolls in the box, not the page
+        self.stream_combo.setToolTip("Every call of the experiment is logged to this stream")
+        file_row = QHBoxLayout()                        # Open, Save, the name …
+        file_row.addWidget(self.open_button)
+        file_row.addWidget(self.save_button)
+        file_row.addSpacing(10)
+        file_row.addWidget(QLabel("Experiment"))
+        file_row.addWidget(self.name_edit, 1)
+        run_row = QHBoxLayout()                         # … and where and how often it runs
+        for label, widget, stretch in (("Log to stream", self.stream_combo, 1), ("Repeats", self.repeats, 0),
+                                       ("Concurrency", self.concurrency, 0)):
+            run_row.addSpacing(10)
+            run_row.addWidget(QLabel(label))
+            run_row.addWidget(widget, stretch)
+        self.settings_rows = settings_row = QBoxLayout(QBoxLayout.Direction.LeftToRight)   # one line, or two when narrow
+        settings_row.addLayout(file_row, 3)
+        settings_row.addLayout(run_row, 2)
 
-        inputs = QSplitter(Qt.Orientation.Horizontal)
-        for box, stretch in ((prompts, 4), (values, 2), (self.setup_tabs, 4)):
-            inputs.addWidget(box)
-            inputs.setStretchFactor(inputs.count() - 1, stretch)
-        inputs.setSizes([400, 200, 400])                # the asserts' rubrics need width as much as the prompts
+        values.setMinimumWidth(120)
+        self.prompts_split = QSplitter(Qt.Orientation.Horizontal)     # prompts | values: always side by side
+        self.prompts_split.addWidget(prompts)
+        self.prompts_split.addWidget(values)
+        self.prompts_split.setStretchFactor(0, 2)
+        self.prompts_split.setStretchFactor(1, 1)
+        self.prompts_split.setChildrenCollapsible(False)
+        inputs = QSplitter(Qt.Orientation.Horizontal)   # … with the Models / Asserts tabs beside them, or below
+        inputs.addWidget(self.prompts_split)
+        inputs.addWidget(self.setup_tabs)
+        inputs.setStretchFactor(0, 6)
+        inputs.setStretchFactor(1, 4)
+        inputs.setChildrenCollapsible(False)
+        self.prompts_split.setSizes([400, 200])
+        inputs.setSizes([600, 400])                     # the asserts' rubrics need width as much as the prompts
         self.inputs_split = inputs
 
         self.preview_label = QLabel()
@@ -134,7 +154,7 @@ class PageLayout:
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addLayout(settings_row)
         top_layout.addWidget(inputs, 1)
-        top_scroll = QScrollArea()                   # in a small window the inputs scroll, the results keep room
+        top_scroll = self.inputs_scroll = QScrollArea()                   # in a small window the inputs scroll, the results keep room
         top_scroll.setWidget(top)
         top_scroll.setWidgetResizable(True)
         top_scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -155,6 +175,24 @@ class PageLayout:
         self._batch_timer.setSingleShot(True)
         self._batch_timer.setInterval(BATCH_MS)
 
+
+    def _arrange(self, width: int) -> None:
+        """Beside each other when the page is wide enough for their smallest sizes; else the settings take two
+        lines and the Models / Asserts tabs go under the prompts (the inputs then scroll up and down only)."""
+        margins = self.layout().contentsMargins().left() + self.layout().contentsMargins().right()
+        room = width - margins - self.inputs_scroll.verticalScrollBar().sizeHint().width()
+        one_line = sum(self.settings_rows.itemAt(i).minimumSize().width() for i in range(2)) + 20
+        self.settings_rows.setDirection(QBoxLayout.Direction.LeftToRight if room >= one_line
+                                        else QBoxLayout.Direction.TopToBottom)
+        beside = (self.prompts_split.minimumSizeHint().width() + self.setup_tabs.minimumSizeHint().width()
+                  + self.inputs_split.handleWidth() + 20)
+        wide = room >= beside
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.inputs_split.orientation() != orientation:
+            self.inputs_split.setOrientation(orientation)
+            self.inputs_split.setSizes([600, 400] if wide else [260, 260])
+            self.setup_tabs.setMinimumHeight(0 if wide else 240)     # under the prompts: a few asserts in view
+            self.prompts_split.setMinimumHeight(0 if wide else 240)
 
     def _fit_columns(self) -> None:
         header = self.panel.table.horizontalHeader()

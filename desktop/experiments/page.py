@@ -78,6 +78,10 @@ class ExperimentsPage(QWidget, PageLayout):
         self._fit_columns()
         self._on_inputs_changed()
 
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self._arrange(event.size().width())
+        super().resizeEvent(event)
+
     @property
     def results(self):
         """The flat table's model (every cell's CallResult by grid index)."""
@@ -109,6 +113,7 @@ class ExperimentsPage(QWidget, PageLayout):
         if self.stream_combo.findText(name) < 0:
             self.stream_combo.addItem(name)
         self.stream_combo.setCurrentText(name)
+        self.stream_combo.lineEdit().setCursorPosition(0)     # a long name shows its start
 
     def spec(self) -> ExperimentSpec:
         """The experiment as the inputs describe it now."""
@@ -125,6 +130,7 @@ class ExperimentsPage(QWidget, PageLayout):
 
     def set_spec(self, spec: ExperimentSpec) -> None:
         self.name_edit.setText(spec.name)
+        self.name_edit.setCursorPosition(0)
         self.system_edit.setPlainText("\n".join(s if s else NO_SYSTEM for s in spec.system_prompts))
         self.template_edit.setPlainText(spec.template)
         self.values_editor.set_variables(spec.variables)
