@@ -24,6 +24,16 @@ _TINT = {"pass": QColor("#e7f5ea"), "fail": QColor("#fde7e4"), "error": QColor("
 _MARK = {True: ("✓", QColor("#1e7b34")), False: ("✗", QColor("#b3261e")), None: ("•", QColor("#777777"))}
 
 
+HEADER_CHARS = 34                      # a row header's line; the full text is its tooltip
+
+
+def _name_and_value(name: str, value: Any) -> str:
+    """"name=value" in a row header: a long variable name is shortened first, so the value stays in view."""
+    value = str(value)
+    keep = max(8, HEADER_CHARS - 2 - len(value))
+    return f"{name[:keep]}…={value}" if len(name) > keep else f"{name}={value}"
+
+
 class MatrixModel(QAbstractTableModel):
     def __init__(self, parent: Any = None):
         super().__init__(parent)
@@ -95,10 +105,10 @@ class MatrixModel(QAbstractTableModel):
         row = self.matrix.rows[section]
         if role == Qt.ItemDataRole.ToolTipRole:
             return row.label(self.matrix.repeats > 1)
-        lines = [f"{k}={v}" for k, v in row.values] or ["(no variables)"]       # one variable per line
+        lines = [_name_and_value(k, v) for k, v in row.values] or ["(no variables)"]    # one variable per line
         if self.matrix.repeats > 1:
             lines.append(f"repeat {row.repeat + 1}")
-        return "\n".join(line[:34] + ("…" if len(line) > 34 else "") for line in lines)
+        return "\n".join(line[:HEADER_CHARS] + ("…" if len(line) > HEADER_CHARS else "") for line in lines)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
