@@ -102,3 +102,16 @@ def test_row_headers_keep_the_values_of_long_variable_names(qtbot, ctx):
     header = page.panel.matrix_model.headerData(0, Qt.Orientation.Vertical)
     assert "=rate limits" in header and "=beginner" in header, header
     window.close()
+
+
+def test_resizing_across_the_threshold_never_scrolls_sideways(qtbot, ctx):
+    window, page, frame = _experiments(qtbot, ctx, (1920, 1080))
+    for width in (1024, 1100, 1160, 1220, 1300, 1360, 1024):       # narrower, wider, and back
+        window.resize(width, 800)
+        qtbot.waitUntil(lambda: page.width() == frame.viewport().width(), timeout=5000)
+        _no_sideways_scrolling(qtbot, page, frame)
+    assert page.inputs_split.orientation() == Qt.Orientation.Vertical
+    window.resize(1360, 900)
+    qtbot.waitUntil(lambda: page.inputs_split.orientation() == Qt.Orientation.Horizontal, timeout=5000)
+    assert page.setup_tabs.minimumHeight() == 0                    # beside the prompts: no height forced
+    window.close()
