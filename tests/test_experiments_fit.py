@@ -115,3 +115,18 @@ def test_resizing_across_the_threshold_never_scrolls_sideways(qtbot, ctx):
     qtbot.waitUntil(lambda: page.inputs_split.orientation() == Qt.Orientation.Horizontal, timeout=5000)
     assert page.setup_tabs.minimumHeight() == 0                    # beside the prompts: no height forced
     window.close()
+
+
+def test_a_1360_by_820_window_shows_every_assert_button_without_scrolling(qtbot, ctx):
+    """The demo's window (1360×860 less its banner): the Models tab's list and parameters scroll inside their
+    tab, so they do not make the Asserts tab taller than the room above the results."""
+    window, page, frame = _experiments(qtbot, ctx, (1360, 820))
+    page.setup_tabs.setCurrentIndex(1)
+    editor = page.asserts_editor
+    buttons = (editor.add_button, editor.add_judge_button, editor.remove_button, editor.larger_button)
+    qtbot.waitUntil(lambda: all(_fully_visible(b) for b in buttons), timeout=3000)
+    assert _inputs_scroll(page).verticalScrollBar().maximum() == 0
+    page.setup_tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: page.models.isVisible(), timeout=3000)
+    assert page.models.list.visibleRegion().boundingRect().height() >= 60   # a few models in view
+    window.close()

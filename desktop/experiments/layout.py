@@ -49,8 +49,15 @@ class PageLayout:
         models_layout = QVBoxLayout(models_tab)
         models_layout.addWidget(self.models, 1)
         models_layout.addWidget(self.params)
+        models_scroll = QScrollArea()                  # its models and parameters scroll: they never make the
+        models_scroll.setWidget(models_tab)             # asserts' tab (same height) taller than the room above Results
+        models_scroll.setWidgetResizable(True)
+        models_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        models_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        models_scroll.setMinimumWidth(models_tab.minimumSizeHint().width()
+                                      + models_scroll.verticalScrollBar().sizeHint().width())
         self.setup_tabs = QTabWidget()
-        self.setup_tabs.addTab(models_tab, "Models")
+        self.setup_tabs.addTab(models_scroll, "Models")
         asserts_tab = QWidget()                        # holds the editor, or a note while it is in its larger window
         asserts_layout = QVBoxLayout(asserts_tab)
         asserts_layout.setContentsMargins(4, 4, 4, 4)
