@@ -46,7 +46,7 @@ class ResultsPanel(QWidget):
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
         self.detail.setPlaceholderText("Click a cell to read its whole output and its scores.")
-        self.detail.setMinimumHeight(40)              # a short window gives its height to the matrix
+        self.detail.setMinimumHeight(56)              # three lines; a short window gives the rest to the matrix
         self.thumbs_up = QPushButton("✓ Good")        # plain symbols: emoji fonts are often missing on Linux
         self.thumbs_down = QPushButton("✗ Bad")
         self.stars = QComboBox()
