@@ -11,6 +11,7 @@ times (live ticks), then prints RSS.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sqlite3
 import sys
@@ -84,6 +85,7 @@ def main() -> None:
         page = window.page("boards")
         t0 = time.monotonic()
         drawn = wait(app, lambda: page.data is not None and page.data.summary.requests >= args.calls, 120)
+        drawn_s = time.monotonic() - t0
         which = "reopened store" if args.reopen else "first open of this store ever"
         which += ", no column chunks" if args.unsealed else ""
         print(f"board drawn: {drawn} after {time.monotonic() - t0:.1f} s ({which})")
@@ -91,18 +93,23 @@ def main() -> None:
         sid = conn.execute("SELECT id FROM streams WHERE name = ?", (board_bench.STREAM,)).fetchone()[0]
         import random
         rng = random.Random(3)
+        ticks_ms = []
         for _ in range(5):
             target = page.data.summary.requests + 100
             board_bench.insert_tick(conn, sid, 100, rng)
             t0 = time.monotonic()
             ok = wait(app, lambda: page.data.summary.requests >= target, 10)
-            print(f"live tick of 100 calls on screen: {ok} in {(time.monotonic() - t0) * 1000:.0f} ms")
+            ticks_ms.append((time.monotonic() - t0) * 1000)
+            print(f"live tick of 100 calls on screen: {ok} in {ticks_ms[-1]:.0f} ms")
         if os.environ.get("APP_MEMORY_TRACE"):
             import tracemalloc
             for stat in tracemalloc.take_snapshot().statistics("lineno")[:12]:
                 print(stat)
         rss, peak = board_bench.rss_mb()
         print(f"app RSS holding the board over {args.calls:,} calls: {rss:.0f} MB (peak {peak:.0f} MB; target < 400 MB)")
+        print(json.dumps({"calls": args.calls, "rss_mb": round(rss), "peak_mb": round(peak), "drawn": drawn,
+                          "drawn_s": round(drawn_s, 2), "tick_on_screen_ms_median": round(sorted(ticks_ms)[2]),
+                          "sealed": not args.unsealed, "reopen": bool(args.reopen)}))
         window.close()
         ctx.shutdown()
 
