@@ -11,9 +11,11 @@ from .paths import StoreURL, resolve_db_path
 from .store import StoreError
 
 
-def _add_db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="STORE", help="store file or postgresql:// URL "
-                        "(default: $OPENAI_MONITOR_DB or the user data dir)")
+def _add_db(parser: argparse.ArgumentParser, *, command: bool = True) -> None:
+    # A command's own --db is SUPPRESSed when absent: otherwise argparse lets the command's default (None)
+    # overwrite a --db given before the command, and `openai-monitor --db URL stats S` read the default store.
+    parser.add_argument("--db", metavar="STORE", default=argparse.SUPPRESS if command else None,
+                        help="store file or postgresql:// URL (default: $OPENAI_MONITOR_DB or the user data dir)")
 
 
 # argparse type functions: a bad value is one usage line and exit 2, never a traceback or a silent oddity.
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openai-monitor", description="Local monitoring of OpenAI API calls.")
     parser.add_argument("--demo", action="store_true", help="start the app on the built-in simulator with live demo traffic")
     parser.add_argument("--stream", help="open the app on this stream")
-    _add_db(parser)
+    _add_db(parser, command=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("simulate", help="run the OpenAI-compatible simulator alone; prints its base URL")

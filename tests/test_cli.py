@@ -42,6 +42,19 @@ def test_streams_lists_counts(filled, capsys):
     assert any(line.startswith("team/a") and " 11 calls" in line for line in out)
 
 
+def test_db_before_the_command_works_as_after_it(filled, capsys, tmp_path, monkeypatch):
+    """`openai-monitor --db URL stats S` (as the library's banner suggests --db) must not read the default store."""
+    db, _ = filled
+    monkeypatch.setenv("OPENAI_MONITOR_DB", str(tmp_path / "elsewhere.db"))
+    assert main(["--db", str(db), "stats", "team/a", "--json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert main(["stats", "team/a", "--json", "--db", str(db)]) == 0
+    assert json.loads(capsys.readouterr().out) == before and before["requests"] == 11
+    assert main(["--db", str(db), "streams"]) == 0
+    assert "team/a" in capsys.readouterr().out
+    assert main(["--db", str(tmp_path / "no.db"), "stats", "team/a", "--db", str(db)]) == 0   # the command's wins
+
+
 def test_stats_json_matches_independent_computation(filled, capsys):
     db, recs = filled
     assert main(["stats", "team/a", "--db", str(db), "--json"]) == 0
