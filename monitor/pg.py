@@ -458,6 +458,13 @@ def migrate(conn: PgConnection) -> None:
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('sql_functions', ?)",
                      (str(max(functions, FUNCTIONS_VERSION)),))
         conn.execute("COMMIT")
+    except psycopg.errors.InsufficientPrivilege:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if version < SCHEMA_VERSION:
+            raise
+        # Only the SQL functions are behind, and this user doesn't own them (a team member, not the store's
+        # owner): the store works with the ones it has, as it did before; the owner's next open remakes them.
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
