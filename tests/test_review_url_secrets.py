@@ -1,0 +1,49 @@
+"""Review findings: a PostgreSQL password that libpq reads from a URL must never show in the URL's text (StoreURL
+str, scrub_url: messages, the status bar), in what settings remember (url_without_password), nor be cut short
+by the team-store dialog.  libpq ends the user:password part at the first '@' before any '/', so '#' and '?'
+are ordinary password characters to it (urllib.parse would end the netloc there)."""
+from __future__ import annotations
+
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from desktop.team_store.dialog import split_password
+from monitor.paths import StoreURL, scrub_url, url_without_password
+
+URLS = ["postgresql://u:pa#ss-w0rd@db.example:5432/team",
+        "postgresql://u:pa?ss-w0rd@db.example/team",
+        "postgres://u:pa#s?s-w0rd@db.example/team?sslmode=disable",
+        "postgresql://u:pass-w0rd@db.example/team"]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_libpq_reads_that_password(url):
+    password = url.split("://", 1)[1].split(":", 1)[1].split("@db.example")[0]
+    assert password.endswith("-w0rd") and conninfo_to_dict(url)["password"] == password
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_the_password_never_shows_in_text(url):
+    password = conninfo_to_dict(url)["password"]
+    for text in (str(StoreURL(url)), scrub_url(f"could not open {url}: refused"), url_without_password(url)):
+        assert password not in text
+        assert "w0rd" not in text
+    assert conninfo_to_dict(url_without_password(url)).get("password") is None
+    assert conninfo_to_dict(url_without_password(url))["host"] == "db.example"
+    assert str(StoreURL(url)).startswith("postgres")
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_the_dialog_takes_the_whole_password(url):
+    without, password = split_password(url)
+    assert password == conninfo_to_dict(url)["password"]
+    assert "w0rd" not in without and conninfo_to_dict(without)["dbname"] == "team"
+
+
+def test_ordinary_urls_keep_their_shape():
+    assert scrub_url("postgresql://u:secret-pw@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert scrub_url("postgresql://u@h/db?password=x1&sslmode=require") == "postgresql://u@h/db?password=***&sslmode=require"
+    assert scrub_url("postgresql://u@h?application_name=a@b") == "postgresql://u@h?application_name=a@b"
+    assert url_without_password("postgresql://u:secret-pw@h:5432/db?password=x&sslmode=require") == \
+        "postgresql://u@h:5432/db?sslmode=require"
+    assert url_without_password("postgresql://u@h/db") == "postgresql://u@h/db"
