@@ -124,6 +124,14 @@ def url_without_password(url: str) -> str:
     return f"{base}?{query}" if query else base
 
 
+def url_to_remember(url: str) -> str:
+    """url_without_password, also without `sslpassword` (the client key's passphrase, which libpq reads from a
+    URL too): what the app keeps in its settings."""
+    base, sep, query = url_without_password(url).partition("?")
+    query = "&".join(p for p in query.split("&") if p and not p.lower().startswith("sslpassword="))
+    return f"{base}?{query}" if query else base
+
+
 def resource_path(*parts: str) -> Path:
     """A file under resources/ — the folder beside monitor/ in a checkout and in site-packages alike."""
     return Path(__file__).resolve().parent.parent.joinpath("resources", *parts)

@@ -47,3 +47,22 @@ def test_ordinary_urls_keep_their_shape():
     assert url_without_password("postgresql://u:secret-pw@h:5432/db?password=x&sslmode=require") == \
         "postgresql://u@h:5432/db?sslmode=require"
     assert url_without_password("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+def test_the_url_the_app_remembers_has_no_key_passphrase(qtbot, tmp_path):
+    """libpq reads `sslpassword` (the client key's passphrase) from a URL: the settings must not keep it."""
+    from desktop.main_window import LAST_TEAM_URL_KEY, MainWindow
+    from tests.app_helpers import make_context
+
+    ctx = make_context(tmp_path)
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    url = "postgresql://u@db.example/team?sslmode=verify-full&sslpassword=k3y-pass-phrase&sslkey=/k.pem"
+    assert conninfo_to_dict(url)["sslpassword"] == "k3y-pass-phrase"
+    window.openStoreRequested.connect(lambda _location: None)
+    assert window.open_team_store(url)
+    remembered = ctx.settings.value(LAST_TEAM_URL_KEY)
+    assert "k3y-pass-phrase" not in remembered
+    assert conninfo_to_dict(remembered) == {"user": "u", "host": "db.example", "dbname": "team",
+                                            "sslmode": "verify-full", "sslkey": "/k.pem"}
+    ctx.shutdown()
