@@ -59,7 +59,7 @@ class StoreURL(str):
             if password is None:
                 return url
             url = url.dsn                 # the same store, with this password
-        self = super().__new__(cls, scrub_url(url))
+        self = super().__new__(cls, _scrub_one(str(url)))    # (the whole text is the URL: a space can't end it)
         self.dsn = str(url)
         self.password = password
         return self
@@ -98,10 +98,12 @@ def _password_span(url: str) -> tuple[int, int] | None:
     return (colon + 1, last_at) if colon >= 0 else None
 
 
-def url_password(url: str) -> str | None:
-    """The password written in a URL's user part (percent-escapes decoded), or None."""
+def url_password(url: str, *, raw: bool = False) -> str | None:
+    """The password written in a URL's user part (percent-escapes decoded unless `raw`), or None."""
     span = _password_span(url)
-    return unquote(url[span[0]:span[1]]) if span else None
+    if not span:
+        return None
+    return url[span[0]:span[1]] if raw else unquote(url[span[0]:span[1]])
 
 
 def _scrub_one(url: str) -> str:

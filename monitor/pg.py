@@ -33,7 +33,7 @@ from psycopg import pq
 from psycopg.adapt import Loader
 
 from . import store_secrets
-from .paths import StoreURL, scrub_url
+from .paths import StoreURL, scrub_url, url_password
 from .store import MIGRATIONS, SCHEMA_VERSION, StoreError, StoreUnreachable
 
 CONNECT_TIMEOUT_S = 5
@@ -409,9 +409,21 @@ def _first_line(exc: BaseException, location: StoreURL | None = None) -> str:
     line = text[0] if text else type(exc).__name__
     line = re.sub(r"^connection failed: ", "", line)
     line = scrub_url(line)
-    password = getattr(location, "password", None)
-    # (libpq never echoes it; to be sure — a very short one would mask ordinary words)
-    return line.replace(password, "***") if password and len(password) >= 4 else line
+    # libpq echoes a URL's password when it can't parse it ('invalid percent-encoded token: "pa%ss"', 'unexpected
+    # spaces found in "pa ss"'); a password given apart is masked too, to be sure (a very short one would mask
+    # ordinary words)
+    for password in sorted(_passwords(location), key=len, reverse=True):
+        line = line.replace(password, "***")
+    return line
+
+
+def _passwords(location: StoreURL | None) -> set[str]:
+    found = {getattr(location, "password", None)}
+    dsn = getattr(location, "dsn", None)
+    if dsn:
+        found.add(url_password(dsn))
+        found.add(url_password(dsn, raw=True))
+    return {p for p in found if p and len(p) >= 4}
 
 
 # -- schema -----------------------------------------------------------------------------------------------

@@ -66,3 +66,16 @@ def test_the_url_the_app_remembers_has_no_key_passphrase(qtbot, tmp_path):
     assert conninfo_to_dict(remembered) == {"user": "u", "host": "db.example", "dbname": "team",
                                             "sslmode": "verify-full", "sslkey": "/k.pem"}
     ctx.shutdown()
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:ab%zzcd-w0rd@127.0.0.1:1/db",      # an unescaped '%'
+                                 "postgresql://u:pa ss-w0rd@127.0.0.1:1/db"])      # an unescaped space
+def test_a_url_libpq_cannot_parse_is_refused_without_its_password(url):
+    """libpq quotes the part it can't parse — here the password — in its error."""
+    from monitor import pg
+    from monitor.store import StoreError
+
+    with pytest.raises(StoreError) as refused:
+        pg.connect(url, timeout=1)
+    assert "w0rd" not in str(refused.value) and "not a usable PostgreSQL URL" in str(refused.value)
+    assert "w0rd" not in str(StoreURL(url))
