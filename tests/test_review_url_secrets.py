@@ -79,3 +79,23 @@ def test_a_url_libpq_cannot_parse_is_refused_without_its_password(url):
         pg.connect(url, timeout=1)
     assert "w0rd" not in str(refused.value) and "not a usable PostgreSQL URL" in str(refused.value)
     assert "w0rd" not in str(StoreURL(url))
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:S3cret-w0rd@127.0.0.1:1/db",
+                                 "postgresql://u:S3#cret-w0rd@127.0.0.1:1/db"])
+def test_the_listener_says_why_it_is_down_without_the_password(url):
+    """CallsListener's reconnect line (the app's status bar tooltip) for a server that does not answer."""
+    import threading
+
+    from monitor.pg import CallsListener
+
+    said: list[str] = []
+    down = threading.Event()
+    listener = CallsListener(url, lambda _streams: None,
+                             lambda listening, reason: (said.append(reason or ""), down.set()))
+    try:
+        assert down.wait(30)
+    finally:
+        listener.close()
+    assert said and "reconnecting in" in said[0]
+    assert "w0rd" not in said[0] and "127.0.0.1" in said[0]
