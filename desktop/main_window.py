@@ -35,7 +35,7 @@ from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import (QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
-from monitor.paths import is_store_url, store_location, url_without_password
+from monitor.paths import is_store_url, store_location, url_to_remember
 
 from . import file_dialogs
 from .context import AppContext
@@ -421,7 +421,7 @@ class MainWindow(QMainWindow):
         if not is_store_url(url):
             self.status.showMessage("Not a PostgreSQL URL: it starts with postgresql://", 10000)
             return False
-        self.ctx.settings.setValue(LAST_TEAM_URL_KEY, url_without_password(getattr(url, "dsn", url)))
+        self.ctx.settings.setValue(LAST_TEAM_URL_KEY, url_to_remember(getattr(url, "dsn", url)))
         self.openStoreRequested.emit(store_location(url))
         return True
 

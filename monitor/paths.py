@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 import platformdirs
 
@@ -59,7 +59,7 @@ class StoreURL(str):
             if password is None:
                 return url
             url = url.dsn                 # the same store, with this password
-        self = super().__new__(cls, scrub_url(url))
+        self = super().__new__(cls, _scrub_one(str(url)))    # (the whole text is the URL: a space can't end it)
         self.dsn = str(url)
         self.password = password
         return self
@@ -82,30 +82,56 @@ def scrub_url(text: str) -> str:
     return _URL_IN_TEXT.sub(lambda m: _scrub_one(m.group(0)), text)
 
 
+def _password_span(url: str) -> tuple[int, int] | None:
+    """Where a postgresql:// URL holds its password, as libpq reads it: the user part ends at the first '@'
+    before any '/' ('#' and '?' are password characters to libpq, where urllib would end the host), and the
+    password starts after its first ':'.  The span runs to the last '@' before that '/', so a password that
+    holds an unescaped '@' is covered whole."""
+    start = url.find("://")
+    if start < 0:
+        return None
+    start += 3
+    slash = url.find("/", start)
+    end = len(url) if slash < 0 else slash
+    first_at, last_at = url.find("@", start, end), url.rfind("@", start, end)
+    colon = url.find(":", start, first_at) if first_at >= 0 else -1
+    return (colon + 1, last_at) if colon >= 0 else None
+
+
+def url_password(url: str, *, raw: bool = False) -> str | None:
+    """The password written in a URL's user part (percent-escapes decoded unless `raw`), or None."""
+    span = _password_span(url)
+    if not span:
+        return None
+    return url[span[0]:span[1]] if raw else unquote(url[span[0]:span[1]])
+
+
 def _scrub_one(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if "@" in netloc:
-            user, _, host = netloc.rpartition("@")
-            if ":" in user:
-                user = user.split(":", 1)[0] + ":***"
-            netloc = f"{user}@{host}"
-        return _PASSWORD_PARAM.sub(r"\1***", urlunsplit(parts._replace(netloc=netloc)))
-    except ValueError:
-        return url.split("://", 1)[0] + "://***"
+    span = _password_span(url)
+    if span:
+        url = f"{url[:span[0]]}***{url[span[1]:]}"
+    return _PASSWORD_PARAM.sub(r"\1***", url)
 
 
 def url_without_password(url: str) -> str:
     """The URL with its password left out (not masked): what may be remembered in settings; libpq then
     takes the password from PGPASSWORD or ~/.pgpass."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, _, host = netloc.rpartition("@")
-        netloc = f"{user.split(':', 1)[0]}@{host}"
-    query = "&".join(p for p in parts.query.split("&") if p and not p.lower().startswith("password="))
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    span = _password_span(url)
+    if span:
+        url = url[:span[0] - 1] + url[span[1]:]             # (the ':' before it goes too)
+    base, sep, query = url.partition("?")
+    if not sep:
+        return url
+    query = "&".join(p for p in query.split("&") if p and not p.lower().startswith("password="))
+    return f"{base}?{query}" if query else base
+
+
+def url_to_remember(url: str) -> str:
+    """url_without_password, also without `sslpassword` (the client key's passphrase, which libpq reads from a
+    URL too): what the app keeps in its settings."""
+    base, sep, query = url_without_password(url).partition("?")
+    query = "&".join(p for p in query.split("&") if p and not p.lower().startswith("sslpassword="))
+    return f"{base}?{query}" if query else base
 
 
 def resource_path(*parts: str) -> Path:

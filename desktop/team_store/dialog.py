@@ -9,13 +9,13 @@ the status bar or an error line.  An empty password field means: PGPASSWORD, ~/.
 from __future__ import annotations
 
 import threading
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit,
                                QVBoxLayout, QWidget)
 
-from monitor.paths import StoreURL, is_store_url, scrub_url, url_without_password
+from monitor.paths import StoreURL, is_store_url, scrub_url, url_password, url_without_password
 from monitor.store_secrets import LoginRefused, keyring_username
 
 from ..statusbar import ElidedLabel
@@ -26,13 +26,9 @@ HINT_STYLE = "color: #555;"
 
 
 def split_password(url: str) -> tuple[str, str | None]:
-    """(the URL without its password, the password it held or None)."""
-    try:
-        parts = urlsplit(url)
-        password = unquote(parts.password) if parts.password is not None else None
-    except ValueError:
-        return url_without_password(url), None
-    for item in parts.query.split("&"):
+    """(the URL without its password, the password it held or None) — split where libpq splits (paths)."""
+    password = url_password(url)
+    for item in url.partition("?")[2].split("&") if password is None else ():
         key, _, value = item.partition("=")
         if password is None and key.lower() == "password":
             password = unquote(value)
