@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from monitor.paths import StoreURL, default_db_path, demo_db_path, scrub_url, store_location, url_without_password
 from monitor.profiles import ProfileStore
 
+from . import gc_on_gui_thread
 from .context import AppContext
 from .main_window import MainWindow
 from .style import apply_style
@@ -150,6 +151,7 @@ class AppSession(QObject):
         window.show()
         old_window.close()
         old_ctx.shutdown()
+        gc_on_gui_thread.thaw()            # the old window and context are garbage now: collected, not kept frozen
 
     def close(self) -> None:
         if self.ctx is not None:

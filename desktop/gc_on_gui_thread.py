@@ -15,8 +15,10 @@ A collection's cost grows with the objects it walks, and on the GUI thread that 
 - a full collection walks the whole heap (~175,000 objects once the window is up: 40–160 ms), most of it
   modules, classes and functions that live as long as the process.  After imports (startup, the SDK's
   warm-up, a page's first build) what is alive is frozen (`gc.freeze()`), so no collection walks it again.
+  A full collection comes first, so no garbage is frozen (a closed window's cycle would be kept forever).
   Frozen objects are still freed by reference counting; the price is that a reference cycle among them
-  that later becomes garbage is never collected — bounded, since a freeze follows only new imports.
+  that later becomes garbage is never collected — bounded, since a freeze follows only new imports, and
+  a store swap (the old window and context become garbage) thaws everything and freezes again after.
 """
 from __future__ import annotations
 
@@ -62,9 +64,22 @@ class GuiThreadCollector(QObject):
 
     def freeze_imports(self) -> None:
         """Modules were imported: the objects alive now (mostly what the imports made) are left out of every
-        later collection, so no collection walks them again."""
+        later collection, so no collection walks them again.  Garbage is collected first, never frozen."""
+        gc.collect()
         gc.freeze()
         self.frozen_modules = len(sys.modules)
+
+    def thaw(self) -> None:
+        """Whole parts of the heap are about to become garbage (a store swap drops a window and its context):
+        unfreeze, so the next poll's freeze_imports collects them and freezes only what is still alive."""
+        gc.unfreeze()
+        self.frozen_modules = -FREEZE_AFTER_IMPORTS
+
+
+def thaw() -> None:
+    """See GuiThreadCollector.thaw (a no-op where the collector is not installed, e.g. in tests)."""
+    if _collector is not None:
+        _collector.thaw()
 
 
 def collect_on_gui_thread(app: QObject) -> GuiThreadCollector:

@@ -1,7 +1,8 @@
 """Review finding on desktop/gc_on_gui_thread.py: gc.freeze() moves every tracked object to the permanent
 generation — garbage too.  A reference cycle that became garbage after it reached the old generation (a closed
 window's widgets and closures, a swapped-out store's context) is freed only by a gen-2 collection; if a freeze
-(after ~10 new imports: a page's first build, the SDK's warm-up) comes first, it is never freed."""
+(after ~10 new imports: a page's first build, the SDK's warm-up) came first, it was never freed; a freeze now
+collects first."""
 from __future__ import annotations
 
 import json
@@ -46,7 +47,6 @@ CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.xfail(strict=True, reason="review: gc.freeze() keeps old-generation garbage forever (not fixed)")
 def test_a_freeze_does_not_keep_garbage_alive():
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
                QT_QPA_PLATFORM="offscreen")
