@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sqlite3
 import sys
 
@@ -119,6 +120,9 @@ def main(argv: list[str] | None = None, run_app=None) -> int:
         return args.handler(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:                    # `openai-monitor stats S | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # and none from the exit's own flush
+        return 141
     except (CliError, StoreError) as exc:      # the one place a bad store or bad input becomes exit 2
         print(f"openai-monitor: {exc}", file=sys.stderr)
         return 2

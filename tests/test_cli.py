@@ -95,3 +95,14 @@ def test_installed_command_simulate_prints_base_url():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(filled):
+    """`openai-monitor stats S | head -1`: the pipe closes after the first line."""
+    db, _ = filled
+    proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "stats", "team/a", "--db", str(db)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                                  # the reader is gone before anything is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) in (141, -13)           # SIGPIPE's exit status, as `head` users expect
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
