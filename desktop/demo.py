@@ -309,7 +309,7 @@ class DemoBanner(QFrame):
         self.traffic = traffic
         self.label = QLabel("<b>Demo mode</b> — built-in simulator, no key needed. A made-up app sends a call every "
                             f"few seconds to <i>{DEMO_STREAM}</i>; the Playground uses the demo profile too.",
-                            textFormat=Qt.RichText)
+                            textFormat=Qt.RichText, wordWrap=True)     # wraps on a narrow window, never widens it
         self.pause_button = QPushButton("Pause traffic", checkable=True)
         self.pause_button.toggled.connect(self._on_pause_toggled)
         layout = QHBoxLayout(self)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import (QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
@@ -65,6 +65,11 @@ class _Page:
     frame: QScrollArea
 
 
+def default_size(available: QSize) -> tuple[int, int]:
+    """1360×860, or the screen's room when it is smaller (a 1024×768 laptop must see the whole window)."""
+    return min(1360, available.width()), min(860, available.height())
+
+
 class MainWindow(QMainWindow):
     streamSelected = Signal(str)
     pageChanged = Signal(str)
@@ -88,7 +93,7 @@ class MainWindow(QMainWindow):
         self._painted = False
         self._closed = False
         self.setWindowTitle(APP_TITLE)
-        self.resize(1360, 860)
+        self.resize(*default_size(self.screen().availableGeometry().size()))
         self._build()
         self._build_menus()
         self._add_default_pages()

@@ -1,0 +1,36 @@
+"""A window that fits the screen it opens on: 1360×860 by default, the screen's room when that is smaller, and
+the demo banner wraps instead of widening the window past a 1024 px screen (seen under Xvfb at 1024×700: the
+Playground's Run button and the Requests page's right columns were off screen)."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from PySide6.QtCore import QSize
+
+from desktop.demo import DemoBanner
+from desktop.main_window import MainWindow, default_size
+
+try:
+    from tests.desktop_helpers import ctx  # noqa: F401 - ctx is a fixture
+except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
+    from desktop_helpers import ctx  # noqa: F401
+
+
+def test_the_default_size_never_exceeds_the_screen():
+    assert default_size(QSize(1920, 1080)) == (1360, 860)
+    assert default_size(QSize(1024, 700)) == (1024, 700)
+    assert default_size(QSize(1280, 680)) == (1280, 680)
+
+
+def test_the_demo_banner_never_makes_the_window_wider_than_a_1024_px_screen(qtbot, ctx):
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.set_banner(DemoBanner(SimpleNamespace(paused=False)))
+    window.resize(1024, 700)
+    window.show()
+    for page in ("requests", "playground"):
+        window.show_page(page)
+        qtbot.waitUntil(lambda: window.width() > 0, timeout=5000)
+        assert window.minimumSizeHint().width() <= 1024, page
+        assert window.width() <= 1024, page
+    window.close()
