@@ -11,8 +11,10 @@ from desktop.demo import DemoBanner
 from desktop.main_window import MainWindow, default_size
 
 try:
+    from tests.app_helpers import insert, make_record
     from tests.desktop_helpers import ctx  # noqa: F401 - ctx is a fixture
 except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
+    from app_helpers import insert, make_record
     from desktop_helpers import ctx  # noqa: F401
 
 
@@ -33,4 +35,24 @@ def test_the_demo_banner_never_makes_the_window_wider_than_a_1024_px_screen(qtbo
         qtbot.waitUntil(lambda: window.width() > 0, timeout=5000)
         assert window.minimumSizeHint().width() <= 1024, page
         assert window.width() <= 1024, page
+    window.close()
+
+
+def test_the_requests_page_with_a_call_shown_fits_a_1024_px_window(qtbot, ctx):
+    stream = "my-team/customer-support/openai_logs_for_the_escalation_triage"
+    insert(ctx.db_path, [make_record(stream, i, model="text-embedding-3-small-with-a-long-deployment-name")
+                         for i in range(5)])
+    window = MainWindow(ctx, stream=stream)
+    qtbot.addWidget(window)
+    window.set_banner(DemoBanner(SimpleNamespace(paused=False)))
+    window.resize(1024, 700)
+    window.show()
+    window.show_page("requests")
+    page = window.page("requests")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 5, timeout=30000)
+    page.table.selectRow(0)
+    qtbot.waitUntil(lambda: page.detail.record is not None, timeout=30000)
+    bar = window._pages["requests"].frame.horizontalScrollBar()
+    assert page.minimumSizeHint().width() <= window._pages["requests"].frame.viewport().width()
+    qtbot.waitUntil(lambda: bar.maximum() == 0, timeout=30000)
     window.close()

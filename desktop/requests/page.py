@@ -53,7 +53,9 @@ class RequestsPage(QWidget):
     def _build(self) -> None:
         self.title = QLabel("Requests", objectName="pageTitle")
         self.total_label = QLabel(objectName="mutedLabel")
-        self.model_filter = QComboBox(objectName="modelFilter", minimumContentsLength=14)
+        # Narrow windows: the combo is as wide as 14 characters (not its longest model), the title may clip.
+        self.model_filter = QComboBox(objectName="modelFilter", minimumContentsLength=14,
+                                      sizeAdjustPolicy=QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.model_filter.addItem("All models", "")
         self.status_filter = QComboBox(objectName="statusFilter")
         self.status_filter.addItem("Any status", "")
@@ -61,13 +63,14 @@ class RequestsPage(QWidget):
             self.status_filter.addItem(status.capitalize(), status)
         self.search = QLineEdit(objectName="searchBox", placeholderText="Search prompts, outputs, attributes…",
                                 clearButtonEnabled=True)
-        self.search.setMinimumWidth(240)
+        self.search.setMinimumWidth(180)
         self._search_timer = QTimer(self, singleShot=True, interval=300)   # type, pause, then query
         self._search_timer.timeout.connect(self._apply_filter)
         self.search.textChanged.connect(self._search_timer.start)
         self.model_filter.currentIndexChanged.connect(self._apply_filter)
         self.status_filter.currentIndexChanged.connect(self._apply_filter)
 
+        self.title.setMinimumWidth(140)
         bar = QHBoxLayout()
         bar.addWidget(self.title)
         bar.addWidget(self.total_label)
@@ -143,6 +146,7 @@ class RequestsPage(QWidget):
             return
         self.stream = name
         self.title.setText(f"Requests — {name}" if name else "Requests")
+        self.title.setToolTip(self.title.text())
         self.model_filter.blockSignals(True)
         self.model_filter.clear()
         self.model_filter.addItem("All models", "")

@@ -87,6 +87,8 @@ class _Metric(QFrame):
         self.name = QLabel(name, objectName="metricName")
         self.value = QLabel(fmt.UNKNOWN, objectName="metricValue")
         self.value.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        for label in (self.name, self.value):
+            label.setMinimumWidth(36)       # a narrow window may clip the text; it never widens the page
         layout.addWidget(self.name)
         layout.addWidget(self.value)
 
@@ -140,6 +142,21 @@ class RecordDetail(QWidget):
         self._build()
         self.set_record(None)
 
+    def _arrange_metrics(self, columns: int) -> None:
+        """One row of six when there is room, two rows of three on a narrow window (e.g. 1024 px)."""
+        if columns == self._metric_columns:
+            return
+        self._metric_columns = columns
+        for i, metric in enumerate(self.metrics.values()):
+            self.metric_grid.removeWidget(metric)
+            self.metric_grid.addWidget(metric, i // columns, i % columns)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        boxes = list(self.metrics.values())
+        wanted = sum(box.sizeHint().width() for box in boxes) + self.metric_grid.horizontalSpacing() * (len(boxes) - 1)
+        self._arrange_metrics(len(boxes) if event.size().width() - 20 >= wanted else (len(boxes) + 1) // 2)
+
     def _build(self) -> None:
         self.empty = QLabel("Select a call to see its messages, output and attributes.", objectName="mutedLabel",
                             alignment=Qt.AlignCenter, wordWrap=True)
@@ -172,10 +189,10 @@ class RecordDetail(QWidget):
         self.rating.rated.connect(self._on_rated)
 
         self.metrics = {name: _Metric(name) for name in ("Prompt", "Completion", "Total", "Cost", "Latency", "TTFT")}
-        metric_row = QGridLayout()
+        metric_row = self.metric_grid = QGridLayout()
         metric_row.setHorizontalSpacing(6)
-        for i, metric in enumerate(self.metrics.values()):
-            metric_row.addWidget(metric, 0, i)
+        self._metric_columns = 0
+        self._arrange_metrics(len(self.metrics))
 
         self.messages = ReplyBrowser(objectName="messagesView")
         self.conversation = ReplyBrowser(objectName="conversationView")
