@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import textwrap
 from pathlib import Path
 
 
@@ -81,3 +82,15 @@ class PgCluster:
         except subprocess.CalledProcessError:
             pass
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+# A process of a team's service: `python -c WRITER base_url stream n` logs n calls to $OPENAI_MONITOR_DB.
+WRITER = textwrap.dedent("""
+    import sys, openai
+    from monitor import init_monitor
+    base_url, stream, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    m = init_monitor(stream, quiet=True)         # the store comes from $OPENAI_MONITOR_DB
+    client = m.wrap(openai.OpenAI(base_url=base_url, api_key="sk-x", max_retries=0))
+    for i in range(n):
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"n{i}"}])
+""")

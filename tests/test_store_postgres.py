@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-import textwrap
 import time
 
 import openai
@@ -21,7 +20,7 @@ from monitor.pg import translate
 from monitor.record import CALL_FIELDS
 from monitor.stats import stream_stats
 from monitor.store import SCHEMA_VERSION, Store, StoreError
-from tests.pg_server import PgCluster
+from tests.pg_server import WRITER, PgCluster
 
 KEY = "sk-test-0123456789abcdef"
 MSG = [{"role": "user", "content": "hi"}]
@@ -165,15 +164,6 @@ def test_scores_and_prompts_shared_on_postgres(pg_url):
 
 
 # -- many processes, many machines ------------------------------------------------------------------------------
-WRITER = textwrap.dedent("""
-    import sys, openai
-    from monitor import init_monitor
-    base_url, stream, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    m = init_monitor(stream, quiet=True)         # the store comes from $OPENAI_MONITOR_DB
-    client = m.wrap(openai.OpenAI(base_url=base_url, api_key="sk-x", max_retries=0))
-    for i in range(n):
-        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"n{i}"}])
-""")
 
 
 def test_three_processes_with_separate_homes_share_one_postgres_store(pg_url, sim, tmp_path):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 
 import psycopg
@@ -19,21 +18,16 @@ from monitor.pg import CHANNEL
 from monitor.store import Store
 
 try:
+    from tests.pg_server import WRITER
+except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
+    from pg_server import WRITER
+try:
     from tests.app_helpers import make_context, make_record, temp_settings
 except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
     from app_helpers import make_context, make_record, temp_settings
 
 STREAM = "team/live"
 NEVER_S = 60.0            # the safety poll, longer than any wait below: only the push can be seen in time
-WRITER = textwrap.dedent("""
-    import sys, openai
-    from monitor import init_monitor
-    base_url, stream, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    m = init_monitor(stream, quiet=True)         # the store comes from $OPENAI_MONITOR_DB
-    client = m.wrap(openai.OpenAI(base_url=base_url, api_key="sk-x", max_retries=0))
-    for i in range(n):
-        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"n{i}"}])
-""")
 
 
 def _listeners(url: str) -> int:
