@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from PySide6.QtCore import QTimer
 
-from monitor.experiments import ExperimentSpec, estimate, expand, match_records, max_tokens_param, run_calls
+from monitor.experiments import ExperimentSpec, estimate, expand, max_tokens_param, run_calls
 
 try:
     from tests.desktop_helpers import ctx, stored_records  # noqa: F401 - ctx is a fixture

@@ -2,7 +2,6 @@
 the clicked cell in full with its scores, and a human rating (thumbs or 1–5) stored as a score."""
 from __future__ import annotations
 
-from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit,
