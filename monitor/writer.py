@@ -444,7 +444,8 @@ def _cause(exc: BaseException) -> str:
 
 
 # fork() while this thread is inside SQLite would hand the child SQLite's (or our) locks held forever, so a
-# fork waits for the statement in progress — never for a whole commit or for another process's lock.
+# fork waits for the statement in progress, or for the writer's own transaction to commit (a child forked
+# between BEGIN and COMMIT would find the store locked forever) — never for another process's lock.
 _no_fork_during_sqlite = threading.Lock()
 
 _writers: dict[Path, RecordWriter] = {}

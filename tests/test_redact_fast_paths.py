@@ -35,8 +35,12 @@ def test_needs_scrub_answers_as_before():
         assert redact.needs_scrub(text, secrets) == old_redact.needs_scrub(text, secrets), text
         as_json = json.dumps({"k": text, text: [text]})
         for patterns in (False, True):
-            assert (redact.json_needs_scrub(as_json, secrets, patterns=patterns)
-                    == old_redact.json_needs_scrub(as_json, secrets, patterns=patterns)), as_json
+            new = redact.json_needs_scrub(as_json, secrets, patterns=patterns)
+            old = old_redact.json_needs_scrub(as_json, secrets, patterns=patterns)
+            # one deliberate change: a server's JSON with an escaped İ or Kelvin sign (a cue lower() would
+            # reveal) is scrubbed in full — the old code kept such a credential in the stored reply
+            hidden_cue = patterns and ("\\u0130" in as_json or "\\u212a" in as_json)
+            assert new == old or (hidden_cue and new), as_json
 
 
 def test_payload_cues_answer_as_before():
@@ -64,8 +68,9 @@ def test_the_characters_that_lower_to_ascii_are_all_known():
 
 
 def test_a_credential_only_a_case_folding_character_reveals_is_still_scrubbed(sim, db_path):
-    """The reply's JSON escapes the Kelvin sign (so its check finds no cue); the reply's text is then scanned
-    on its own, as before, and the credential after `apiKey:` does not reach the store."""
+    """The reply's JSON escapes the Kelvin sign (so a cue scan of the JSON text finds no cue): an escaped İ or
+    Kelvin sign sends the reply through the full scrub, and the credential after `apiKey:` reaches the store
+    neither in `output` nor in the stored reply (the review found it kept in the reply's JSON)."""
     m = init_monitor("fast/redaction", db_path=db_path, quiet=True)
     client = m.wrap(openai.OpenAI(base_url=sim.base_url, api_key=KEY, max_retries=0))
     text = "the api\u212aey: hunter22secret is here"
@@ -75,7 +80,8 @@ def test_a_credential_only_a_case_folding_character_reveals_is_still_scrubbed(si
     m.flush()
     (record,) = m.records()
     assert "hunter22secret" not in record.output and "[redacted]" in record.output
-    assert record.response["choices"][0]["message"]["content"] == text   # (the reply's JSON: patterns apply at export)
+    stored = record.response["choices"][0]["message"]["content"]
+    assert "hunter22secret" not in stored and "[redacted]" in stored
     m.close()
 
 

@@ -117,6 +117,14 @@ def _make_calls(sim: Simulator, echo: Simulator, db_path) -> list[PendingCall]:
     return calls
 
 
+def _hidden_cue_scrubbed(new: tuple, old: tuple) -> bool:
+    """The one deliberate difference: a reply whose text hides a credential's cue behind an İ or a Kelvin sign
+    is stored scrubbed in the reply JSON too (the old code kept it there); everything else is equal."""
+    changed = [i for i, (a, b) in enumerate(zip(new, old)) if _typed((a,)) != _typed((b,))]
+    return bool(changed) and all(isinstance(old[i], str) and ("\\u212a" in old[i] or "\\u0130" in old[i])
+                                 and "[redacted]" in new[i] for i in changed)
+
+
 def test_fast_paths_store_the_same_rows_as_before(tmp_path, sim):
     with Simulator(SimulatorConfig(echo_credentials=True)) as echo:
         calls = _make_calls(sim, echo, tmp_path / "s.db")
@@ -125,7 +133,7 @@ def test_fast_paths_store_the_same_rows_as_before(tmp_path, sim):
     for call in calls:
         new = store.record_row(0, finalize(call, pricing, tokens))
         old = _old_row(old_capture.finalize(call, old_pricing.module, tokens))
-        if _typed(new) != _typed(old):
+        if _typed(new) != _typed(old) and not _hidden_cue_scrubbed(new, old):
             differing.append((call.api, call.request.get("model"), new, old))
     assert not differing, differing[:3]
     # the set above reaches the paths it means to: scrubbed replies, omitted payloads, placeholders, prices
