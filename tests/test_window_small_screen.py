@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from PySide6.QtCore import QSize
 
 from desktop.demo import DemoBanner
+from desktop.style import apply_style
 from desktop.main_window import MainWindow, default_size
 
 try:
@@ -38,7 +39,8 @@ def test_the_demo_banner_never_makes_the_window_wider_than_a_1024_px_screen(qtbo
     window.close()
 
 
-def test_the_requests_page_with_a_call_shown_fits_a_1024_px_window(qtbot, ctx):
+def test_the_requests_page_with_a_call_shown_fits_a_1024_px_window(qtbot, qapp, ctx):
+    apply_style(qapp)              # the app's fonts and paddings (the suite's order may or may not have set them)
     stream = "my-team/customer-support/openai_logs_for_the_escalation_triage"
     insert(ctx.db_path, [make_record(stream, i, model="text-embedding-3-small-with-a-long-deployment-name")
                          for i in range(5)])
@@ -52,6 +54,10 @@ def test_the_requests_page_with_a_call_shown_fits_a_1024_px_window(qtbot, ctx):
     qtbot.waitUntil(lambda: page.model.rowCount() == 5, timeout=30000)
     page.table.selectRow(0)
     qtbot.waitUntil(lambda: page.detail.record is not None, timeout=30000)
+    qtbot.waitUntil(lambda: page.detail.header.isVisible() and "text-embedding" in page.detail.header.text(),
+                    timeout=30000)
+    for _ in range(5):                                      # the layout passes after the record was shown
+        qapp.processEvents()
     bar = window._pages["requests"].frame.horizontalScrollBar()
     assert page.minimumSizeHint().width() <= window._pages["requests"].frame.viewport().width()
     qtbot.waitUntil(lambda: bar.maximum() == 0, timeout=30000)

@@ -161,6 +161,7 @@ class RecordDetail(QWidget):
         self.empty = QLabel("Select a call to see its messages, output and attributes.", objectName="mutedLabel",
                             alignment=Qt.AlignCenter, wordWrap=True)
         self.header = QLabel(objectName="recordHeader", textFormat=Qt.RichText)
+        self.header.setMinimumWidth(120)            # a long model name may clip; it never widens the page
         self.header.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.subheader = QLabel(objectName="mutedLabel", wordWrap=True)
         self.subheader.setTextInteractionFlags(Qt.TextSelectableByMouse)
