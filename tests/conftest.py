@@ -12,6 +12,29 @@ if _CACHE.is_dir():
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(_CACHE))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# Waits on a condition or a signal get at least PATIENCE_MS before they fail: a 2–5 s timeout written for a quiet
+# machine is a flake on a loaded one, and a passing wait returns as soon as its condition holds, so the suite
+# is not slowed.  (No test waits for something *not* to happen with these.)
+PATIENCE_MS = 30_000
+
+
+def _patient(wait):
+    def patient_wait(self, *args, timeout: int = 5000, **kwargs):
+        if timeout is not None and 0 < timeout < PATIENCE_MS:
+            timeout = PATIENCE_MS
+        return wait(self, *args, timeout=timeout, **kwargs)
+    patient_wait.__doc__ = wait.__doc__
+    return patient_wait
+
+
+try:
+    from pytestqt.qtbot import QtBot
+except ImportError:                     # the library-only checks run without the app's test extras
+    QtBot = None
+if QtBot is not None:
+    for _name in ("waitUntil", "waitSignal", "waitSignals", "waitCallback"):
+        setattr(QtBot, _name, _patient(getattr(QtBot, _name)))
+
 
 @pytest.fixture(scope="session")
 def sim():
