@@ -15,8 +15,7 @@ from monitor.paths import StoreURL, store_location, user_config_dir
 from monitor.profiles import ProfileStore
 from monitor.store import Store
 
-from .tasks import DbLane, NetOp, QueryOp, Task
-from .tasks import _post as post_to_gui_thread   # (the one bridge to the GUI thread)
+from .tasks import DbLane, NetOp, QueryOp, Task, post_to_gui_thread
 
 if TYPE_CHECKING:
     from monitor.monitor import Monitor

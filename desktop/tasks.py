@@ -109,6 +109,11 @@ def _post(fn: Callable[[], None]) -> None:
     _gui_bridge().deliver.emit([fn])
 
 
+def post_to_gui_thread(fn: Callable[[], None]) -> None:
+    """Run fn on the GUI thread, from any thread (a listener's, a library callback's): the one bridge."""
+    _post(fn)
+
+
 # -- ops --------------------------------------------------------------------------------------------------
 
 class Op:

@@ -56,7 +56,7 @@ _CUES = tuple(cue for cues, _, _ in _SECRET_PATTERNS for cue in cues)
 # The only characters whose lower() holds an ASCII letter (İ -> "i̇", the Kelvin sign -> "k"): a text
 # without them keeps every cue it has when JSON-escaped (see covered_by_json).
 _LOWERS_TO_ASCII = ("\u0130", "\u212a")
-_ESCAPED_LOWERS_TO_ASCII = re.compile("|".join(re.escape(json.dumps(c)[1:-1]) for c in _LOWERS_TO_ASCII), re.I)
+_ESCAPED_LOWERS_TO_ASCII = tuple(json.dumps(c)[1:-1] for c in _LOWERS_TO_ASCII)   # as json.dumps writes them
 
 
 def _folded(text: str) -> str:
@@ -114,7 +114,7 @@ def json_needs_scrub(text: str, secrets: Iterable[str] = (), *, patterns: bool =
     if _holds_secret(text, secrets):
         return True
     lowered = text.lower()
-    if patterns and (_has_cue(text, lowered) or _ESCAPED_LOWERS_TO_ASCII.search(text)):
+    if patterns and (_has_cue(text, lowered) or any(e in text for e in _ESCAPED_LOWERS_TO_ASCII)):
         return True         # (a JSON-escaped İ or Kelvin sign may hide a cue that lower() would reveal)
     return _KEY_IN_JSON.search(lowered) is not None    # (one regex pass: its literal '"' prefix is a fast scan)
 
